@@ -1,0 +1,91 @@
+import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { logger } from './diag';
+import { integerOption } from './options';
+import { TAG_SERVICE_NAME } from './tags';
+import { ExportResultCode } from './types';
+import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
+
+export interface FileExporterOptions {
+  /** Directory the profiles are written to; created if missing. Default `./profiles`. */
+  directory?: string;
+  /**
+   * Most profile files kept in the directory; the oldest spanprof files are
+   * deleted past it. Default 2880 (a day of wall and heap profiles at the
+   * default 60 s period).
+   */
+  maxFiles?: number;
+}
+
+/** Suffix of every profile file: gzipped pprof. */
+export const PROFILE_FILE_SUFFIX = '.pb.gz';
+
+const STAMP_LENGTH = '20260101T000000.000Z'.length;
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '');
+}
+
+function safeName(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64) || 'unknown';
+}
+
+/**
+ * Writes each profile of a batch as a gzipped pprof file:
+ * `<start>.<service>.<pid>.<sequence>.<kind>.pb.gz`, start as a compact UTC
+ * timestamp so names sort by time. Tags and the time range are inside the file
+ * (pprof comments `spanprof:<key>=<value>`, `time_nanos`, `duration_nanos`).
+ */
+export class FileExporter implements ProfileExporter {
+  readonly directory: string;
+  private readonly maxFiles: number;
+  private ready: Promise<void> | undefined;
+  private shutDown = false;
+
+  constructor(options: FileExporterOptions = {}) {
+    this.directory = resolve(options.directory ?? 'profiles');
+    this.maxFiles = integerOption('maxFiles', options.maxFiles, 2880, 2, 1_000_000);
+  }
+
+  async export(batch: ProfileBatch): Promise<ExportResult> {
+    if (this.shutDown) return { code: ExportResultCode.FAILED, error: new Error('FileExporter is shut down') };
+    try {
+      this.ready ??= mkdir(this.directory, { recursive: true }).then(() => undefined);
+      await this.ready;
+      const service = safeName(batch.tags[TAG_SERVICE_NAME] ?? 'unknown_service');
+      const base = `${stamp(batch.start)}.${service}.${process.pid}.${String(batch.sequence).padStart(6, '0')}`;
+      for (const { kind, encoded } of batch.profiles) {
+        const file = join(this.directory, `${base}.${kind}${PROFILE_FILE_SUFFIX}`);
+        const partial = `${file}.partial`;
+        await writeFile(partial, encoded);
+        await rename(partial, file);
+      }
+      await this.prune();
+      return { code: ExportResultCode.SUCCESS };
+    } catch (err) {
+      this.ready = undefined;
+      return { code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) };
+    }
+  }
+
+  async forceFlush(): Promise<void> {}
+
+  async shutdown(): Promise<void> {
+    this.shutDown = true;
+  }
+
+  private async prune(): Promise<void> {
+    const names = (await readdir(this.directory)).filter(
+      (name) => name.endsWith(PROFILE_FILE_SUFFIX) && /^\d{8}T\d{6}\.\d{3}Z\./.test(name.slice(0, STAMP_LENGTH + 1)),
+    );
+    if (names.length <= this.maxFiles) return;
+    names.sort();
+    for (const name of names.slice(0, names.length - this.maxFiles)) {
+      try {
+        await unlink(join(this.directory, name));
+      } catch (err) {
+        logger.debug(`could not delete old profile ${name}`, err);
+      }
+    }
+  }
+}

@@ -1,0 +1,323 @@
+import { context, createContextKey } from '@opentelemetry/api';
+import { encode, heap, time } from '@datadog/pprof';
+import type { Profile } from 'pprof-format';
+import { performance } from 'node:perf_hooks';
+import { isAsyncContextFrameActive } from './asyncContextFrame';
+import { ContextTracker, labelsOfSampleContext } from './ContextTracker';
+import type { TrackingStrategy } from './ContextTracker';
+import { logger } from './diag';
+import { codes, message } from './errors';
+import { FileExporter } from './FileExporter';
+import { SPAN_LABEL_NAMES } from './labels';
+import type { SampleLabels } from './labels';
+import { resolveOptions } from './options';
+import type { ResolvedOptions } from './options';
+import { processTags, writeProfileTags } from './tags';
+import { ExportResultCode } from './types';
+import type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter, ProfilerOptions } from './types';
+
+/** The key `@opentelemetry/core`'s `suppressTracing` sets: exports make no spans. */
+const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+
+/** The wall profiler is one per process: the running session is kept here, across copies of this package. */
+const RUNNING_SESSION = Symbol.for('@spanprof/core.runningSession');
+type GlobalWithSession = typeof globalThis & { [RUNNING_SESSION]?: ProfilerSession };
+
+/** Batches one exporter may have in flight; a further one is dropped and counted. */
+const MAX_IN_FLIGHT_PER_EXPORTER = 2;
+
+const NO_LABELS: SampleLabels = Object.freeze({});
+
+function generateLabels({ context: sampleContext }: { context?: { context?: object } }): SampleLabels {
+  const labels = labelsOfSampleContext(sampleContext?.context);
+  return labels === undefined ? NO_LABELS : labels.sampleLabels();
+}
+
+export interface SessionOptions extends ProfilerOptions {
+  /**
+   * Tags read at every collection, e.g. the OpenTelemetry resource's
+   * attributes. The explicit `tags` option wins over them.
+   */
+  tagSource?: () => Record<string, string> | undefined;
+}
+
+/** Figures of a session, for diagnostics and benchmarks. */
+export interface SessionStats {
+  /** How the sample context follows the active span in this process. */
+  strategy: TrackingStrategy | undefined;
+  batches: number;
+  /** Event-loop pause of the last collection (profile stop, restart and serialization), ms. */
+  lastCollectPauseMillis: number;
+  maxCollectPauseMillis: number;
+  /** Batches dropped because an exporter was too far behind. */
+  droppedBatches: number;
+  failedExports: number;
+  /** Times the V8 profiler was found stuck and restarted. */
+  v8ProfilerStuck: number;
+}
+
+/**
+ * One profiling session: the wall/CPU profiler with span-labelled samples, the
+ * heap profiler, periodic collection and the export of every batch.
+ */
+export class ProfilerSession {
+  private readonly options: ResolvedOptions;
+  private readonly exporters: ProfileExporter[];
+  private readonly tagSource: SessionOptions['tagSource'];
+  private tracker: ContextTracker | undefined;
+  private state: 'new' | 'running' | 'stopped' = 'new';
+  private periodStart = new Date();
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private shutdownPromise: Promise<void> | undefined;
+  private readonly inFlight = new Map<ProfileExporter, number>();
+  private readonly figures: SessionStats = {
+    strategy: undefined,
+    batches: 0,
+    lastCollectPauseMillis: 0,
+    maxCollectPauseMillis: 0,
+    droppedBatches: 0,
+    failedExports: 0,
+    v8ProfilerStuck: 0,
+  };
+  private warnedDrop = false;
+
+  constructor(options: SessionOptions = {}) {
+    this.options = resolveOptions(options);
+    this.tagSource = options.tagSource;
+    const exporter = options.exporter;
+    this.exporters = exporter === undefined ? [new FileExporter()] : Array.isArray(exporter) ? [...exporter] : [exporter];
+  }
+
+  /**
+   * Starts profiling. Returns false (and warns) when another session already
+   * profiles this process or the profiler cannot start; never throws.
+   */
+  start(): boolean {
+    if (this.state !== 'new') return this.state === 'running';
+    const global = globalThis as GlobalWithSession;
+    const running = global[RUNNING_SESSION];
+    if (running !== undefined && running.isRunning()) {
+      logger.warn(message(codes.PROFILER_ALREADY_RUNNING, 'another spanprof profiler already runs in this process; this one stays idle'));
+      this.state = 'stopped';
+      return false;
+    }
+    const strategy = this.chooseStrategy();
+    try {
+      time.start({
+        intervalMicros: this.options.samplingIntervalMicros,
+        durationMillis: this.options.uploadPeriodMillis,
+        withContexts: true,
+        collectCpuTime: this.options.cpuTime,
+        useCPED: strategy === 'async-frame',
+        workaroundV8Bug: true,
+      });
+    } catch (err) {
+      logger.error(message(codes.PROFILER_START_FAILED, `the wall profiler did not start: ${String(err)}`));
+      this.state = 'stopped';
+      return false;
+    }
+    if (this.options.heap !== false) {
+      try {
+        heap.start(this.options.heap.intervalBytes, this.options.heap.stackDepth);
+      } catch (err) {
+        logger.warn(message(codes.PROFILER_START_FAILED, `the heap profiler did not start, heap profiles are off: ${String(err)}`));
+        this.options.heap = false;
+      }
+    }
+    this.tracker = new ContextTracker(strategy);
+    this.tracker.start();
+    this.figures.strategy = strategy;
+    global[RUNNING_SESSION] = this;
+    this.state = 'running';
+    this.periodStart = new Date();
+    this.schedule();
+    logger.debug(`profiling started (${strategy}, every ${this.options.samplingIntervalMicros} µs)`);
+    return true;
+  }
+
+  isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  stats(): Readonly<SessionStats> {
+    return { ...this.figures };
+  }
+
+  /** Wraps the registered OpenTelemetry context manager if it changed; cheap, call it often. */
+  watchContextManager(): void {
+    this.tracker?.patchContextManager();
+  }
+
+  /** Collects the current period now and exports it; resolves when every exporter answered. */
+  flush(): Promise<void> {
+    if (this.state !== 'running') return this.shutdownPromise ?? Promise.resolve();
+    return this.enqueue(true);
+  }
+
+  /** Stops profiling, exports the last period and shuts the exporters down. Idempotent. */
+  shutdown(): Promise<void> {
+    if (this.shutdownPromise === undefined) {
+      this.shutdownPromise = this.doShutdown();
+    }
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.state === 'running') await this.enqueue(false);
+    this.state = 'stopped';
+    await Promise.all(
+      this.exporters.map(async (exporter) => {
+        try {
+          await exporter.shutdown();
+        } catch (err) {
+          logger.warn(message(codes.EXPORT_FAILED, `exporter shutdown failed: ${String(err)}`));
+        }
+      }),
+    );
+  }
+
+  private chooseStrategy(): TrackingStrategy {
+    const mode = this.options.contextTracking;
+    if (mode === 'async-hooks') return 'async-hooks';
+    const frames = isAsyncContextFrameActive();
+    if (mode === 'async-frame' && !frames) {
+      logger.warn(
+        message(codes.INVALID_OPTION, 'option contextTracking: "async-frame" needs AsyncContextFrame, which is not active in this process (Node 24, or Node 22 with --experimental-async-context-frame); using "async-hooks"'),
+      );
+    }
+    return frames ? 'async-frame' : 'async-hooks';
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.state !== 'running') return;
+      void this.enqueue(true).finally(() => {
+        if (this.state === 'running' && this.timer === undefined) this.schedule();
+      });
+    }, this.options.uploadPeriodMillis);
+    this.timer.unref();
+  }
+
+  /** Collections run one at a time, in order. */
+  private enqueue(restart: boolean): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (this.state !== 'running') return;
+      const batch = await this.collect(restart);
+      if (batch !== undefined) await this.exportBatch(batch);
+    });
+    this.queue = run.catch(() => undefined);
+    return run.catch((err) => {
+      logger.error(message(codes.COLLECT_FAILED, `collection failed: ${String(err)}`));
+    });
+  }
+
+  private async collect(restart: boolean): Promise<ProfileBatch | undefined> {
+    const start = this.periodStart;
+    const end = new Date();
+    this.periodStart = end;
+    const began = performance.now();
+    let wall: Profile | undefined;
+    let heapProfile: Profile | undefined;
+    try {
+      wall = time.stop(restart, generateLabels, SPAN_LABEL_NAMES as string[]);
+    } catch (err) {
+      logger.error(message(codes.COLLECT_FAILED, `the wall profile could not be collected: ${String(err)}`));
+    }
+    if (restart) {
+      this.tracker?.profilerRestarted();
+      const stuck = time.v8ProfilerStuckEventLoopDetected();
+      if (stuck > 0) {
+        this.figures.v8ProfilerStuck++;
+        if (this.figures.v8ProfilerStuck === 1) {
+          logger.warn(message(codes.V8_PROFILER_STUCK, 'the V8 profiler was stuck (empty profile); it was restarted'));
+        }
+      }
+    }
+    if (this.options.heap !== false) {
+      try {
+        heapProfile = heap.profile();
+      } catch (err) {
+        logger.error(message(codes.COLLECT_FAILED, `the heap profile could not be collected: ${String(err)}`));
+      }
+    }
+    const pause = performance.now() - began;
+    this.figures.lastCollectPauseMillis = pause;
+    this.figures.maxCollectPauseMillis = Math.max(this.figures.maxCollectPauseMillis, pause);
+    if (!restart) this.stopProfilers();
+
+    const tags = this.tags();
+    const profiles: CollectedProfile[] = [];
+    for (const [kind, profile] of [['wall', wall], ['heap', heapProfile]] as const) {
+      if (profile === undefined) continue;
+      profile.timeNanos = BigInt(start.getTime()) * 1_000_000n;
+      profile.durationNanos = BigInt(end.getTime() - start.getTime()) * 1_000_000n;
+      writeProfileTags(profile, tags);
+      profiles.push({ kind, profile, encoded: await encode(profile) });
+    }
+    if (profiles.length === 0) return undefined;
+    this.figures.batches++;
+    return Object.freeze({ start, end, tags, profiles, sequence: this.figures.batches });
+  }
+
+  private stopProfilers(): void {
+    this.tracker?.stop();
+    this.tracker = undefined;
+    if (this.options.heap !== false) heap.stop();
+    const global = globalThis as GlobalWithSession;
+    if (global[RUNNING_SESSION] === this) delete global[RUNNING_SESSION];
+    this.state = 'stopped';
+  }
+
+  private tags(): Readonly<Record<string, string>> {
+    let fromSource: Record<string, string> | undefined;
+    try {
+      fromSource = this.tagSource?.();
+    } catch (err) {
+      logger.debug('tag source failed', err);
+    }
+    return Object.freeze({ ...processTags(), ...fromSource, ...this.options.tags });
+  }
+
+  private exportBatch(batch: ProfileBatch): Promise<unknown> {
+    const suppressed = context.active().setValue(SUPPRESS_TRACING_KEY, true);
+    return context.with(suppressed, () => Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch))));
+  }
+
+  private async exportTo(exporter: ProfileExporter, batch: ProfileBatch): Promise<void> {
+    const busy = this.inFlight.get(exporter) ?? 0;
+    if (busy >= MAX_IN_FLIGHT_PER_EXPORTER) {
+      this.figures.droppedBatches++;
+      if (!this.warnedDrop) {
+        this.warnedDrop = true;
+        logger.warn(message(codes.EXPORT_DROPPED, `an exporter has ${busy} batches in flight; newer batches are dropped and counted until it catches up`));
+      }
+      return;
+    }
+    this.inFlight.set(exporter, busy + 1);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<ExportResult>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${this.options.exportTimeoutMillis} ms`) }),
+          this.options.exportTimeoutMillis,
+        );
+        timer.unref();
+      });
+      const exported = Promise.resolve()
+        .then(() => exporter.export(batch))
+        .catch((err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
+      const result = await Promise.race([exported, timeout]);
+      if (result.code !== ExportResultCode.SUCCESS) {
+        this.figures.failedExports++;
+        logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1);
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Stable codes of spanprof's warnings and errors. A code is never reused for a
+ * different meaning; search the docs for it.
+ */
+export const codes = Object.freeze({
+  /** An option has a wrong type or value; the default or a clamped value is used. */
+  INVALID_OPTION: 'SPANPROF_W001',
+  /** Another spanprof profiler already runs in this process; this one only labels spans. */
+  PROFILER_ALREADY_RUNNING: 'SPANPROF_W002',
+  /** The V8 profiler got stuck and returned an empty profile; it was restarted. */
+  V8_PROFILER_STUCK: 'SPANPROF_W003',
+  /** A batch was dropped because an exporter still had too many in flight. */
+  EXPORT_DROPPED: 'SPANPROF_W004',
+  /** An export failed or timed out. */
+  EXPORT_FAILED: 'SPANPROF_W005',
+  /** The profiler could not start; the application goes on unprofiled. */
+  PROFILER_START_FAILED: 'SPANPROF_E001',
+  /** Collecting a profile failed. */
+  COLLECT_FAILED: 'SPANPROF_E002',
+});
+
+/** `SPANPROF_W001 option samplingIntervalMicros: ...` */
+export function message(code: string, text: string): string {
+  return `${code} ${text}`;
+}

@@ -1,0 +1,42 @@
+export { ProfilerSession } from './ProfilerSession';
+export type { SessionOptions, SessionStats } from './ProfilerSession';
+export { FileExporter, PROFILE_FILE_SUFFIX } from './FileExporter';
+export type { FileExporterOptions } from './FileExporter';
+export {
+  LABEL_LOCAL_ROOT_SPAN_ID,
+  LABEL_SPAN_ID,
+  LABEL_TRACE_ENDPOINT,
+  LABEL_TRACE_ID,
+  LocalRoot,
+  SPAN_LABEL_NAMES,
+  SpanLabels,
+  getSpanLabels,
+  setSpanLabels,
+} from './labels';
+export type { SampleLabels } from './labels';
+export {
+  TAG_DEPLOYMENT_ENVIRONMENT,
+  TAG_HOST_NAME,
+  TAG_PROCESS_PID,
+  TAG_PROFILER_VERSION,
+  TAG_RUNTIME_NAME,
+  TAG_RUNTIME_VERSION,
+  TAG_SERVICE_NAME,
+  TAG_SERVICE_VERSION,
+  readProfileTags,
+} from './tags';
+export { isAsyncContextFrameActive } from './asyncContextFrame';
+export type { TrackingStrategy } from './ContextTracker';
+export { codes } from './errors';
+export { ExportResultCode } from './types';
+export type {
+  CollectedProfile,
+  ContextTrackingMode,
+  ExportResult,
+  HeapOptions,
+  ProfileBatch,
+  ProfileExporter,
+  ProfileKind,
+  ProfilerOptions,
+} from './types';
+export { VERSION } from './version';

@@ -1,0 +1,77 @@
+import type { Span } from '@opentelemetry/api';
+
+/** Sample label names, as they appear in every wall-time sample taken inside a span. */
+export const LABEL_SPAN_ID = 'span_id';
+export const LABEL_LOCAL_ROOT_SPAN_ID = 'local_root_span_id';
+export const LABEL_TRACE_ID = 'trace_id';
+export const LABEL_TRACE_ENDPOINT = 'trace_endpoint';
+
+/** All sample label names spanprof writes, in a fixed order. */
+export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([
+  LABEL_SPAN_ID,
+  LABEL_LOCAL_ROOT_SPAN_ID,
+  LABEL_TRACE_ID,
+  LABEL_TRACE_ENDPOINT,
+]);
+
+/** A sample's labels, as the profile serializer takes them. */
+export type SampleLabels = Readonly<Record<string, string>>;
+
+/**
+ * What samples of a whole local trace share: the local root's span ID and its
+ * endpoint. The endpoint may be set late (the route is often known only when the
+ * root span ends); samples pick it up because labels are built at collection.
+ */
+export class LocalRoot {
+  endpoint: string;
+  constructor(readonly spanId: string, endpoint: string) {
+    this.endpoint = endpoint;
+  }
+}
+
+/**
+ * The label data of one span, created once when the span starts. It holds no
+ * reference to the span, so an ended span is never kept alive by the profiler.
+ */
+export class SpanLabels {
+  private cache: SampleLabels | undefined;
+  private cacheEndpoint = '';
+
+  constructor(
+    readonly spanId: string,
+    readonly traceId: string,
+    readonly root: LocalRoot,
+  ) {}
+
+  /** The sample labels, built once and rebuilt only if the root's endpoint changed. */
+  sampleLabels(): SampleLabels {
+    const endpoint = this.root.endpoint;
+    if (this.cache === undefined || this.cacheEndpoint !== endpoint) {
+      const labels: Record<string, string> = {
+        [LABEL_SPAN_ID]: this.spanId,
+        [LABEL_LOCAL_ROOT_SPAN_ID]: this.root.spanId,
+        [LABEL_TRACE_ID]: this.traceId,
+      };
+      if (endpoint !== '') labels[LABEL_TRACE_ENDPOINT] = endpoint;
+      this.cache = Object.freeze(labels);
+      this.cacheEndpoint = endpoint;
+    }
+    return this.cache;
+  }
+}
+
+/**
+ * Span → label data. A WeakMap: the entry goes when the span is collected, and the
+ * label data never points back at the span.
+ */
+const spanLabels = new WeakMap<Span, SpanLabels>();
+
+/** Associates label data with a span; the profiler labels samples taken while it is active. */
+export function setSpanLabels(span: Span, labels: SpanLabels): void {
+  spanLabels.set(span, labels);
+}
+
+/** The label data of a span, if a processor registered it. */
+export function getSpanLabels(span: Span | undefined): SpanLabels | undefined {
+  return span === undefined ? undefined : spanLabels.get(span);
+}

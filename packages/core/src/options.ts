@@ -1,0 +1,92 @@
+import { logger } from './diag';
+import { codes, message } from './errors';
+import type { ContextTrackingMode, HeapOptions, ProfilerOptions } from './types';
+
+export const DEFAULT_SAMPLING_INTERVAL_MICROS = 10101;
+export const DEFAULT_UPLOAD_PERIOD_MILLIS = 60000;
+export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 30000;
+export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
+export const DEFAULT_HEAP_STACK_DEPTH = 64;
+
+/** Options with every default applied and every value checked. */
+export interface ResolvedOptions {
+  samplingIntervalMicros: number;
+  uploadPeriodMillis: number;
+  exportTimeoutMillis: number;
+  cpuTime: boolean;
+  heap: Required<HeapOptions> | false;
+  tags: Record<string, string>;
+  contextTracking: ContextTrackingMode;
+}
+
+function warn(option: string, value: unknown, accepted: string, used: unknown): void {
+  logger.warn(
+    message(codes.INVALID_OPTION, `option ${option}: ${JSON.stringify(value)} is not accepted (${accepted}); using ${JSON.stringify(used)}`),
+  );
+}
+
+/** An integer option in [min, max]: a wrong type gets the default, a value out of range is clamped. */
+export function integerOption(option: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const accepted = `an integer from ${min} to ${max}`;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    warn(option, value, accepted, fallback);
+    return fallback;
+  }
+  const clamped = Math.min(max, Math.max(min, Math.round(value)));
+  if (clamped !== value) warn(option, value, accepted, clamped);
+  return clamped;
+}
+
+export function booleanOption(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  warn(option, value, 'true or false', fallback);
+  return fallback;
+}
+
+function tagsOption(value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    warn('tags', value, 'an object of string values', {});
+    return {};
+  }
+  const tags: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') tags[key] = String(v);
+    else warn(`tags.${key}`, v, 'a string', '(left out)');
+  }
+  return tags;
+}
+
+const TRACKING_MODES: readonly ContextTrackingMode[] = ['auto', 'async-frame', 'async-hooks'];
+
+export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
+  let heap: ResolvedOptions['heap'] = false;
+  const heapOption: unknown = options.heap;
+  if (heapOption === undefined || heapOption === true || (typeof heapOption === 'object' && heapOption !== null)) {
+    const h = (typeof heapOption === 'object' ? heapOption : {}) as HeapOptions;
+    heap = {
+      intervalBytes: integerOption('heap.intervalBytes', h.intervalBytes, DEFAULT_HEAP_INTERVAL_BYTES, 1024, 1 << 30),
+      stackDepth: integerOption('heap.stackDepth', h.stackDepth, DEFAULT_HEAP_STACK_DEPTH, 1, 1024),
+    };
+  } else if (heapOption !== false) {
+    warn('heap', heapOption, 'true, false or { intervalBytes, stackDepth }', true);
+    heap = { intervalBytes: DEFAULT_HEAP_INTERVAL_BYTES, stackDepth: DEFAULT_HEAP_STACK_DEPTH };
+  }
+  let contextTracking: ContextTrackingMode = 'auto';
+  if (options.contextTracking !== undefined) {
+    if (TRACKING_MODES.includes(options.contextTracking)) contextTracking = options.contextTracking;
+    else warn('contextTracking', options.contextTracking, TRACKING_MODES.join(', '), 'auto');
+  }
+  return {
+    // 100 µs (10 kHz) is already far past a sane production rate; 1 s is the slowest useful one.
+    samplingIntervalMicros: integerOption('samplingIntervalMicros', options.samplingIntervalMicros, DEFAULT_SAMPLING_INTERVAL_MICROS, 100, 1_000_000),
+    uploadPeriodMillis: integerOption('uploadPeriodMillis', options.uploadPeriodMillis, DEFAULT_UPLOAD_PERIOD_MILLIS, 1000, 3_600_000),
+    exportTimeoutMillis: integerOption('exportTimeoutMillis', options.exportTimeoutMillis, DEFAULT_EXPORT_TIMEOUT_MILLIS, 100, 600_000),
+    cpuTime: booleanOption('cpuTime', options.cpuTime, true),
+    heap,
+    tags: tagsOption(options.tags),
+    contextTracking,
+  };
+}

@@ -1,0 +1,86 @@
+import type { Profile } from 'pprof-format';
+
+/** Result codes of an export, numerically equal to OpenTelemetry's `ExportResultCode`. */
+export enum ExportResultCode {
+  SUCCESS = 0,
+  FAILED = 1,
+}
+
+export interface ExportResult {
+  code: ExportResultCode;
+  error?: Error;
+}
+
+/** The kinds of profile spanprof collects. */
+export type ProfileKind = 'wall' | 'heap';
+
+/** One profile of a collection, decoded and encoded (gzipped pprof). */
+export interface CollectedProfile {
+  readonly kind: ProfileKind;
+  /** The decoded profile, for exporters that translate it (OTLP, Datadog). */
+  readonly profile: Profile;
+  /** The same profile as a gzipped pprof message, for exporters that ship pprof as is. */
+  readonly encoded: Uint8Array;
+}
+
+/** Everything one collection period produced. */
+export interface ProfileBatch {
+  /** Start of the period this batch covers. */
+  readonly start: Date;
+  /** End of the period this batch covers. */
+  readonly end: Date;
+  /** Profile-level tags: `service.name`, `service.version`, `host.name`, ... */
+  readonly tags: Readonly<Record<string, string>>;
+  /** One entry per profile kind that is enabled (wall first). */
+  readonly profiles: readonly CollectedProfile[];
+  /** Sequence number of the batch in this process, from 1. */
+  readonly sequence: number;
+}
+
+/**
+ * Receives every collected batch. Implementations never throw: failures are
+ * reported through the result (and the OpenTelemetry `diag` logger).
+ */
+export interface ProfileExporter {
+  export(batch: ProfileBatch): Promise<ExportResult>;
+  /** Completes pending work; optional. */
+  forceFlush?(): Promise<void>;
+  /** Releases resources; called once, after the last export. */
+  shutdown(): Promise<void>;
+}
+
+/** Heap profiler settings. */
+export interface HeapOptions {
+  /** Average bytes allocated between two heap samples. Default 524288 (512 KiB). */
+  intervalBytes?: number;
+  /** Deepest stack recorded for a heap sample. Default 64. */
+  stackDepth?: number;
+}
+
+/**
+ * How the profiler's sample context follows the active span.
+ * - `auto`: AsyncContextFrame when the runtime has it active, else `async-hooks`.
+ * - `async-frame`: the context rides in AsyncContextFrame (Node 24; Node 22 with
+ *   `--experimental-async-context-frame`); refused with a warning where it is not active.
+ * - `async-hooks`: one global slot updated at every async switch by `async_hooks`.
+ */
+export type ContextTrackingMode = 'auto' | 'async-frame' | 'async-hooks';
+
+export interface ProfilerOptions {
+  /** Where batches go. Default: one `FileExporter` writing to `./profiles`. */
+  exporter?: ProfileExporter | ProfileExporter[];
+  /** Mean time between two wall-time samples, in microseconds. Default 10101 (99 Hz). */
+  samplingIntervalMicros?: number;
+  /** Length of a collection period, in milliseconds. Default 60000. */
+  uploadPeriodMillis?: number;
+  /** Record CPU time with every wall sample (`cpu/nanoseconds`). Default true. */
+  cpuTime?: boolean;
+  /** Heap profile (V8 allocation sampling): `false` to turn off. Default true. */
+  heap?: boolean | HeapOptions;
+  /** Tags added to every batch; they win over the resource's. Default none. */
+  tags?: Record<string, string>;
+  /** Time allowed for one export, in milliseconds. Default 30000. */
+  exportTimeoutMillis?: number;
+  /** How the sample context follows the active span. Default `auto`. */
+  contextTracking?: ContextTrackingMode;
+}

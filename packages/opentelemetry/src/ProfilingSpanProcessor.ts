@@ -1,0 +1,111 @@
+import { diag, trace } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import { LocalRoot, ProfilerSession, SpanLabels, getSpanLabels, setSpanLabels } from '@spanprof/core';
+import type { SessionStats } from '@spanprof/core';
+import { endpointOf } from './endpoint';
+import type { ProfilingSpanProcessorOptions } from './types';
+
+const logger = diag.createComponentLogger({ namespace: '@spanprof/opentelemetry' });
+
+/** The attribute Grafana reads to link a trace's spans to their profiles. */
+export const ATTR_PYROSCOPE_PROFILE_ID = 'pyroscope.profile.id';
+
+/** What the processor reads of the SDK's spans: the span API plus the fields every SDK span has. */
+interface SdkSpan extends Span {
+  readonly name: string;
+  readonly attributes: Attributes;
+  readonly resource?: { readonly attributes: Attributes };
+}
+
+/** Resource attributes that become profile tags. */
+const RESOURCE_TAGS: readonly [string, readonly string[]][] = [
+  ['service.name', ['service.name']],
+  ['service.version', ['service.version']],
+  ['deployment.environment.name', ['deployment.environment.name', 'deployment.environment']],
+  ['host.name', ['host.name']],
+];
+
+/**
+ * A span processor that runs spanprof's profiler and labels every sample with the
+ * span OpenTelemetry considers active: `span_id`, `local_root_span_id`,
+ * `trace_id` and the request's `trace_endpoint`. It exports no spans; put it next
+ * to the processor that does.
+ */
+export class ProfilingSpanProcessor {
+  private readonly session: ProfilerSession;
+  private readonly profiling: boolean;
+  private readonly profileIdAttribute: boolean;
+  private resource: { readonly attributes: Attributes } | undefined;
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(options: ProfilingSpanProcessorOptions = {}) {
+    this.profileIdAttribute = options.profileIdAttribute !== false;
+    this.session = new ProfilerSession({ ...options, tagSource: () => this.resourceTags() });
+    this.profiling = this.session.start();
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    try {
+      const sdkSpan = span as SdkSpan;
+      this.resource ??= sdkSpan.resource;
+      if (!this.profiling) return;
+      this.session.watchContextManager();
+      const spanContext = span.spanContext();
+      const parent = trace.getSpan(parentContext);
+      let root: LocalRoot | undefined;
+      if (parent !== undefined && !parent.spanContext().isRemote) {
+        root = getSpanLabels(parent)?.root;
+      }
+      if (root === undefined) {
+        root = new LocalRoot(spanContext.spanId, sdkSpan.name ?? '');
+        if (this.profileIdAttribute) span.setAttribute(ATTR_PYROSCOPE_PROFILE_ID, spanContext.spanId);
+      }
+      setSpanLabels(span, new SpanLabels(spanContext.spanId, spanContext.traceId, root));
+    } catch (err) {
+      logger.debug('onStart failed', err);
+    }
+  }
+
+  onEnd(span: { spanContext(): { spanId: string }; readonly name: string; readonly attributes: Attributes }): void {
+    try {
+      const labels = getSpanLabels(span as unknown as Span);
+      if (labels === undefined || labels.root.spanId !== labels.spanId) return;
+      labels.root.endpoint = endpointOf(span.name, span.attributes);
+    } catch (err) {
+      logger.debug('onEnd failed', err);
+    }
+  }
+
+  /** Collects the current profile now and exports it. */
+  forceFlush(): Promise<void> {
+    if (this.shutdownPromise !== undefined) return this.shutdownPromise;
+    return this.session.flush();
+  }
+
+  /** Stops profiling and exports the last profile. Idempotent. */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.session.shutdown();
+    return this.shutdownPromise;
+  }
+
+  /** Figures of the profiling session (collection pauses, drops, strategy). */
+  stats(): Readonly<SessionStats> {
+    return this.session.stats();
+  }
+
+  private resourceTags(): Record<string, string> | undefined {
+    const attributes = this.resource?.attributes;
+    if (attributes === undefined) return undefined;
+    const tags: Record<string, string> = {};
+    for (const [tag, keys] of RESOURCE_TAGS) {
+      for (const key of keys) {
+        const value = attributes[key];
+        if (value !== undefined && value !== null) {
+          tags[tag] = String(value);
+          break;
+        }
+      }
+    }
+    return tags;
+  }
+}

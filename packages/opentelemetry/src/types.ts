@@ -1,0 +1,9 @@
+import type { ProfilerOptions } from '@spanprof/core';
+
+export interface ProfilingSpanProcessorOptions extends ProfilerOptions {
+  /**
+   * Set the attribute `pyroscope.profile.id` (the span's own ID) on local root
+   * spans, which Grafana uses to link a trace to its profiles. Default true.
+   */
+  profileIdAttribute?: boolean;
+}
