@@ -1,0 +1,56 @@
+'use strict';
+// Sets tracing up the way users do on either OpenTelemetry JS line:
+// 2.x: NodeTracerProvider.register() (stock AsyncLocalStorageContextManager);
+// 3.x: TracerProvider + the AsyncLocalStorageContextManager NodeSDK installs.
+const api = require('@opentelemetry/api');
+
+function sdkLine() {
+  try {
+    require.resolve('@opentelemetry/sdk-trace-node');
+    return 2;
+  } catch {
+    return 3;
+  }
+}
+
+/** Starts tracing with `spanProcessors` plus an in-memory exporter of all ended spans. */
+function startTracing(spanProcessors) {
+  const { W3CTraceContextPropagator } = require('@opentelemetry/core');
+  const line = sdkLine();
+  let provider;
+  let memory;
+  if (line === 2) {
+    const { InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+    const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+    memory = new InMemorySpanExporter();
+    provider = new NodeTracerProvider({ spanProcessors: [...spanProcessors, new SimpleSpanProcessor(memory)] });
+    provider.register();
+  } else {
+    const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = require('@opentelemetry/sdk-trace');
+    const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+    memory = new InMemorySpanExporter();
+    provider = new TracerProvider({ spanProcessors: [...spanProcessors, new SimpleSpanProcessor(memory)] });
+    api.context.setGlobalContextManager(new AsyncLocalStorageContextManager());
+    api.trace.setGlobalTracerProvider(provider);
+    api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  }
+  return { line, provider, memory };
+}
+
+/** span ID → its local root's span ID, from ended spans alone (walks local parents). */
+function localRoots(finishedSpans) {
+  const parentOf = new Map();
+  for (const s of finishedSpans) {
+    const parent = s.parentSpanContext;
+    parentOf.set(s.spanContext().spanId, parent && !parent.isRemote ? parent.spanId : undefined);
+  }
+  const roots = new Map();
+  for (const id of parentOf.keys()) {
+    let cur = id;
+    while (parentOf.get(cur) !== undefined && parentOf.has(parentOf.get(cur))) cur = parentOf.get(cur);
+    roots.set(id, cur);
+  }
+  return roots;
+}
+
+module.exports = { startTracing, localRoots, sdkLine };
