@@ -1,0 +1,183 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { VERSION } from '@spanprof/core';
+import { collapsed, hotspots, rank } from './analysis';
+import type { Cost, Scope } from './analysis';
+import { ms, pct, table, truncate } from './format';
+import { loadProfiles, ProfileDirectoryError } from './ProfileSet';
+import type { LoadResult, ProfileFilter } from './ProfileSet';
+
+interface CommonOptions {
+  tag: Record<string, string>;
+  from?: number;
+  to?: number;
+  json?: boolean;
+  limit: number;
+}
+
+/** Raised for a user error: the message is printed as is, exit code 2. */
+class UsageError extends Error {}
+
+function parseTag(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function parseTime(value: string): number {
+  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(t)) throw new InvalidArgumentError(`expected an ISO date or epoch milliseconds, got "${value}"`);
+  return t;
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number from 1, got "${value}"`);
+  return n;
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--tag <key=value>', 'only profiles with this tag (repeatable), e.g. service.version=1.4.0', parseTag, {})
+    .option('--from <time>', 'only profiles ending after this time (ISO 8601 or epoch ms)', parseTime)
+    .option('--to <time>', 'only profiles starting before this time (ISO 8601 or epoch ms)', parseTime)
+    .option('--limit <n>', 'rows per table', parseLimit, 10)
+    .option('--json', 'print JSON instead of tables');
+}
+
+function load(dir: string, opts: CommonOptions, warn: (line: string) => void): LoadResult {
+  const filter: ProfileFilter = { tags: opts.tag, from: opts.from, to: opts.to };
+  const result = loadProfiles(dir, filter);
+  for (const { file, reason } of result.skipped) warn(`spanprof: skipped ${file}: not a readable profile (${reason})`);
+  if (result.total === 0) throw new UsageError(`spanprof: no profiles in ${dir} (expected *.wall.pb.gz files written by spanprof)`);
+  if (result.profiles.length === 0 && result.skipped.length < result.total) {
+    throw new UsageError(`spanprof: none of the ${result.total} profiles in ${dir} match the tag and time filters`);
+  }
+  return result;
+}
+
+const costColumns = (c: Cost, whole: Cost): string[] => [ms(c.cpuNanos), pct(c.cpuNanos, whole.cpuNanos), ms(c.wallNanos), String(c.samples)];
+const COST_HEADER = ['cpu ms', 'cpu %', 'wall ms', 'samples'];
+
+/** Runs the command line; resolves to the exit code. Output goes to `out`/`err` (stdout/stderr by default). */
+export async function main(
+  argv: string[],
+  out: (text: string) => void = (t) => process.stdout.write(t),
+  err: (text: string) => void = (t) => process.stderr.write(t),
+): Promise<number> {
+  const print = (text: string): void => out(`${text}\n`);
+  const warn = (text: string): void => err(`${text}\n`);
+  const program = new Command('spanprof')
+    .description('Which functions and lines burned the time of a span, a trace or an endpoint, from spanprof profiles.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err });
+
+  withCommon(
+    program
+      .command('spans')
+      .description('the endpoints, traces and spans that cost the most CPU and wall time')
+      .argument('<dir>', 'profile directory (FileExporter output)'),
+  ).action((dir: string, opts: CommonOptions) => {
+    const { profiles } = load(dir, opts, warn);
+    const r = rank(profiles);
+    if (opts.json) {
+      print(
+        JSON.stringify(
+          { profiles: profiles.length, total: r.total, unattributed: r.unattributed, endpoints: r.endpoints.slice(0, opts.limit), traces: r.traces.slice(0, opts.limit), spans: r.spans.slice(0, opts.limit) },
+          null,
+          2,
+        ),
+      );
+      return;
+    }
+    const right = new Set([1, 2, 3, 4, 5]);
+    print(`${profiles.length} profile(s); ${ms(r.total.cpuNanos)} ms CPU in all, ${pct(r.total.cpuNanos - r.unattributed.cpuNanos, r.total.cpuNanos)} inside spans\n`);
+    print('Endpoints');
+    print(table(['endpoint', ...COST_HEADER, 'traces'], r.endpoints.slice(0, opts.limit).map((e) => [e.endpoint || '(none)', ...costColumns(e, r.total), String(e.traces)]), right));
+    print('\nTraces');
+    print(table(['trace id', ...COST_HEADER, 'spans', 'endpoint'], r.traces.slice(0, opts.limit).map((t) => [t.traceId, ...costColumns(t, r.total), String(t.spans), t.endpoint]), right));
+    print('\nSpans');
+    print(table(['span id', ...COST_HEADER, 'local root', 'endpoint'], r.spans.slice(0, opts.limit).map((s) => [s.spanId, ...costColumns(s, r.total), s.localRootSpanId, s.endpoint]), right));
+  });
+
+  withCommon(
+    program
+      .command('hotspots')
+      .description('the top functions (self and total, CPU and wall, with file:line) of a span, trace, local root or endpoint')
+      .argument('<dir>', 'profile directory (FileExporter output)')
+      .option('--span <id>', 'one span (16 hex characters)')
+      .option('--trace <id>', 'every span of one trace (32 hex characters)')
+      .option('--root <id>', 'one local root span and all spans under it in this process')
+      .option('--endpoint <name>', 'every request of an endpoint, e.g. "GET /users/:id"')
+      .addOption(new Option('--sort <value>', 'order by self time of').choices(['cpu', 'wall']).default('cpu'))
+      .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'collapsed']).default('table')),
+  ).action((dir: string, opts: CommonOptions & { span?: string; trace?: string; root?: string; endpoint?: string; sort: 'cpu' | 'wall'; format: string }) => {
+    const chosen: Scope[] = [];
+    if (opts.span !== undefined) chosen.push({ kind: 'span', id: opts.span.toLowerCase() });
+    if (opts.trace !== undefined) chosen.push({ kind: 'trace', id: opts.trace.toLowerCase() });
+    if (opts.root !== undefined) chosen.push({ kind: 'root', id: opts.root.toLowerCase() });
+    if (opts.endpoint !== undefined) chosen.push({ kind: 'endpoint', name: opts.endpoint });
+    if (chosen.length > 1) throw new UsageError('spanprof: give one of --span, --trace, --root, --endpoint');
+    const scope: Scope = chosen[0] ?? { kind: 'all' };
+    const { profiles } = load(dir, opts, warn);
+    const format = opts.json ? 'json' : opts.format;
+    if (format === 'collapsed') {
+      const lines = collapsed(profiles, scope, opts.sort);
+      if (lines.length === 0) throw new UsageError(`spanprof: no samples for ${describe(scope)}`);
+      print(lines.join('\n'));
+      return;
+    }
+    const h = hotspots(profiles, scope, opts.sort);
+    if (h.total.samples === 0) throw new UsageError(`spanprof: no samples for ${describe(scope)} in ${profiles.length} profile(s)`);
+    if (format === 'json') {
+      print(JSON.stringify({ scope, total: h.total, functions: h.functions.slice(0, opts.limit) }, null, 2));
+      return;
+    }
+    print(`${describe(scope)}: ${ms(h.total.cpuNanos)} ms CPU, ${ms(h.total.wallNanos)} ms wall, ${h.total.samples} samples\n`);
+    print(
+      table(
+        ['self cpu ms', 'self cpu %', 'total cpu ms', 'self wall ms', 'total wall ms', 'function', 'location'],
+        h.functions
+          .slice(0, opts.limit)
+          .map((f) => [
+            ms(f.self.cpuNanos),
+            pct(f.self.cpuNanos, h.total.cpuNanos),
+            ms(f.total.cpuNanos),
+            ms(f.self.wallNanos),
+            ms(f.total.wallNanos),
+            f.name,
+            f.file ? `${truncate(f.file, 60)}:${f.line}` : '',
+          ]),
+        new Set([0, 1, 2, 3, 4]),
+      ),
+    );
+  });
+
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError || e instanceof ProfileDirectoryError) {
+      warn(e.message.startsWith('spanprof:') ? e.message : `spanprof: ${e.message}`);
+      return e instanceof UsageError ? 1 : 2;
+    }
+    warn(`spanprof: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 70;
+  }
+}
+
+function describe(scope: Scope): string {
+  switch (scope.kind) {
+    case 'all':
+      return 'all samples';
+    case 'span':
+      return `span ${scope.id}`;
+    case 'trace':
+      return `trace ${scope.id}`;
+    case 'root':
+      return `local root ${scope.id}`;
+    case 'endpoint':
+      return `endpoint "${scope.name}"`;
+  }
+}
