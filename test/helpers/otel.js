@@ -13,8 +13,16 @@ function sdkLine() {
   }
 }
 
+/** Forgets the global tracer provider, context manager and propagator, so a test can register its own. */
+function resetTracing() {
+  api.trace.disable();
+  api.context.disable();
+  api.propagation.disable();
+}
+
 /** Starts tracing with `spanProcessors` plus an in-memory exporter of all ended spans. */
 function startTracing(spanProcessors) {
+  resetTracing();
   const { W3CTraceContextPropagator } = require('@opentelemetry/core');
   const line = sdkLine();
   let provider;
@@ -29,7 +37,8 @@ function startTracing(spanProcessors) {
     const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = require('@opentelemetry/sdk-trace');
     const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
     memory = new InMemorySpanExporter();
-    provider = new TracerProvider({ spanProcessors: [...spanProcessors, new SimpleSpanProcessor(memory)] });
+    // 3.x processors take an options object.
+    provider = new TracerProvider({ spanProcessors: [...spanProcessors, new SimpleSpanProcessor({ exporter: memory })] });
     api.context.setGlobalContextManager(new AsyncLocalStorageContextManager());
     api.trace.setGlobalTracerProvider(provider);
     api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -53,4 +62,4 @@ function localRoots(finishedSpans) {
   return roots;
 }
 
-module.exports = { startTracing, localRoots, sdkLine };
+module.exports = { startTracing, resetTracing, localRoots, sdkLine };

@@ -1,0 +1,52 @@
+'use strict';
+// Target: at least 99.5% of the samples taken inside a span's own code carry
+// exactly that span and its local root, on every pattern, on Node 20 with the
+// OpenTelemetry 2.x line and on Node 24 with the 3.x line.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { node24, otel3Fixture } = require('./helpers/runtimes');
+
+const TARGET = 0.995;
+const MIN_SAMPLES = 300;
+const artifacts = path.join(__dirname, 'artifacts');
+
+function run(node, script, args, name) {
+  const out = execFileSync(node, [script, ...args], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = JSON.parse(out.trim().split('\n').pop());
+  fs.mkdirSync(artifacts, { recursive: true });
+  fs.writeFileSync(path.join(artifacts, `accuracy-${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+function check(result, strategy, line) {
+  assert.equal(result.strategy, strategy);
+  assert.equal(result.line, line);
+  assert.equal(Object.keys(result.patterns).length, 13);
+  const report = Object.entries(result.patterns)
+    .map(([name, r]) => `${name}: ${(100 * r.accuracy).toFixed(2)}% of ${r.samples}`)
+    .join('\n');
+  for (const [name, r] of Object.entries(result.patterns)) {
+    assert.ok(r.samples >= MIN_SAMPLES, `${name}: only ${r.samples} samples\n${report}`);
+    assert.ok(r.accuracy >= TARGET, `${name}: ${(100 * r.accuracy).toFixed(2)}% < 99.5%\n${report}`);
+  }
+}
+
+test('Node 20 host, OpenTelemetry 2.x, async_hooks tracking', { skip: !process.version.startsWith('v20.') && 'host is not Node 20' }, () => {
+  const result = run(process.execPath, path.join(__dirname, 'fixtures', 'accuracy.js'), [], 'node20-otel2');
+  check(result, 'async-hooks', 2);
+});
+
+test('Node 24, OpenTelemetry 3.x, AsyncContextFrame tracking', () => {
+  const dir = otel3Fixture();
+  const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), [], 'node24-otel3');
+  check(result, 'async-frame', 3);
+});
+
+test('Node 24, OpenTelemetry 3.x, async_hooks tracking forced', () => {
+  const dir = otel3Fixture();
+  const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), ['--tracking', 'async-hooks'], 'node24-otel3-async-hooks');
+  check(result, 'async-hooks', 3);
+});

@@ -1,0 +1,388 @@
+'use strict';
+// ProfilingSpanProcessor with the real OpenTelemetry SDK (2.x line on the host),
+// the FileExporter writing real files, read back with an independent decoder.
+const { test, beforeEach } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+const api = require('@opentelemetry/api');
+const { resourceFromAttributes } = require('@opentelemetry/resources');
+const { ProfilingSpanProcessor, ATTR_PYROSCOPE_PROFILE_ID } = require('@spanprof/opentelemetry');
+const { FileExporter, ExportResultCode, codes } = require('@spanprof/core');
+const { startTracing, resetTracing } = require('./helpers/otel');
+const { readProfiles } = require('./helpers/pprof');
+
+function tempDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-test-'));
+}
+
+function burnCheckout(ms) {
+  const end = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < end) x = (x * 31 + 7) % 1000003;
+  return x;
+}
+
+/** Collects what the OpenTelemetry diag logger receives at WARN and above. */
+function captureDiag() {
+  const lines = [];
+  const push = (level) => (msg, ...rest) => lines.push(`${level} ${msg} ${rest.map(String).join(' ')}`);
+  api.diag.setLogger({ error: push('error'), warn: push('warn'), info() {}, debug() {}, verbose() {} }, api.DiagLogLevel.WARN);
+  return lines;
+}
+
+function spanSamples(profiles, spanId) {
+  return profiles.flatMap((p) => p.samples).filter((s) => s.labels.span_id === spanId);
+}
+
+beforeEach(() => {
+  api.diag.disable();
+  resetTracing();
+});
+
+test('samples carry the span labels; the file carries tags, sample types and its time range', async () => {
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({
+    exporter: new FileExporter({ directory: dir }),
+    samplingIntervalMicros: 1000,
+    tags: { team: 'payments' },
+  });
+  const { provider } = startTracing([processor]);
+  const tracer = provider.getTracer('test');
+  const before = Date.now();
+  let ids;
+  await tracer.startActiveSpan('checkout', async (root) => {
+    await tracer.startActiveSpan('charge', async (child) => {
+      await null;
+      burnCheckout(150);
+      ids = { root: root.spanContext().spanId, child: child.spanContext().spanId, trace: root.spanContext().traceId };
+      child.end();
+    });
+    root.end();
+  });
+  await provider.shutdown();
+  const after = Date.now();
+
+  const [wall, ...rest] = readProfiles(dir, 'wall');
+  assert.equal(rest.length, 0, 'one wall profile for one collection');
+  assert.deepEqual(wall.sampleTypes, ['sample/count', 'wall/nanoseconds', 'cpu/nanoseconds']);
+  const samples = spanSamples([wall], ids.child);
+  assert.ok(samples.length >= 50, `expected >= 50 samples in the child span, got ${samples.length}`);
+  for (const s of samples) {
+    assert.equal(s.labels.local_root_span_id, ids.root);
+    assert.equal(s.labels.trace_id, ids.trace);
+    assert.equal(s.labels.trace_endpoint, 'checkout');
+    assert.match(s.labels.span_id, /^[0-9a-f]{16}$/);
+    assert.match(s.labels.trace_id, /^[0-9a-f]{32}$/);
+  }
+  const inBurn = samples.filter((s) => s.stack[0] && s.stack.some((f) => f.name === 'burnCheckout'));
+  assert.ok(inBurn.length / samples.length > 0.8, 'the span samples are in its hot function');
+  const frame = inBurn[0].stack.find((f) => f.name === 'burnCheckout');
+  assert.equal(frame.file, __filename);
+  const defined = fs.readFileSync(__filename, 'utf8').split('\n').findIndex((l) => l.startsWith('function burnCheckout(')) + 1;
+  assert.equal(frame.line, defined, 'function-level line: where burnCheckout is defined');
+  const cpu = samples.reduce((n, s) => n + s.values['cpu/nanoseconds'], 0);
+  assert.ok(cpu > 100e6 && cpu < 300e6, `CPU time of the span ~150 ms, got ${cpu / 1e6} ms`);
+
+  const tags = Object.fromEntries(wall.comments.map((c) => c.replace(/^spanprof:/, '').split('=')));
+  assert.equal(tags.team, 'payments');
+  assert.equal(tags['process.pid'], String(process.pid));
+  assert.equal(tags['process.runtime.name'], 'nodejs');
+  assert.equal(tags['process.runtime.version'], process.versions.node);
+  assert.equal(tags['host.name'], os.hostname());
+  assert.equal(tags['spanprof.version'], require('@spanprof/core').VERSION);
+  const start = Number(wall.timeNanos / 1_000_000n);
+  const duration = Number(wall.durationNanos / 1_000_000n);
+  assert.ok(start >= before - 1000 && start <= before + 50, 'starts when the processor started');
+  assert.ok(start + duration >= after - 100 && start + duration <= after + 5, 'ends at the shutdown');
+});
+
+test('profile tags come from the span resource; explicit tags win', async () => {
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), heap: false, tags: { 'service.version': '9.9.9' } });
+  resetTracing();
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': 'checkout',
+      'service.version': '1.4.0',
+      'deployment.environment.name': 'staging',
+      'host.name': 'web-1',
+    }),
+    spanProcessors: [processor],
+  });
+  provider.register();
+  provider.getTracer('t').startActiveSpan('x', (s) => {
+    burnCheckout(20);
+    s.end();
+  });
+  await provider.shutdown();
+  const files = fs.readdirSync(dir);
+  assert.equal(files.length, 1, 'heap: false writes the wall profile only');
+  assert.match(files[0], /^\d{8}T\d{6}\.\d{3}Z\.checkout\.\d+\.000001\.wall\.pb\.gz$/);
+  const [wall] = readProfiles(dir, 'wall');
+  const tags = Object.fromEntries(wall.comments.map((c) => c.replace(/^spanprof:/, '').split('=')));
+  assert.equal(tags['service.name'], 'checkout');
+  assert.equal(tags['service.version'], '9.9.9');
+  assert.equal(tags['deployment.environment.name'], 'staging');
+  assert.equal(tags['host.name'], 'web-1');
+});
+
+test('trace_endpoint comes from the root span method and route, known only at its end', async () => {
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), samplingIntervalMicros: 1000, heap: false });
+  const { provider } = startTracing([processor]);
+  const tracer = provider.getTracer('test');
+  let withRoute;
+  let nameOnly;
+  await tracer.startActiveSpan('GET', { attributes: { 'http.request.method': 'GET' } }, async (root) => {
+    withRoute = root.spanContext().spanId;
+    burnCheckout(60); // sampled before the route is known
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    root.setAttribute('http.route', '/users/:id');
+    root.end();
+  });
+  await tracer.startActiveSpan('old semconv', { attributes: { 'http.method': 'POST', 'http.route': '/orders' } }, async (root) => {
+    burnCheckout(40);
+    root.end();
+  });
+  await tracer.startActiveSpan('nightly-report', async (root) => {
+    nameOnly = root.spanContext().spanId;
+    burnCheckout(40);
+    root.end();
+  });
+  await provider.shutdown();
+  const profiles = readProfiles(dir, 'wall');
+  const routed = spanSamples(profiles, withRoute);
+  assert.ok(routed.length > 20);
+  assert.ok(routed.every((s) => s.labels.trace_endpoint === 'GET /users/:id'));
+  const old = profiles.flatMap((p) => p.samples).filter((s) => s.labels.trace_endpoint === 'POST /orders');
+  assert.ok(old.length > 10, 'http.method (old semantic conventions) is understood');
+  assert.ok(spanSamples(profiles, nameOnly).every((s) => s.labels.trace_endpoint === 'nightly-report'));
+});
+
+test('local roots get pyroscope.profile.id, children do not; the option turns it off', async () => {
+  for (const profileIdAttribute of [true, false]) {
+    const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: tempDir() }), heap: false, profileIdAttribute });
+    const { provider, memory } = startTracing([processor]);
+    const tracer = provider.getTracer('test');
+    tracer.startActiveSpan('root', (root) => {
+      tracer.startActiveSpan('child', (child) => child.end());
+      root.end();
+    });
+    // A span whose parent is remote is a local root too.
+    const remote = api.trace.setSpanContext(api.ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+      isRemote: true,
+    });
+    tracer.startSpan('server', {}, remote).end();
+    await provider.forceFlush();
+    const spans = Object.fromEntries(memory.getFinishedSpans().map((s) => [s.name, s]));
+    if (profileIdAttribute) {
+      assert.equal(spans.root.attributes[ATTR_PYROSCOPE_PROFILE_ID], spans.root.spanContext().spanId);
+      assert.equal(spans.server.attributes[ATTR_PYROSCOPE_PROFILE_ID], spans.server.spanContext().spanId);
+      assert.equal(spans.child.attributes[ATTR_PYROSCOPE_PROFILE_ID], undefined);
+    } else {
+      assert.equal(spans.root.attributes[ATTR_PYROSCOPE_PROFILE_ID], undefined);
+    }
+    await provider.shutdown();
+  }
+});
+
+test('heap profile: inuse_objects and inuse_space, no span labels', async () => {
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), heap: { intervalBytes: 4096 } });
+  const { provider } = startTracing([processor]);
+  const keep = [];
+  provider.getTracer('t').startActiveSpan('alloc', (s) => {
+    for (let i = 0; i < 20000; i++) keep.push({ i, text: `item ${i}` });
+    s.end();
+  });
+  await provider.shutdown();
+  const [heap] = readProfiles(dir, 'heap');
+  assert.deepEqual(heap.sampleTypes, ['inuse_objects/count', 'inuse_space/bytes']);
+  assert.ok(heap.samples.length > 0);
+  const bytes = heap.samples.reduce((n, s) => n + s.values['inuse_space/bytes'], 0);
+  assert.ok(bytes > 100_000, `in-use bytes sampled: ${bytes}`);
+  assert.ok(heap.samples.every((s) => s.labels.span_id === undefined));
+  assert.ok(heap.comments.some((c) => c.startsWith('spanprof:process.pid=')));
+  assert.ok(keep.length === 20000);
+});
+
+test('lifecycle: forceFlush exports now, shutdown is idempotent and exports the last period', async () => {
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), heap: false });
+  const { provider } = startTracing([processor]);
+  const tracer = provider.getTracer('test');
+  tracer.startActiveSpan('a', (s) => (burnCheckout(10), s.end()));
+  await processor.forceFlush();
+  assert.equal(readProfiles(dir, 'wall').length, 1);
+  tracer.startActiveSpan('b', (s) => (burnCheckout(10), s.end()));
+  const first = processor.shutdown();
+  assert.equal(processor.shutdown(), first, 'the same promise');
+  await first;
+  await processor.forceFlush();
+  await processor.shutdown();
+  const profiles = readProfiles(dir, 'wall');
+  assert.equal(profiles.length, 2);
+  assert.equal(profiles[1].timeNanos, profiles[0].timeNanos + profiles[0].durationNanos, 'periods are contiguous');
+  await provider.shutdown();
+});
+
+test('uploadPeriodMillis: one batch per period, contiguous, with timers that do not hold the process', async () => {
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), uploadPeriodMillis: 1000, heap: false });
+  const { provider } = startTracing([processor]);
+  await new Promise((resolve) => setTimeout(resolve, 2600));
+  const periodic = readProfiles(dir, 'wall');
+  assert.equal(periodic.length, 2);
+  for (const p of periodic) {
+    const ms = Number(p.durationNanos / 1_000_000n);
+    assert.ok(ms >= 990 && ms <= 1200, `period of ~1000 ms, got ${ms}`);
+  }
+  assert.equal(periodic[1].timeNanos, periodic[0].timeNanos + periodic[0].durationNanos);
+  await provider.shutdown();
+});
+
+test('bad options: one warning naming the option and the accepted values; defaults or clamps apply', async () => {
+  const lines = captureDiag();
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({
+    exporter: new FileExporter({ directory: dir }),
+    samplingIntervalMicros: 5,
+    uploadPeriodMillis: 'soon',
+    cpuTime: 'yes',
+    contextTracking: 'magic',
+    heap: false,
+  });
+  const { provider } = startTracing([processor]);
+  provider.getTracer('t').startActiveSpan('x', (s) => (burnCheckout(20), s.end()));
+  await provider.shutdown();
+  const warnings = lines.filter((l) => l.includes(codes.INVALID_OPTION));
+  assert.equal(warnings.length, 4, lines.join('\n'));
+  assert.ok(warnings.some((l) => /samplingIntervalMicros: 5 .*integer from 100 to 1000000.*using 100/.test(l)));
+  assert.ok(warnings.some((l) => /uploadPeriodMillis: "soon" .*using 60000/.test(l)));
+  assert.ok(warnings.some((l) => /cpuTime: "yes" .*true or false.*using true/.test(l)));
+  assert.ok(warnings.some((l) => /contextTracking: "magic" .*auto, async-frame, async-hooks/.test(l)));
+  const [wall] = readProfiles(dir, 'wall');
+  // pprof reports the mean interval, between the requested one and twice it.
+  assert.ok(wall.period >= 100_000 && wall.period <= 200_000, `interval clamped to 100 µs, period ${wall.period} ns`);
+  assert.ok(wall.sampleTypes.includes('cpu/nanoseconds'));
+});
+
+test('a second processor in the process warns and stays idle; the first keeps profiling', async () => {
+  const lines = captureDiag();
+  const dirA = tempDir();
+  const dirB = tempDir();
+  const a = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dirA }), heap: false });
+  const b = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dirB }), heap: false });
+  assert.ok(lines.some((l) => l.includes(codes.PROFILER_ALREADY_RUNNING)), lines.join('\n'));
+  const { provider } = startTracing([a, b]);
+  provider.getTracer('t').startActiveSpan('x', (s) => (burnCheckout(20), s.end()));
+  await provider.shutdown();
+  assert.equal(readProfiles(dirA, 'wall').length, 1);
+  assert.equal(fs.readdirSync(dirB).length, 0);
+});
+
+test('exporters fail independently: throwing, rejecting and hanging exporters do not stop the file exporter or the app', async () => {
+  const lines = captureDiag();
+  const dir = tempDir();
+  const calls = { throws: 0, rejects: 0, hangs: 0 };
+  const exporters = [
+    { export() { calls.throws++; throw new Error('sync boom'); }, shutdown: async () => { throw new Error('shutdown boom'); } },
+    { async export() { calls.rejects++; throw new Error('async boom'); }, shutdown: async () => {} },
+    { export() { calls.hangs++; return new Promise(() => {}); }, shutdown: async () => {} },
+    new FileExporter({ directory: dir }),
+  ];
+  const processor = new ProfilingSpanProcessor({ exporter: exporters, exportTimeoutMillis: 200, heap: false });
+  // spanprof's timers are unref()ed: something must keep this test's event loop alive.
+  const keepAlive = setInterval(() => {}, 1000);
+  const { provider } = startTracing([processor]);
+  provider.getTracer('t').startActiveSpan('x', (s) => (burnCheckout(10), s.end()));
+  await processor.forceFlush();
+  await provider.shutdown();
+  clearInterval(keepAlive);
+  assert.deepEqual(calls, { throws: 2, rejects: 2, hangs: 2 });
+  assert.equal(readProfiles(dir, 'wall').length, 2);
+  assert.equal(processor.stats().failedExports, 6);
+  assert.ok(lines.some((l) => l.includes(codes.EXPORT_FAILED) && l.includes('timed out after 200 ms')));
+  assert.ok(lines.some((l) => l.includes('sync boom')));
+  assert.ok(lines.some((l) => l.includes('shutdown boom')));
+});
+
+test('exports run with tracing suppressed: an exporter that traces makes no spans', async () => {
+  let recording;
+  const processor = new ProfilingSpanProcessor({
+    exporter: {
+      async export() {
+        const span = api.trace.getTracer('exporter').startSpan('POST /profiles');
+        recording = span.isRecording();
+        span.end();
+        return { code: ExportResultCode.SUCCESS };
+      },
+      async shutdown() {},
+    },
+    heap: false,
+  });
+  const { provider, memory } = startTracing([processor]);
+  await provider.forceFlush();
+  await processor.forceFlush();
+  assert.equal(recording, false);
+  assert.equal(memory.getFinishedSpans().length, 0);
+  await provider.shutdown();
+});
+
+test('ended spans are not retained by the profiler', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: tempDir() }), heap: false, samplingIntervalMicros: 1000 });
+  const { provider, memory } = startTracing([processor]);
+  const tracer = provider.getTracer('t');
+  const refs = [];
+  for (let i = 0; i < 200; i++) {
+    await tracer.startActiveSpan(`s${i}`, async (span) => {
+      refs.push(new WeakRef(span));
+      burnCheckout(1);
+      await null;
+      span.end();
+    });
+  }
+  // Drop the test's own copies: only the profiler could hold the spans now.
+  memory.reset();
+  try {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    assert.ok(alive <= 1, `${alive} of 200 ended spans still reachable`);
+  } finally {
+    await provider.shutdown();
+  }
+});
+
+test('works inside NodeSDK({ spanProcessors })', async () => {
+  const { NodeSDK } = require('@opentelemetry/sdk-node');
+  resetTracing();
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), samplingIntervalMicros: 1000, heap: false });
+  const sdk = new NodeSDK({ serviceName: 'sdk-app', spanProcessors: [processor], instrumentations: [], traceExporter: undefined });
+  sdk.start();
+  let spanId;
+  await api.trace.getTracer('t').startActiveSpan('work', async (s) => {
+    spanId = s.spanContext().spanId;
+    await null;
+    burnCheckout(60);
+    s.end();
+  });
+  await sdk.shutdown();
+  const profiles = readProfiles(dir, 'wall');
+  assert.equal(profiles.length, 1);
+  assert.ok(spanSamples(profiles, spanId).length > 20);
+  assert.ok(profiles[0].comments.includes('spanprof:service.name=sdk-app'));
+});
