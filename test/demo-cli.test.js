@@ -1,0 +1,157 @@
+'use strict';
+// The demo (examples/demo) under real HTTP load, and the spanprof command on
+// the profiles it wrote: every route's expected hotspot must come out on top.
+const { test, before } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { decodeProfileFile } = require('./helpers/pprof');
+
+const repo = path.resolve(__dirname, '..');
+const bin = path.join(repo, 'packages', 'cli', 'bin', 'spanprof.js');
+const { expectedHotspots } = require('../examples/demo/app');
+
+let dir;
+let demo;
+
+/** Runs the spanprof command; returns { code, stdout, stderr }. */
+function spanprof(...args) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json(...args) {
+  const r = spanprof(...args, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-demo-'));
+  const out = execFileSync(process.execPath, [path.join(repo, 'examples', 'demo', 'run.js'), '--duration', '5', '--profiles', dir, '--sampling-interval', '1000', '--json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  demo = JSON.parse(out.trim().split('\n').pop());
+});
+
+test('demo: every route has its expected hotspot on top', () => {
+  assert.ok(demo.requests > 500, `load generator made ${demo.requests} requests`);
+  assert.deepEqual(Object.keys(demo.endpoints).sort(), Object.keys(expectedHotspots).sort());
+  for (const [endpoint, e] of Object.entries(demo.endpoints)) {
+    assert.equal(e.top, expectedHotspots[endpoint], `${endpoint}: top function`);
+    assert.ok(e.traces > 5, `${endpoint}: ${e.traces} traces sampled`);
+  }
+  assert.equal(demo.stats.failedExports, 0);
+});
+
+test('demo: prints the endpoint table, the costliest trace and how to dig further', () => {
+  const r = spawnSync(process.execPath, [path.join(repo, 'examples', 'demo', 'run.js'), '--duration', '1', '--profiles', dir], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /load: \d+ requests in 1\.\d s, 0 errors/);
+  assert.match(r.stdout, /GET \/reports\/daily .* top: aggregateDailyReport \(examples\/demo\/app\.js:\d+\)/);
+  assert.match(r.stdout, /The costliest trace, [0-9a-f]{32}/);
+  assert.match(r.stdout, /npx spanprof hotspots \S+ --span [0-9a-f]{16} --format collapsed/);
+});
+
+test('spanprof spans: endpoints, traces and spans ranked by CPU', () => {
+  const r = json('spans', dir, '--tag', 'service.name=spanprof-demo', '--limit', '50');
+  assert.deepEqual(r.endpoints.map((e) => e.endpoint).sort(), Object.keys(expectedHotspots).sort());
+  for (const list of [r.endpoints, r.traces, r.spans]) {
+    for (let i = 1; i < list.length; i++) assert.ok(list[i - 1].cpuNanos >= list[i].cpuNanos, 'sorted by CPU');
+  }
+  assert.ok(r.spans.every((s) => /^[0-9a-f]{16}$/.test(s.spanId) && /^[0-9a-f]{32}$/.test(s.traceId)));
+  const table = spanprof('spans', dir, '--limit', '3');
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^Endpoints$/m);
+  assert.match(table.stdout, /^endpoint\s+cpu ms\s+cpu %\s+wall ms\s+samples\s+traces$/m);
+  assert.match(table.stdout, /^GET \/reports\/daily\s+[\d,.]+\s+[\d.]+%/m);
+});
+
+test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and --trace add up to the spans listing', () => {
+  const { spans, endpoints } = json('spans', dir, '--limit', '100000');
+  const sum = (list) => list.reduce((n, s) => n + s.samples, 0);
+  for (const e of endpoints) {
+    const h = json('hotspots', dir, '--endpoint', e.endpoint, '--limit', '1000');
+    assert.equal(h.total.samples, e.samples, `${e.endpoint}: samples`);
+    const top = h.functions.find((f) => !f.name.startsWith('('));
+    assert.equal(top.name, expectedHotspots[e.endpoint], `${e.endpoint}: top function`);
+    assert.match(top.file, /examples\/demo\/app\.js$/);
+    assert.ok(top.line > 0);
+    assert.ok(top.total.cpuNanos > 0.5 * h.total.cpuNanos, `${e.endpoint}: the hotspot and its callees hold most of the CPU`);
+
+    // The busiest span of that endpoint, seen through each scope.
+    const s = spans.filter((x) => x.endpoint === e.endpoint).sort((a, b) => b.samples - a.samples)[0];
+    const span = json('hotspots', dir, '--span', s.spanId, '--limit', '1000');
+    assert.equal(span.total.samples, s.samples);
+    assert.equal(span.total.cpuNanos, s.cpuNanos);
+    assert.ok(span.functions.every((f) => f.total.samples <= s.samples && f.self.samples <= f.total.samples));
+    const root = json('hotspots', dir, '--root', s.localRootSpanId);
+    assert.equal(root.total.samples, sum(spans.filter((x) => x.localRootSpanId === s.localRootSpanId)));
+    const trace = json('hotspots', dir, '--trace', s.traceId);
+    assert.equal(trace.total.samples, sum(spans.filter((x) => x.traceId === s.traceId)));
+  }
+  const table = spanprof('hotspots', dir, '--endpoint', 'GET /search', '--limit', '3');
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^endpoint "GET \/search": [\d,.]+ ms CPU/m);
+  assert.match(table.stdout, /rankSearchResults\s+\S*examples\/demo\/app\.js:\d+/);
+});
+
+test('spanprof hotspots --format collapsed prints folded stacks', () => {
+  const r = spanprof('hotspots', dir, '--endpoint', 'GET /users/:id/avatar', '--format', 'collapsed');
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.ok(lines.every((l) => /^\S.* \d+$/.test(l)), 'stack value');
+  assert.ok(lines[0].split(';').pop().startsWith('renderAvatar '), `heaviest stack ends in renderAvatar: ${lines[0]}`);
+});
+
+test('spanprof: tag and time filters', () => {
+  const none = spanprof('spans', dir, '--tag', 'service.name=other');
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /none of the \d+ profiles in .* match the tag and time filters/);
+  const early = spanprof('spans', dir, '--to', '2001-01-01T00:00:00Z');
+  assert.equal(early.code, 1);
+  const recent = json('spans', dir, '--from', new Date(Date.now() - 3600_000).toISOString(), '--tag', `process.pid=${demo.pid}`);
+  assert.equal(recent.profiles, demo.profiles, 'the first demo run only');
+  assert.equal(recent.endpoints.length, 4);
+  const bad = spanprof('spans', dir, '--tag', 'nonsense');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /expected key=value/);
+});
+
+test('spanprof: clear errors for a missing or empty directory, an unknown span, a corrupt file', () => {
+  const missing = spanprof('spans', path.join(dir, 'nope'));
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read profile directory .*nope: ENOENT/);
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-empty-'));
+  const e = spanprof('spans', empty);
+  assert.equal(e.code, 1);
+  assert.match(e.stderr, /no profiles in .* \(expected \*\.wall\.pb\.gz files written by spanprof\)/);
+  const unknown = spanprof('hotspots', dir, '--span', '0123456789abcdef');
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /no samples for span 0123456789abcdef/);
+  const two = spanprof('hotspots', dir, '--span', 'a', '--trace', 'b');
+  assert.equal(two.code, 1);
+  assert.match(two.stderr, /give one of --span, --trace, --root, --endpoint/);
+
+  const mixed = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-corrupt-'));
+  for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(mixed, f));
+  const bad = path.join(mixed, '20000101T000000.000Z.broken.1.000001.wall.pb.gz');
+  fs.writeFileSync(bad, Buffer.from('this is not a profile'));
+  const r = spanprof('spans', mixed, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`skipped ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a readable profile`));
+  assert.equal(JSON.parse(r.stdout).endpoints.length, 4);
+});
+
+test('FileExporter output is standard gzipped pprof with tags in comments', () => {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.wall.pb.gz'));
+  assert.ok(files.length >= 1);
+  const p = decodeProfileFile(path.join(dir, files[0]));
+  assert.ok(p.comments.includes('spanprof:service.name=spanprof-demo'));
+  assert.ok(p.samples.some((s) => s.labels.trace_endpoint === 'GET /checkout/:cartId'));
+  assert.ok(fs.readdirSync(dir).some((f) => f.endsWith('.heap.pb.gz')));
+});
