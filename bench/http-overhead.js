@@ -4,7 +4,12 @@
 // default settings, in alternating runs of the same session; plus the server's
 // peak RSS and the event-loop pause of a profile collection.
 //
-//   node bench/http-overhead.js [--rounds 5] [--duration 10] [--connections 32]
+// Two request sizes: `typical` does about 1 ms of CPU work per request (a JSON
+// API that builds, serialises and hashes a few kB), `light` about 0.04 ms, where
+// tracing and profiling costs per request dominate. The added cost per request
+// (µs) is the figure that holds for any request size.
+//
+//   node bench/http-overhead.js [--rounds 5] [--duration 10] [--connections 32] [--workloads typical,light]
 //
 // Results: printed, and written to bench/results/http-overhead.json.
 const { spawn } = require('node:child_process');
@@ -19,8 +24,11 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
+    workloads: { type: 'string', default: 'typical,light' },
   },
 });
+/** Units of ~40 µs of work per request. */
+const WORKLOADS = { typical: 25, light: 1 };
 const rounds = Number(args.rounds);
 
 function startServer(mode, env = {}) {
@@ -64,45 +72,51 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function main() {
+async function runWorkload(name) {
+  const env = { WORK_UNITS: String(WORKLOADS[name]) };
   const runs = [];
   for (let i = 0; i < rounds; i++) {
     // Alternate which mode goes first, so drift in the machine hits both.
     const order = i % 2 === 0 ? ['tracing', 'spanprof'] : ['spanprof', 'tracing'];
     for (const mode of order) {
-      const r = await measure(mode);
+      const r = await measure(mode, env);
       runs.push(r);
-      console.error(`round ${i + 1}/${rounds} ${mode.padEnd(8)} ${r.rps.toFixed(0)} req/s  p99 ${r.p99} ms  peak RSS ${r.maxRssMiB.toFixed(1)} MiB`);
+      console.error(`${name} round ${i + 1}/${rounds} ${mode.padEnd(8)} ${r.rps.toFixed(0)} req/s  p99 ${r.p99} ms  peak RSS ${r.maxRssMiB.toFixed(1)} MiB`);
     }
   }
-  // The collection pause with many labelled samples: 1 kHz sampling for one run.
-  const dense = await measure('spanprof', { SAMPLING_INTERVAL_MICROS: '1000' });
   const of = (mode, key) => runs.filter((r) => r.mode === mode).map((r) => r[key]);
-  const result = {
-    node: process.version,
-    rounds,
-    durationSeconds: Number(args.duration),
-    connections: Number(args.connections),
+  const w = {
+    workUnits: WORKLOADS[name],
     tracing: { rps: median(of('tracing', 'rps')), p99: median(of('tracing', 'p99')), maxRssMiB: Math.max(...of('tracing', 'maxRssMiB')) },
     spanprof: { rps: median(of('spanprof', 'rps')), p99: median(of('spanprof', 'p99')), maxRssMiB: Math.max(...of('spanprof', 'maxRssMiB')) },
-    collection: {
-      defaultPauseMillis: median(runs.filter((r) => r.mode === 'spanprof').map((r) => r.profiler.lastCollectPauseMillis)),
-      denseSamplingRps: dense.rps,
-      densePauseMillis: dense.profiler.lastCollectPauseMillis,
-      denseSeconds: Number(args.duration) + Number(args.warmup),
-    },
+    collectPauseMillis: median(runs.filter((r) => r.mode === 'spanprof').map((r) => r.profiler.lastCollectPauseMillis)),
     runs,
   };
-  result.throughputRatio = result.spanprof.rps / result.tracing.rps;
-  result.p99Ratio = result.spanprof.p99 / result.tracing.p99;
-  result.rssDeltaMiB = result.spanprof.maxRssMiB - result.tracing.maxRssMiB;
+  w.throughputRatio = w.spanprof.rps / w.tracing.rps;
+  w.p99Ratio = w.spanprof.p99 / w.tracing.p99;
+  w.rssDeltaMiB = w.spanprof.maxRssMiB - w.tracing.maxRssMiB;
+  w.addedMicrosPerRequest = 1e6 / w.spanprof.rps - 1e6 / w.tracing.rps;
+  return w;
+}
+
+async function main() {
+  const names = args.workloads.split(',').filter((n) => n in WORKLOADS);
+  const result = { node: process.version, date: new Date().toISOString(), rounds, durationSeconds: Number(args.duration), connections: Number(args.connections), workloads: {} };
+  for (const name of names) result.workloads[name] = await runWorkload(name);
+  // The collection pause with many labelled samples: 1 kHz sampling for one run.
+  const dense = await measure('spanprof', { WORK_UNITS: String(WORKLOADS.typical), SAMPLING_INTERVAL_MICROS: '1000' });
+  result.denseCollection = { samplingHz: 1000, seconds: Number(args.duration) + Number(args.warmup), pauseMillis: dense.profiler.lastCollectPauseMillis, rps: dense.rps };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'http-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nspanprof HTTP overhead, Node ${process.version}, ${rounds} alternating rounds of ${args.duration} s, ${args.connections} connections`);
-  console.log(`  throughput  tracing ${result.tracing.rps.toFixed(0)} req/s   +spanprof ${result.spanprof.rps.toFixed(0)} req/s   ratio ${result.throughputRatio.toFixed(3)} (${((1 - result.throughputRatio) * 100).toFixed(1)}% loss)`);
-  console.log(`  p99 latency tracing ${result.tracing.p99} ms   +spanprof ${result.spanprof.p99} ms   ratio ${result.p99Ratio.toFixed(2)}`);
-  console.log(`  peak RSS    tracing ${result.tracing.maxRssMiB.toFixed(1)} MiB   +spanprof ${result.spanprof.maxRssMiB.toFixed(1)} MiB   delta ${result.rssDeltaMiB.toFixed(1)} MiB`);
-  console.log(`  collection pause ${result.collection.defaultPauseMillis.toFixed(1)} ms at 99 Hz; ${result.collection.densePauseMillis.toFixed(1)} ms for ${result.collection.denseSeconds} s at 1 kHz under load`);
+  console.log(`\nspanprof HTTP overhead, Node ${process.version}, ${rounds} alternating rounds of ${args.duration} s per mode, ${args.connections} connections`);
+  console.log('| request work | tracing req/s | +spanprof req/s | throughput loss | added per request | p99 tracing / +spanprof | peak RSS tracing / +spanprof | collection pause |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const [name, w] of Object.entries(result.workloads)) {
+    console.log(
+      `| ${name} (~${(w.workUnits * 0.04).toFixed(2)} ms CPU) | ${w.tracing.rps.toFixed(0)} | ${w.spanprof.rps.toFixed(0)} | ${((1 - w.throughputRatio) * 100).toFixed(1)}% | ${w.addedMicrosPerRequest.toFixed(1)} µs | ${w.tracing.p99} / ${w.spanprof.p99} ms | ${w.tracing.maxRssMiB.toFixed(1)} / ${w.spanprof.maxRssMiB.toFixed(1)} MiB (${w.rssDeltaMiB >= 0 ? '+' : ''}${w.rssDeltaMiB.toFixed(1)}) | ${w.collectPauseMillis.toFixed(1)} ms |`,
+    );
+  }
+  console.log(`\nCollection pause with ${result.denseCollection.seconds} s of 1 kHz samples under load: ${result.denseCollection.pauseMillis.toFixed(1)} ms`);
 }
 
 main().catch((err) => {

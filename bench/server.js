@@ -35,14 +35,18 @@ const http = require('node:http');
 const crypto = require('node:crypto');
 const tracer = api.trace.getTracer('bench');
 
-/** About half a millisecond of typical request work: parse, hash, serialise. */
+/** Request work: WORK_UNITS units of about 40 µs each (build, serialise, parse, hash). */
+const units = Number(process.env.WORK_UNITS ?? 1);
 function work(id) {
-  const items = Array.from({ length: 40 }, (_, i) => ({ id: `${id}-${i}`, price: i * 1.5, tags: ['a', 'b', String(i)] }));
-  const body = JSON.stringify(items);
-  const parsed = JSON.parse(body);
+  let n = 0;
   let digest = '';
-  for (let i = 0; i < 4; i++) digest = crypto.createHash('sha256').update(body + digest).digest('hex');
-  return { n: parsed.length, digest };
+  for (let u = 0; u < units; u++) {
+    const items = Array.from({ length: 40 }, (_, i) => ({ id: `${id}-${u}-${i}`, price: i * 1.5, tags: ['a', 'b', String(i)] }));
+    const body = JSON.stringify(items);
+    n += JSON.parse(body).length;
+    for (let i = 0; i < 4; i++) digest = crypto.createHash('sha256').update(body + digest).digest('hex');
+  }
+  return { n, digest };
 }
 
 const server = http.createServer((req, res) => {

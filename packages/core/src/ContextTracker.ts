@@ -49,6 +49,7 @@ type WithFn = (this: ContextManager, ctx: Context, fn: AnyFn, thisArg?: unknown,
 const MAX_DEPTH = 1024;
 
 const NO_LABELS: SpanLabels | undefined = undefined;
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 /** Index of the sample counter in the profiler's shared state array. */
 const SAMPLE_COUNT_INDEX: number = time.constants.kSampleCount ?? 0;
@@ -89,19 +90,28 @@ export class ContextTracker {
       this.seenSamples = -1;
       this.depth = 0;
       this.write(this.activeLabels());
+      // An exception thrown from an async hook ends the process: both hooks are guarded.
       const before = (): void => {
-        const depth = this.depth++;
-        if (depth < MAX_DEPTH) this.restore[depth] = this.current;
-        this.write(this.activeLabels());
+        try {
+          const depth = this.depth++;
+          if (depth < MAX_DEPTH) this.restore[depth] = this.current;
+          this.write(this.activeLabels());
+        } catch (err) {
+          logger.debug('async hook failed', err);
+        }
       };
       const after = (): void => {
-        const depth = --this.depth;
-        if (depth < 0) {
-          this.depth = 0;
-          this.write(NO_LABELS);
-        } else if (depth < MAX_DEPTH) {
-          this.write(this.restore[depth]);
-          this.restore[depth] = NO_LABELS;
+        try {
+          const depth = --this.depth;
+          if (depth < 0) {
+            this.depth = 0;
+            this.write(NO_LABELS);
+          } else if (depth < MAX_DEPTH) {
+            this.write(this.restore[depth]);
+            this.restore[depth] = NO_LABELS;
+          }
+        } catch (err) {
+          logger.debug('async hook failed', err);
         }
       };
       this.hook = createHook({ before, after }).enable();
@@ -134,9 +144,9 @@ export class ContextTracker {
   }
 
   /**
-   * Wraps the registered context manager if it is not wrapped yet. Cheap enough
-   * to call at every span start, which catches a manager registered (or
-   * replaced) after the profiler started.
+   * Wraps the registered context manager if it is not wrapped yet; called again
+   * from span starts, which catches a manager registered (or replaced) after the
+   * profiler started.
    */
   patchContextManager(): void {
     if (!this.running) return;
@@ -149,10 +159,12 @@ export class ContextTracker {
     const tracker = this;
     const originalWith = manager.with as unknown as WithFn;
     this.originalWith = originalWith;
-    const spanprofWith: WithFn = function spanprofWith(this: ContextManager, ctx, fn, thisArg, ...args) {
-      return tracker.running
-        ? tracker.runWith(this, originalWith, ctx, fn, thisArg, args)
-        : originalWith.call(this, ctx, fn, thisArg, ...args);
+    // No rest parameter: `with` runs for every context switch an instrumentation
+    // makes, and almost never gets extra arguments.
+    const spanprofWith = function spanprofWith(this: ContextManager, ctx: Context, fn: AnyFn, thisArg?: unknown): unknown {
+      if (!tracker.running) return originalWith.apply(this, arguments as unknown as Parameters<WithFn>);
+      const args = arguments.length > 3 ? (Array.prototype.slice.call(arguments, 3) as unknown[]) : NO_ARGS;
+      return tracker.runWith(this, originalWith, ctx, fn, thisArg, args);
     };
     manager.with = spanprofWith as unknown as ContextManager['with'];
     const withAttach = manager as ContextManager & { attach?: AttachFn };
@@ -192,15 +204,15 @@ export class ContextTracker {
     ctx: Context,
     fn: AnyFn,
     thisArg: unknown,
-    args: unknown[],
+    args: readonly unknown[],
   ): unknown {
     const next = labelsOfContext(ctx);
     if (this.strategy === 'async-hooks') {
       const previous = this.current;
-      if (next === previous) return originalWith.call(manager, ctx, fn, thisArg, ...args);
+      if (next === previous) return callWith(manager, originalWith, ctx, fn, thisArg, args);
       this.write(next);
       try {
-        return originalWith.call(manager, ctx, fn, thisArg, ...args);
+        return callWith(manager, originalWith, ctx, fn, thisArg, args);
       } finally {
         this.write(previous);
       }
@@ -209,7 +221,7 @@ export class ContextTracker {
     // manager enters, so continuations created in `fn` carry it; on return the
     // outer frame is a copy of the inner one and gets the previous value back.
     const previous = labelsOfContext(manager.active());
-    if (next === previous) return originalWith.call(manager, ctx, fn, thisArg, ...args);
+    if (next === previous) return callWith(manager, originalWith, ctx, fn, thisArg, args);
     try {
       return originalWith.call(manager, ctx, enterFrame as AnyFn, undefined, next, fn, thisArg, args);
     } finally {
@@ -252,6 +264,10 @@ export class ContextTracker {
       this.holder.ref = labels;
     }
   }
+}
+
+function callWith(manager: ContextManager, originalWith: WithFn, ctx: Context, fn: AnyFn, thisArg: unknown, args: readonly unknown[]): unknown {
+  return args.length === 0 ? originalWith.call(manager, ctx, fn, thisArg) : originalWith.call(manager, ctx, fn, thisArg, ...args);
 }
 
 function setFrameContext(labels: SpanLabels | undefined): void {

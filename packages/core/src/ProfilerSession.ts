@@ -8,7 +8,6 @@ import type { TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
 import { codes, message } from './errors';
 import { FileExporter } from './FileExporter';
-import { SPAN_LABEL_NAMES } from './labels';
 import type { SampleLabels } from './labels';
 import { resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
@@ -46,7 +45,10 @@ export interface SessionStats {
   /** How the sample context follows the active span in this process. */
   strategy: TrackingStrategy | undefined;
   batches: number;
-  /** Event-loop pause of the last collection (profile stop, restart and serialization), ms. */
+  /**
+   * Longest event-loop pause of the last collection, ms: the wall profile's stop,
+   * restart and serialisation, or the heap profile's, whichever took longer.
+   */
   lastCollectPauseMillis: number;
   maxCollectPauseMillis: number;
   /** Batches dropped because an exporter was too far behind. */
@@ -81,6 +83,7 @@ export class ProfilerSession {
     v8ProfilerStuck: 0,
   };
   private warnedDrop = false;
+  private watchCalls = 0;
 
   constructor(options: SessionOptions = {}) {
     this.options = resolveOptions(options);
@@ -144,9 +147,12 @@ export class ProfilerSession {
     return { ...this.figures };
   }
 
-  /** Wraps the registered OpenTelemetry context manager if it changed; cheap, call it often. */
+  /**
+   * Wraps the registered OpenTelemetry context manager if it changed. Call it at
+   * every span start: it looks at the first call and then once every 256 calls.
+   */
   watchContextManager(): void {
-    this.tracker?.patchContextManager();
+    if ((this.watchCalls++ & 255) === 0) this.tracker?.patchContextManager();
   }
 
   /** Collects the current period now and exports it; resolves when every exporter answered. */
@@ -219,15 +225,22 @@ export class ProfilerSession {
     const start = this.periodStart;
     const end = new Date();
     this.periodStart = end;
-    const began = performance.now();
+    // Two short synchronous steps rather than one long one: the wall profile
+    // (stop, restart, serialise with labels), then, a tick later, the heap profile.
+    let began = performance.now();
     let wall: Profile | undefined;
     let heapProfile: Profile | undefined;
     try {
-      wall = time.stop(restart, generateLabels, SPAN_LABEL_NAMES as string[]);
+      // No low-cardinality label list: its dedup saves transient memory but costs
+      // serialisation time, and serialisation is the event-loop pause.
+      wall = time.stop(restart, generateLabels);
     } catch (err) {
       logger.error(message(codes.COLLECT_FAILED, `the wall profile could not be collected: ${String(err)}`));
     }
-    if (restart) {
+    if (!restart) {
+      // The wall profiler is gone: stop feeding it sample contexts at once.
+      this.tracker?.stop();
+    } else {
       this.tracker?.profilerRestarted();
       const stuck = time.v8ProfilerStuckEventLoopDetected();
       if (stuck > 0) {
@@ -237,14 +250,17 @@ export class ProfilerSession {
         }
       }
     }
+    let pause = performance.now() - began;
     if (this.options.heap !== false) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      began = performance.now();
       try {
         heapProfile = heap.profile();
       } catch (err) {
         logger.error(message(codes.COLLECT_FAILED, `the heap profile could not be collected: ${String(err)}`));
       }
+      pause = Math.max(pause, performance.now() - began);
     }
-    const pause = performance.now() - began;
     this.figures.lastCollectPauseMillis = pause;
     this.figures.maxCollectPauseMillis = Math.max(this.figures.maxCollectPauseMillis, pause);
     if (!restart) this.stopProfilers();

@@ -61,17 +61,24 @@ export class SpanLabels {
 }
 
 /**
- * Span → label data. A WeakMap: the entry goes when the span is collected, and the
- * label data never points back at the span.
+ * Span → label data. The label object rides on the span under a private symbol:
+ * a plain property read on the hot path, and it goes with the span. A WeakMap
+ * holding every live span costs the garbage collector far more at tens of
+ * thousands of spans per second (ephemeron tables), so it only serves spans that
+ * refuse new properties. The label data never points back at the span.
  */
-const spanLabels = new WeakMap<Span, SpanLabels>();
+const LABELS = Symbol.for('@spanprof/core.spanLabels');
+type Labelled = { [LABELS]?: SpanLabels };
+const frozenSpans = new WeakMap<Span, SpanLabels>();
 
 /** Associates label data with a span; the profiler labels samples taken while it is active. */
 export function setSpanLabels(span: Span, labels: SpanLabels): void {
-  spanLabels.set(span, labels);
+  if (Object.isExtensible(span)) (span as Labelled)[LABELS] = labels;
+  else frozenSpans.set(span, labels);
 }
 
 /** The label data of a span, if a processor registered it. */
 export function getSpanLabels(span: Span | undefined): SpanLabels | undefined {
-  return span === undefined ? undefined : spanLabels.get(span);
+  if (span === undefined) return undefined;
+  return (span as Labelled)[LABELS] ?? frozenSpans.get(span);
 }
