@@ -10,6 +10,7 @@
 // (µs) is the figure that holds for any request size.
 //
 //   node bench/http-overhead.js [--rounds 5] [--duration 10] [--connections 32] [--workloads typical,light]
+//                               [--context-tracking auto|async-frame|async-hooks]
 //
 // Results: printed, and written to bench/results/http-overhead.json.
 const { spawn } = require('node:child_process');
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     workloads: { type: 'string', default: 'typical,light' },
+    'context-tracking': { type: 'string', default: 'auto' },
   },
 });
 /** Units of ~40 µs of work per request. */
@@ -34,7 +36,7 @@ const rounds = Number(args.rounds);
 function startServer(mode, env = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(__dirname, 'server.js')], {
-      env: { ...process.env, MODE: mode, ...env },
+      env: { ...process.env, MODE: mode, CONTEXT_TRACKING: args['context-tracking'], ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.once('error', reject);

@@ -1,7 +1,8 @@
 'use strict';
 // The benchmarked service: node:http with OpenTelemetry's HTTP instrumentation and
 // a batch span processor (spans are built and batched, then dropped), plus
-// spanprof's ProfilingSpanProcessor at its defaults when MODE=spanprof.
+// spanprof's ProfilingSpanProcessor at its defaults when MODE=spanprof
+// (CONTEXT_TRACKING and SAMPLING_INTERVAL_MICROS override those two options).
 // Prints {"port":N} when listening. GET /__stats answers with peak RSS and, in
 // spanprof mode, the profiler's figures after a forced collection.
 const os = require('node:os');
@@ -24,6 +25,7 @@ if (mode === 'spanprof') {
   profiler = new ProfilingSpanProcessor({
     exporter: new FileExporter({ directory: dir }),
     samplingIntervalMicros: process.env.SAMPLING_INTERVAL_MICROS ? Number(process.env.SAMPLING_INTERVAL_MICROS) : undefined,
+    contextTracking: process.env.CONTEXT_TRACKING,
   });
   processors.unshift(profiler);
 }
