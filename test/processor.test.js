@@ -386,3 +386,68 @@ test('works inside NodeSDK({ spanProcessors })', async () => {
   assert.ok(spanSamples(profiles, spanId).length > 20);
   assert.ok(profiles[0].comments.includes('spanprof:service.name=sdk-app'));
 });
+
+test('a hung exporter is bounded: batches past two in flight are dropped and counted; shutdown keeps its deadline', async () => {
+  const lines = captureDiag();
+  let calls = 0;
+  const hung = { export() { calls++; return new Promise(() => {}); }, shutdown: () => new Promise(() => {}) };
+  const processor = new ProfilingSpanProcessor({ exporter: hung, exportTimeoutMillis: 150, heap: false });
+  const keepAlive = setInterval(() => {}, 1000);
+  const { provider } = startTracing([processor]);
+  for (let i = 0; i < 4; i++) await processor.forceFlush();
+  const began = Date.now();
+  await provider.shutdown();
+  clearInterval(keepAlive);
+  assert.equal(calls, 2, 'two exports in flight at most');
+  assert.equal(processor.stats().droppedBatches, 3, 'three more batches (two flushes and the final one) dropped');
+  assert.ok(Date.now() - began < 1000, 'shutdown ends within its deadline although the exporter never answers');
+  assert.equal(lines.filter((l) => l.includes(codes.EXPORT_DROPPED)).length, 1, 'the drop is logged once');
+  assert.ok(lines.some((l) => l.includes('exporter shutdown timed out after 150 ms')));
+});
+
+test('context.with(undefined, fn) behaves as without spanprof', async () => {
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: tempDir() }), heap: false });
+  const { provider } = startTracing([processor]);
+  assert.equal(api.context.with(undefined, () => 42), 42);
+  await provider.shutdown();
+});
+
+test('a hook-based context manager registered after the processor (AsyncHooksContextManager) is followed across awaits', async () => {
+  const { AsyncHooksContextManager } = require('@opentelemetry/context-async-hooks');
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+  resetTracing();
+  const dir = tempDir();
+  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), samplingIntervalMicros: 1000, heap: false, contextTracking: 'async-hooks' });
+  const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+  provider.register({ contextManager: new AsyncHooksContextManager().enable() });
+  let spanId;
+  await provider.getTracer('t').startActiveSpan('work', async (s) => {
+    spanId = s.spanContext().spanId;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      burnCheckout(8);
+    }
+    s.end();
+  });
+  await provider.shutdown();
+  const inBurn = readProfiles(dir, 'wall').flatMap((p) => p.samples).filter((s) => s.stack.some((f) => f.name === 'burnCheckout'));
+  assert.ok(inBurn.length > 30);
+  const labelled = inBurn.filter((s) => s.labels.span_id === spanId).length;
+  assert.ok(labelled / inBurn.length >= 0.995, `${labelled} of ${inBurn.length} samples after awaits carry the span`);
+});
+
+test('periods do not stretch while an export is slow', async () => {
+  const dir = tempDir();
+  const file = new FileExporter({ directory: dir });
+  const slow = { async export(batch) { await new Promise((r) => setTimeout(r, 1500)); return file.export(batch); }, shutdown: async () => {} };
+  const processor = new ProfilingSpanProcessor({ exporter: slow, uploadPeriodMillis: 1000, heap: false });
+  const keepAlive = setInterval(() => {}, 1000);
+  const { provider } = startTracing([processor]);
+  await new Promise((resolve) => setTimeout(resolve, 2300));
+  await provider.shutdown();
+  clearInterval(keepAlive);
+  const periods = readProfiles(dir, 'wall').map((p) => Number(p.durationNanos / 1_000_000n));
+  // Before the fix the second period lasted the first export too (~2500 ms).
+  assert.ok(periods.length >= 2, `${periods.length} profiles`);
+  for (const ms of periods.slice(0, 2)) assert.ok(ms >= 990 && ms <= 1200, `period of ~1000 ms, got ${ms}`);
+});

@@ -27,8 +27,9 @@ export function labelsOfSampleContext(value: unknown): SpanLabels | undefined {
   return undefined;
 }
 
-function labelsOfContext(ctx: Context): SpanLabels | undefined {
-  return getSpanLabels(trace.getSpan(ctx));
+function labelsOfContext(ctx: Context | undefined): SpanLabels | undefined {
+  // `context.with(undefined, fn)` is tolerated by the stock manager: tolerate it too.
+  return ctx != null && typeof ctx.getValue === 'function' ? getSpanLabels(trace.getSpan(ctx)) : undefined;
 }
 
 /** The context manager registered with the OpenTelemetry API, if any. */
@@ -156,6 +157,13 @@ export class ContextTracker {
     // The no-op manager of the API (nothing registered yet) is never wrapped.
     if (manager.constructor?.name === 'NoopContextManager') return;
     this.manager = manager;
+    // Async hooks run in the order they were enabled. A manager that tracks the
+    // context with hooks of its own (AsyncHooksContextManager) was enabled after
+    // ours when the processor was built first: re-enable ours to run after it.
+    if (this.hook !== undefined) {
+      this.hook.disable();
+      this.hook.enable();
+    }
     const tracker = this;
     const originalWith = manager.with as unknown as WithFn;
     this.originalWith = originalWith;
@@ -223,7 +231,10 @@ export class ContextTracker {
     const previous = labelsOfContext(manager.active());
     if (next === previous) return callWith(manager, originalWith, ctx, fn, thisArg, args);
     try {
-      return originalWith.call(manager, ctx, enterFrame as AnyFn, undefined, next, fn, thisArg, args);
+      return originalWith.call(manager, ctx, () => {
+        setFrameContext(next);
+        return fn.apply(thisArg, args as unknown[]);
+      });
     } finally {
       setFrameContext(previous);
     }
@@ -276,9 +287,4 @@ function setFrameContext(labels: SpanLabels | undefined): void {
   } catch (err) {
     logger.debug('setContext failed', err);
   }
-}
-
-function enterFrame(labels: SpanLabels | undefined, fn: (...args: unknown[]) => unknown, thisArg: unknown, args: unknown[]): unknown {
-  setFrameContext(labels);
-  return fn.apply(thisArg, args);
 }

@@ -1,4 +1,4 @@
-import { context, createContextKey } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, createContextKey } from '@opentelemetry/api';
 import { encode, heap, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
 import { performance } from 'node:perf_hooks';
@@ -83,7 +83,8 @@ export class ProfilerSession {
     v8ProfilerStuck: 0,
   };
   private warnedDrop = false;
-  private watchCalls = 0;
+  /** Exports under way (each bounded by exportTimeoutMillis); shutdown waits for them. */
+  private readonly pendingExports = new Set<Promise<void>>();
 
   constructor(options: SessionOptions = {}) {
     this.options = resolveOptions(options);
@@ -147,18 +148,17 @@ export class ProfilerSession {
     return { ...this.figures };
   }
 
-  /**
-   * Wraps the registered OpenTelemetry context manager if it changed. Call it at
-   * every span start: it looks at the first call and then once every 256 calls.
-   */
+  /** Wraps the registered OpenTelemetry context manager if it changed; cheap, call it at every span start. */
   watchContextManager(): void {
-    if ((this.watchCalls++ & 255) === 0) this.tracker?.patchContextManager();
+    this.tracker?.patchContextManager();
   }
 
   /** Collects the current period now and exports it; resolves when every exporter answered. */
   flush(): Promise<void> {
     if (this.state !== 'running') return this.shutdownPromise ?? Promise.resolve();
-    return this.enqueue(true);
+    return this.enqueue(true).exported.then(() =>
+      Promise.all(this.exporters.map((e) => (e.forceFlush ? this.bounded(e.forceFlush(), 'exporter forceFlush') : undefined))),
+    ).then(() => undefined);
   }
 
   /** Stops profiling, exports the last period and shuts the exporters down. Idempotent. */
@@ -172,17 +172,22 @@ export class ProfilerSession {
   private async doShutdown(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.state === 'running') await this.enqueue(false);
+    if (this.state === 'running') await this.enqueue(false).exported;
     this.state = 'stopped';
-    await Promise.all(
-      this.exporters.map(async (exporter) => {
-        try {
-          await exporter.shutdown();
-        } catch (err) {
-          logger.warn(message(codes.EXPORT_FAILED, `exporter shutdown failed: ${String(err)}`));
-        }
-      }),
-    );
+    await Promise.all([...this.pendingExports]);
+    await Promise.all(this.exporters.map((exporter) => this.bounded(Promise.resolve().then(() => exporter.shutdown()), 'exporter shutdown')));
+  }
+
+  /** Waits for `work` at most exportTimeoutMillis; a failure or timeout is logged, never thrown. */
+  private async bounded(work: Promise<unknown>, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`timed out after ${this.options.exportTimeoutMillis} ms`), this.options.exportTimeoutMillis);
+      timer.unref();
+    });
+    const outcome = await Promise.race([work.then(() => undefined, (err: unknown) => `failed: ${String(err)}`), timeout]);
+    clearTimeout(timer);
+    if (outcome !== undefined) logger.warn(message(codes.EXPORT_FAILED, `${what} ${outcome}`));
   }
 
   private chooseStrategy(): TrackingStrategy {
@@ -201,24 +206,30 @@ export class ProfilerSession {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.state !== 'running') return;
-      void this.enqueue(true).finally(() => {
+      // The next period starts when this collection is done, not when its export is.
+      void this.enqueue(true).collected.finally(() => {
         if (this.state === 'running' && this.timer === undefined) this.schedule();
       });
     }, this.options.uploadPeriodMillis);
     this.timer.unref();
   }
 
-  /** Collections run one at a time, in order. */
-  private enqueue(restart: boolean): Promise<void> {
-    const run = this.queue.then(async () => {
-      if (this.state !== 'running') return;
-      const batch = await this.collect(restart);
-      if (batch !== undefined) await this.exportBatch(batch);
-    });
-    this.queue = run.catch(() => undefined);
-    return run.catch((err) => {
-      logger.error(message(codes.COLLECT_FAILED, `collection failed: ${String(err)}`));
-    });
+  /**
+   * Collections run one at a time, in order; each batch's export runs beside
+   * the next periods. Neither promise rejects.
+   */
+  private enqueue(restart: boolean): { collected: Promise<void>; exported: Promise<void> } {
+    const batch = this.queue.then(() => (this.state === 'running' ? this.collect(restart) : undefined));
+    this.queue = batch.catch(() => undefined);
+    const exported = batch.then(
+      (b) => (b === undefined ? undefined : this.exportBatch(b)),
+      (err: unknown) => {
+        logger.error(message(codes.COLLECT_FAILED, `collection failed: ${String(err)}`));
+      },
+    ).then(() => undefined);
+    this.pendingExports.add(exported);
+    void exported.finally(() => this.pendingExports.delete(exported));
+    return { collected: batch.then(() => undefined, () => undefined), exported };
   }
 
   private async collect(restart: boolean): Promise<ProfileBatch | undefined> {
@@ -299,7 +310,8 @@ export class ProfilerSession {
   }
 
   private exportBatch(batch: ProfileBatch): Promise<unknown> {
-    const suppressed = context.active().setValue(SUPPRESS_TRACING_KEY, true);
+    // Not in the caller's context: a flush from inside a span must not charge it the export.
+    const suppressed = ROOT_CONTEXT.setValue(SUPPRESS_TRACING_KEY, true);
     return context.with(suppressed, () => Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch))));
   }
 
@@ -314,6 +326,11 @@ export class ProfilerSession {
       return;
     }
     this.inFlight.set(exporter, busy + 1);
+    const exported = Promise.resolve()
+      .then(() => exporter.export(batch))
+      .catch((err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
+    // In flight until the exporter answers, even past the timeout: that is what bounds a hung exporter.
+    void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<ExportResult>((resolve) => {
@@ -323,9 +340,6 @@ export class ProfilerSession {
         );
         timer.unref();
       });
-      const exported = Promise.resolve()
-        .then(() => exporter.export(batch))
-        .catch((err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
       const result = await Promise.race([exported, timeout]);
       if (result.code !== ExportResultCode.SUCCESS) {
         this.figures.failedExports++;
@@ -333,7 +347,6 @@ export class ProfilerSession {
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1);
     }
   }
 }

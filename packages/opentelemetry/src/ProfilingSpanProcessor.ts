@@ -48,8 +48,9 @@ export class ProfilingSpanProcessor {
     try {
       const sdkSpan = span as SdkSpan;
       this.resource ??= sdkSpan.resource;
-      if (!this.profiling) return;
-      this.session.watchContextManager();
+      // Spans are labelled even by an idle processor: the profiler running in
+      // this process (another processor's) picks the labels up.
+      if (this.profiling) this.session.watchContextManager();
       const spanContext = span.spanContext();
       const parent = trace.getSpan(parentContext);
       let root: LocalRoot | undefined;
