@@ -102,7 +102,7 @@ export class ProfilerSession {
     const global = globalThis as GlobalWithSession;
     const running = global[RUNNING_SESSION];
     if (running !== undefined && running.isRunning()) {
-      logger.warn(message(codes.PROFILER_ALREADY_RUNNING, 'another spanprof profiler already runs in this process; this one stays idle'));
+      logger.warn(message(codes.PROFILER_ALREADY_RUNNING, 'another spanprof profiler already runs in this process; this session does not profile'));
       this.state = 'stopped';
       return false;
     }

@@ -5,7 +5,7 @@
 export const codes = Object.freeze({
   /** An option has a wrong type or value; the default or a clamped value is used. */
   INVALID_OPTION: 'SPANPROF_W001',
-  /** Another spanprof profiler already runs in this process; this one only labels spans. */
+  /** Another spanprof profiler already runs in this process; this session does not profile. */
   PROFILER_ALREADY_RUNNING: 'SPANPROF_W002',
   /** The V8 profiler got stuck and returned an empty profile; it was restarted. */
   V8_PROFILER_STUCK: 'SPANPROF_W003',
