@@ -180,13 +180,12 @@ export class ProfilerSession {
 
   /** Waits for `work` at most exportTimeoutMillis; a failure or timeout is logged, never thrown. */
   private async bounded(work: Promise<unknown>, what: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<string>((resolve) => {
-      timer = setTimeout(() => resolve(`timed out after ${this.options.exportTimeoutMillis} ms`), this.options.exportTimeoutMillis);
-      timer.unref();
-    });
-    const outcome = await Promise.race([work.then(() => undefined, (err: unknown) => `failed: ${String(err)}`), timeout]);
-    clearTimeout(timer);
+    const ms = this.options.exportTimeoutMillis;
+    const outcome = await withDeadline(
+      work.then(() => undefined, (err: unknown) => `failed: ${String(err)}`),
+      ms,
+      () => `timed out after ${ms} ms`,
+    );
     if (outcome !== undefined) logger.warn(message(codes.EXPORT_FAILED, `${what} ${outcome}`));
   }
 
@@ -331,22 +330,25 @@ export class ProfilerSession {
       .catch((err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
     // In flight until the exporter answers, even past the timeout: that is what bounds a hung exporter.
     void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<ExportResult>((resolve) => {
-        timer = setTimeout(
-          () => resolve({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${this.options.exportTimeoutMillis} ms`) }),
-          this.options.exportTimeoutMillis,
-        );
-        timer.unref();
-      });
-      const result = await Promise.race([exported, timeout]);
-      if (result.code !== ExportResultCode.SUCCESS) {
-        this.figures.failedExports++;
-        logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
-      }
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
+    const ms = this.options.exportTimeoutMillis;
+    const result = await withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) }));
+    if (result.code !== ExportResultCode.SUCCESS) {
+      this.figures.failedExports++;
+      logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
     }
+  }
+}
+
+/** `work`, or `onTimeout()` if it has not settled after `ms` (the timer never holds the process). */
+async function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
