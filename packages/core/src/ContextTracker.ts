@@ -186,6 +186,11 @@ export class ContextTracker {
     }
   }
 
+  /** Whether a registered context manager is wrapped now. */
+  wrapsManager(): boolean {
+    return this.manager !== undefined;
+  }
+
   private unpatchContextManager(): void {
     const manager = this.manager as (ContextManager & { attach?: AttachFn }) | undefined;
     if (manager === undefined) return;
@@ -225,19 +230,13 @@ export class ContextTracker {
         this.write(previous);
       }
     }
-    // async-frame: the sample context must be written inside the frame the
-    // manager enters, so continuations created in `fn` carry it; on return the
-    // outer frame is a copy of the inner one and gets the previous value back.
+    // async-frame: the sample context rides in the AsyncContextFrame next to the
+    // OpenTelemetry context. pprof's own run() enters a frame holding it around the
+    // manager's `with`; both frames end when `fn` returns, and continuations
+    // created in `fn` carry both. One native call per span switch, no restore.
     const previous = labelsOfContext(manager.active());
-    if (next === previous) return callWith(manager, originalWith, ctx, fn, thisArg, args);
-    try {
-      return originalWith.call(manager, ctx, () => {
-        setFrameContext(next);
-        return fn.apply(thisArg, args as unknown[]);
-      });
-    } finally {
-      setFrameContext(previous);
-    }
+    if (next === previous || !time.isStarted()) return callWith(manager, originalWith, ctx, fn, thisArg, args);
+    return time.runWithContext(next as object, callWith, manager, originalWith, ctx, fn, thisArg, args);
   }
 
   private trackAttach(token: AttachToken, ctx: Context): AttachToken {

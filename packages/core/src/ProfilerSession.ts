@@ -67,6 +67,7 @@ export class ProfilerSession {
   private readonly exporters: ProfileExporter[];
   private readonly tagSource: SessionOptions['tagSource'];
   private tracker: ContextTracker | undefined;
+  private watchCalls = 0;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private periodStart = new Date();
   private timer: NodeJS.Timeout | undefined;
@@ -148,9 +149,17 @@ export class ProfilerSession {
     return { ...this.figures };
   }
 
-  /** Wraps the registered OpenTelemetry context manager if it changed; cheap, call it at every span start. */
+  /**
+   * Wraps the registered OpenTelemetry context manager if it changed. Call it at
+   * every span start: until a manager is wrapped it looks every time, then at
+   * every 256th call (looking up the global manager is most of a span start's
+   * cost otherwise), and at every collection.
+   */
   watchContextManager(): void {
-    this.tracker?.patchContextManager();
+    const tracker = this.tracker;
+    if (tracker === undefined) return;
+    if (tracker.wrapsManager() && (++this.watchCalls & 0xff) !== 0) return;
+    tracker.patchContextManager();
   }
 
   /** Collects the current period now and exports it; resolves when every exporter answered. */
@@ -252,6 +261,7 @@ export class ProfilerSession {
       this.tracker?.stop();
     } else {
       this.tracker?.profilerRestarted();
+      this.tracker?.patchContextManager();
       const stuck = time.v8ProfilerStuckEventLoopDetected();
       if (stuck > 0) {
         this.figures.v8ProfilerStuck++;
