@@ -17,17 +17,32 @@ const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
 const mode = process.env.MODE ?? 'tracing';
 const discard = { export: (spans, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
 const processors = [new BatchSpanProcessor(discard)];
-let profiler;
-if (mode === 'spanprof') {
+const profilesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-bench-'));
+function createProfiler() {
   const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
   const { FileExporter } = require('@spanprof/core');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-bench-'));
-  profiler = new ProfilingSpanProcessor({
-    exporter: new FileExporter({ directory: dir }),
+  return new ProfilingSpanProcessor({
+    exporter: new FileExporter({ directory: profilesDir }),
     samplingIntervalMicros: process.env.SAMPLING_INTERVAL_MICROS ? Number(process.env.SAMPLING_INTERVAL_MICROS) : undefined,
     contextTracking: process.env.CONTEXT_TRACKING,
+    heap: process.env.HEAP !== '0',
+    cpuTime: process.env.CPU_TIME !== '0',
   });
+}
+let profiler;
+if (mode === 'spanprof') {
+  profiler = createProfiler();
   processors.unshift(profiler);
+} else if (mode === 'switch') {
+  // Both configurations in one process, alternating (see switchPhases below): the
+  // processor slot forwards to a ProfilingSpanProcessor while spanprof is on and
+  // to nothing while it is off.
+  processors.unshift({
+    onStart: (span, ctx) => profiler?.onStart(span, ctx),
+    onEnd: (span) => profiler?.onEnd(span),
+    forceFlush: async () => profiler?.forceFlush(),
+    shutdown: async () => profiler?.shutdown(),
+  });
 }
 const provider = new NodeTracerProvider({ spanProcessors: processors });
 provider.register();
@@ -51,7 +66,12 @@ function work(id) {
   return { n, digest };
 }
 
+let served = 0;
 const server = http.createServer((req, res) => {
+  if (req.url === '/__phases') {
+    res.end(JSON.stringify(phases));
+    return;
+  }
   if (req.url === '/__stats') {
     const reply = async () => {
       if (profiler) await profiler.forceFlush();
@@ -68,9 +88,51 @@ const server = http.createServer((req, res) => {
       span.end();
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(out));
+      served++;
     });
   });
 });
+// MODE=switch: spanprof off and on in alternating phases of PHASE_MILLIS, in the
+// order off,on,on,off,off,on,... so that drift hits both alike. Each phase
+// counts the requests served and the process CPU time after the first
+// SETTLE_MILLIS (which absorb the switch: profiler start, final collection and
+// export of the stopped one).
+const phases = [];
+/** CPU time of the main thread (Linux: the scheduler's nanosecond figure), else of the process. */
+function mainThreadCpuNanos() {
+  try {
+    return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    const { user, system } = process.cpuUsage();
+    return (user + system) * 1000;
+  }
+}
+if (mode === 'switch') {
+  const phaseMillis = Number(process.env.PHASE_MILLIS ?? 2000);
+  const settleMillis = Number(process.env.SETTLE_MILLIS ?? 400);
+  let index = 0;
+  const next = async () => {
+    const on = index % 4 === 1 || index % 4 === 2;
+    index++;
+    if (on && !profiler) profiler = createProfiler();
+    if (!on && profiler) {
+      const stopping = profiler;
+      profiler = undefined;
+      await stopping.shutdown();
+    }
+    setTimeout(() => {
+      const start = { at: performance.now(), served, cpu: process.cpuUsage(), main: mainThreadCpuNanos() };
+      setTimeout(() => {
+        const cpu = process.cpuUsage(start.cpu);
+        const millis = performance.now() - start.at;
+        const mainCpuMicros = (mainThreadCpuNanos() - start.main) / 1000;
+        phases.push({ on, endedAt: Date.now(), millis, requests: served - start.served, cpuMicros: cpu.user + cpu.system, mainCpuMicros });
+        next();
+      }, phaseMillis - settleMillis).unref();
+    }, settleMillis).unref();
+  };
+  next();
+}
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
 process.on('SIGTERM', () => {
   server.close();

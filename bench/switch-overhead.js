@@ -1,0 +1,118 @@
+'use strict';
+// Overhead of spanprof measured inside one server process: the server
+// (bench/server.js, MODE=switch) turns a ProfilingSpanProcessor at default
+// settings on and off in alternating phases (off,on,on,off,off,on,...) while
+// autocannon keeps it saturated. Every phase pair is compared under the same JIT
+// state, heap and machine load, which removes the process-to-process spread that
+// dominates bench/http-overhead.js on a small shared machine.
+//
+// What it reports per workload: the median over phase pairs of
+// (requests/s with spanprof) / (requests/s without), the same ratio from the
+// totals, and the process CPU time per request in each state. What it leaves out:
+// the periodic collection (a phase is shorter than the upload period); its cost is
+// the collection pause that bench/http-overhead.js reports, once per period.
+//
+//   node bench/switch-overhead.js [--duration 60] [--phase-millis 2000] [--connections 32] [--workloads typical,light]
+//                                 [--context-tracking auto|async-frame|async-hooks]
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const autocannon = require('autocannon');
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '5' },
+    'phase-millis': { type: 'string', default: '2000' },
+    connections: { type: 'string', default: '32' },
+    workloads: { type: 'string', default: 'typical,light' },
+    'context-tracking': { type: 'string', default: 'auto' },
+    rate: { type: 'string' },
+  },
+});
+const WORKLOADS = { typical: 25, light: 1 };
+
+function startServer(env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'server.js')], {
+      env: { ...process.env, MODE: 'switch', CONTEXT_TRACKING: args['context-tracking'], PHASE_MILLIS: args['phase-millis'], ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.once('error', reject);
+    child.stdout.once('data', (d) => resolve({ child, port: JSON.parse(String(d)).port }));
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function runWorkload(name) {
+  const { child, port } = await startServer({ WORK_UNITS: String(WORKLOADS[name]) });
+  try {
+    const url = `http://127.0.0.1:${port}/items/42`;
+    const connections = Number(args.connections);
+    const overallRate = args.rate ? Number(args.rate) : undefined;
+    await autocannon({ url, connections, duration: Number(args.warmup), overallRate });
+    const from = Date.now();
+    await autocannon({ url, connections, duration: Number(args.duration), overallRate });
+    const to = Date.now();
+    const phases = (await (await fetch(`http://127.0.0.1:${port}/__phases`)).json()).filter(
+      (p) => p.endedAt - p.millis >= from && p.endedAt <= to,
+    );
+    const rate = (p) => (p.requests / p.millis) * 1000;
+    // Pair each phase with its neighbour of the other state (off,on | on,off | ...).
+    const ratios = [];
+    const cpuRatios = [];
+    const cpuPerRequest = (p) => p.mainCpuMicros / p.requests;
+    for (let i = 0; i + 1 < phases.length; i++) {
+      const [a, b] = [phases[i], phases[i + 1]];
+      if (a.on === b.on) continue;
+      const [on, off] = a.on ? [a, b] : [b, a];
+      ratios.push(rate(on) / rate(off));
+      cpuRatios.push(cpuPerRequest(on) / cpuPerRequest(off));
+      i++;
+    }
+    const sum = (on, key) => phases.filter((p) => p.on === on).reduce((t, p) => t + p[key], 0);
+    const total = (on) => ({
+      rps: (sum(on, 'requests') / sum(on, 'millis')) * 1000,
+      cpuMicrosPerRequest: sum(on, 'cpuMicros') / sum(on, 'requests'),
+      mainCpuMicrosPerRequest: sum(on, 'mainCpuMicros') / sum(on, 'requests'),
+    });
+    const w = { workUnits: WORKLOADS[name], pairs: ratios.length, off: total(false), on: total(true) };
+    w.medianPairRatio = median(ratios);
+    w.totalRatio = w.on.rps / w.off.rps;
+    w.medianPairMainCpuRatio = median(cpuRatios);
+    w.pairRatios = ratios;
+    return w;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+async function main() {
+  const names = args.workloads.split(',').filter((n) => n in WORKLOADS);
+  const result = { node: process.version, date: new Date().toISOString(), durationSeconds: Number(args.duration), phaseMillis: Number(args['phase-millis']), workloads: {} };
+  for (const name of names) {
+    result.workloads[name] = await runWorkload(name);
+    console.error(`${name}: ${result.workloads[name].pairs} phase pairs done`);
+  }
+  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(__dirname, 'results', 'switch-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nspanprof on/off in one process, Node ${process.version}, ${args.duration} s per workload in ${args['phase-millis']} ms phases`);
+  console.log('| request work | phase pairs | req/s off / on | throughput loss (median pair) | (totals) | CPU per request off / on |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const [name, w] of Object.entries(result.workloads)) {
+    console.error(`  main thread CPU per request off / on ${w.off.mainCpuMicrosPerRequest.toFixed(1)} / ${w.on.mainCpuMicrosPerRequest.toFixed(1)} µs, median pair ratio ${w.medianPairMainCpuRatio.toFixed(3)}`);
+    console.log(
+      `| ${name} (~${(w.workUnits * 0.04).toFixed(2)} ms CPU) | ${w.pairs} | ${w.off.rps.toFixed(0)} / ${w.on.rps.toFixed(0)} | ${((1 - w.medianPairRatio) * 100).toFixed(1)}% | ${((1 - w.totalRatio) * 100).toFixed(1)}% | ${w.off.cpuMicrosPerRequest.toFixed(0)} / ${w.on.cpuMicrosPerRequest.toFixed(0)} µs |`,
+    );
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
