@@ -181,10 +181,24 @@ export class ProfilerSession {
   private async doShutdown(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.state === 'running') await this.enqueue(false).exported;
+    let finalExport: Promise<void> = Promise.resolve();
+    if (this.state === 'running') {
+      const last = this.enqueue(false);
+      await last.handedOver;
+      finalExport = last.exported;
+    }
     this.state = 'stopped';
-    await Promise.all([...this.pendingExports]);
-    await Promise.all(this.exporters.map((exporter) => this.bounded(Promise.resolve().then(() => exporter.shutdown()), 'exporter shutdown')));
+    const shutdown = (exporter: ProfileExporter): Promise<void> =>
+      this.bounded(Promise.resolve().then(() => exporter.shutdown()), 'exporter shutdown');
+    // Exporters with their own queue get the last batch and their shutdown at
+    // once (their shutdown is what bounds their pending sends); the others are
+    // shut down after their exports answered or timed out.
+    const owning = this.exporters.filter((e) => e.boundsOwnQueue === true);
+    const others = this.exporters.filter((e) => e.boundsOwnQueue !== true);
+    await Promise.all([
+      ...owning.map(shutdown),
+      Promise.all([finalExport, ...this.pendingExports]).then(() => Promise.all(others.map(shutdown))),
+    ]);
   }
 
   /** Waits for `work` at most exportTimeoutMillis; a failure or timeout is logged, never thrown. */
@@ -226,18 +240,31 @@ export class ProfilerSession {
    * Collections run one at a time, in order; each batch's export runs beside
    * the next periods. Neither promise rejects.
    */
-  private enqueue(restart: boolean): { collected: Promise<void>; exported: Promise<void> } {
+  private enqueue(restart: boolean): { collected: Promise<void>; handedOver: Promise<void>; exported: Promise<void> } {
     const batch = this.queue.then(() => (this.state === 'running' ? this.collect(restart) : undefined));
     this.queue = batch.catch(() => undefined);
-    const exported = batch.then(
-      (b) => (b === undefined ? undefined : this.exportBatch(b)),
-      (err: unknown) => {
-        logger.error(message(codes.COLLECT_FAILED, `collection failed: ${String(err)}`));
-      },
-    ).then(() => undefined);
+    let handOver!: () => void;
+    const handedOver = new Promise<void>((resolve) => {
+      handOver = resolve;
+    });
+    const exported = batch
+      .then(
+        (b) => {
+          if (b === undefined) return undefined;
+          // exportBatch calls every exporter's export() before it returns.
+          const all = this.exportBatch(b);
+          handOver();
+          return all;
+        },
+        (err: unknown) => {
+          logger.error(message(codes.COLLECT_FAILED, `collection failed: ${String(err)}`));
+        },
+      )
+      .then(() => undefined)
+      .finally(handOver);
     this.pendingExports.add(exported);
     void exported.finally(() => this.pendingExports.delete(exported));
-    return { collected: batch.then(() => undefined, () => undefined), exported };
+    return { collected: batch.then(() => undefined, () => undefined), handedOver, exported };
   }
 
   private async collect(restart: boolean): Promise<ProfileBatch | undefined> {
@@ -324,28 +351,44 @@ export class ProfilerSession {
     return context.with(suppressed, () => Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch))));
   }
 
-  private async exportTo(exporter: ProfileExporter, batch: ProfileBatch): Promise<void> {
+  private exportTo(exporter: ProfileExporter, batch: ProfileBatch): Promise<void> {
+    const owning = exporter.boundsOwnQueue === true;
     const busy = this.inFlight.get(exporter) ?? 0;
-    if (busy >= MAX_IN_FLIGHT_PER_EXPORTER) {
+    if (!owning && busy >= MAX_IN_FLIGHT_PER_EXPORTER) {
       this.figures.droppedBatches++;
       if (!this.warnedDrop) {
         this.warnedDrop = true;
         logger.warn(message(codes.EXPORT_DROPPED, `an exporter has ${busy} batches in flight; newer batches are dropped and counted until it catches up`));
       }
-      return;
+      return Promise.resolve();
+    }
+    let exported: Promise<ExportResult>;
+    try {
+      // Called now, not in a later tick: shutdown relies on every exporter having the batch.
+      exported = Promise.resolve(exporter.export(batch));
+    } catch (err) {
+      exported = Promise.resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+    }
+    exported = exported.catch((err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
+    if (owning) {
+      // It settles every export itself and has already reported failures.
+      return exported.then((result) => {
+        if (result.code !== ExportResultCode.SUCCESS) {
+          this.figures.failedExports++;
+          logger.debug(`export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`);
+        }
+      });
     }
     this.inFlight.set(exporter, busy + 1);
-    const exported = Promise.resolve()
-      .then(() => exporter.export(batch))
-      .catch((err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
     // In flight until the exporter answers, even past the timeout: that is what bounds a hung exporter.
     void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
     const ms = this.options.exportTimeoutMillis;
-    const result = await withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) }));
-    if (result.code !== ExportResultCode.SUCCESS) {
-      this.figures.failedExports++;
-      logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
-    }
+    return withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) })).then((result) => {
+      if (result.code !== ExportResultCode.SUCCESS) {
+        this.figures.failedExports++;
+        logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
+      }
+    });
   }
 }
 

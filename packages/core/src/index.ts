@@ -40,3 +40,6 @@ export type {
   ProfilerOptions,
 } from './types';
 export { VERSION } from './version';
+export { HttpProfileExporter, parseRetryAfter, positiveIntegerOption, redactUrl, withTracingSuppressed } from './HttpProfileExporter';
+export type { HttpExporterOptions, HttpExporterStats, HttpRequestSpec } from './HttpProfileExporter';
+export { envPositiveInteger, envString, firstEnv, parseKeyValueList } from './env';

@@ -47,6 +47,14 @@ export interface ProfileExporter {
   forceFlush?(): Promise<void>;
   /** Releases resources; called once, after the last export. */
   shutdown(): Promise<void>;
+  /**
+   * True when the exporter bounds its own pending work (dropping the oldest) and
+   * settles every export itself (sent, given up, or failed by its own shutdown
+   * deadline). The session then hands it every batch, without its cap of two
+   * batches in flight or its export timeout, and shuts it down without first
+   * waiting for its exports. The HTTP exporters work this way.
+   */
+  readonly boundsOwnQueue?: boolean;
 }
 
 /** Heap profiler settings. */

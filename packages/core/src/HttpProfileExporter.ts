@@ -1,0 +1,356 @@
+import { context, ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
+import { logger } from './diag';
+import { codes, message } from './errors';
+import { ExportResultCode } from './types';
+import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
+
+/** The key OpenTelemetry's `suppressTracing` sets: instrumentations make no spans under it. */
+const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+
+/** Runs `fn` outside any span, with tracing suppressed: exports make no spans of their own. */
+export function withTracingSuppressed<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT.setValue(SUPPRESS_TRACING_KEY, true), fn);
+}
+
+/** Sending behaviour shared by every HTTP exporter; all optional. */
+export interface HttpExporterOptions {
+  /** Time allowed for one HTTP request, in milliseconds; also the deadline of `shutdown()`. Default 10000. */
+  timeoutMillis?: number;
+  /** Attempts per request, the first included (network errors, 5xx and 429 are retried). Default 5. */
+  maxAttempts?: number;
+  /** Delay before the first retry, in milliseconds; doubled at each retry, with jitter. Default 1000. */
+  initialBackoffMillis?: number;
+  /** Longest delay between two attempts (also caps `Retry-After`), in milliseconds. Default 30000. */
+  maxBackoffMillis?: number;
+  /** Requests (one per profile or per batch, by backend) waiting or in flight; past it the oldest is dropped. Default 8. */
+  maxQueuedRequests?: number;
+}
+
+/** One HTTP request an exporter wants sent. */
+export interface HttpRequestSpec {
+  url: URL;
+  headers: Record<string, string>;
+  body: Uint8Array | FormData;
+  /** What it carries, for logs (`wall profile of batch 3`). */
+  what: string;
+}
+
+/** Counters of an HTTP exporter, for tests and health checks. */
+export interface HttpExporterStats {
+  /** Requests the backend accepted. */
+  sent: number;
+  /** Requests given up: non-retryable answers, attempts used up, shutdown deadline. */
+  failed: number;
+  /** Requests dropped unsent because newer ones filled the queue. */
+  dropped: number;
+  /** Retries made. */
+  retries: number;
+  /** Requests waiting or in flight now. */
+  queued: number;
+}
+
+interface Pending {
+  spec: HttpRequestSpec;
+  settle: (result: ExportResult) => void;
+  settled: boolean;
+}
+
+const DEFAULTS = {
+  timeoutMillis: 10_000,
+  maxAttempts: 5,
+  initialBackoffMillis: 1_000,
+  maxBackoffMillis: 30_000,
+  maxQueuedRequests: 8,
+};
+
+/** Reads a positive integer option, warning (once, naming it) and using the default when it is wrong. */
+export function positiveIntegerOption(owner: string, name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  logger.warn(message(codes.INVALID_OPTION, `${owner} option ${name}: expected a positive integer, got ${JSON.stringify(value)}; using ${fallback}`));
+  return fallback;
+}
+
+/**
+ * The sending half of every HTTP profile exporter: a bounded queue of requests
+ * sent one at a time, in order, each with a timeout; network errors, 5xx and 429
+ * retried with jittered exponential backoff (`Retry-After` honoured up to
+ * `maxBackoffMillis`); other 4xx given up at once, warned once per status with
+ * the first line of the answer. When the queue is full the oldest request is
+ * dropped and counted. Nothing here throws into the caller; URLs are logged
+ * without credentials and headers never are.
+ *
+ * Subclasses turn a batch into requests (`requestsFor`).
+ */
+export abstract class HttpProfileExporter implements ProfileExporter {
+  /** The session sends every batch here and leaves the bounding to this queue. */
+  readonly boundsOwnQueue = true;
+  protected readonly timeoutMillis: number;
+  private readonly maxAttempts: number;
+  private readonly initialBackoffMillis: number;
+  private readonly maxBackoffMillis: number;
+  private readonly maxQueuedRequests: number;
+  private readonly queue: Pending[] = [];
+  private readonly encoding = new Set<Promise<HttpRequestSpec[] | undefined>>();
+  private sending = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: (() => void) | undefined;
+  private stopped = false;
+  /** Past the shutdown deadline: nothing more is sent. */
+  private closed = false;
+  private readonly warnedStatuses = new Set<number>();
+  private readonly counters = { sent: 0, failed: 0, dropped: 0, retries: 0 };
+  private current: AbortController | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wakeRetry: (() => void) | undefined;
+
+  /** `name` appears in every log line (`OTLPProfileExporter`). */
+  protected constructor(
+    protected readonly name: string,
+    options: HttpExporterOptions = {},
+  ) {
+    this.timeoutMillis = positiveIntegerOption(name, 'timeoutMillis', options.timeoutMillis, DEFAULTS.timeoutMillis);
+    this.maxAttempts = positiveIntegerOption(name, 'maxAttempts', options.maxAttempts, DEFAULTS.maxAttempts);
+    this.initialBackoffMillis = positiveIntegerOption(name, 'initialBackoffMillis', options.initialBackoffMillis, DEFAULTS.initialBackoffMillis);
+    this.maxBackoffMillis = positiveIntegerOption(name, 'maxBackoffMillis', options.maxBackoffMillis, DEFAULTS.maxBackoffMillis);
+    this.maxQueuedRequests = positiveIntegerOption(name, 'maxQueuedRequests', options.maxQueuedRequests, DEFAULTS.maxQueuedRequests);
+  }
+
+  /** The requests that carry `batch` (none to skip it). May throw: the batch then fails. */
+  protected abstract requestsFor(batch: ProfileBatch): Promise<HttpRequestSpec[]> | HttpRequestSpec[];
+
+  export(batch: ProfileBatch): Promise<ExportResult> {
+    if (this.stopped) return Promise.resolve({ code: ExportResultCode.FAILED, error: new Error(`${this.name} is shut down`) });
+    // Encoding runs before the request is queued; shutdown waits for it too.
+    const encoded = this.encode(batch);
+    this.encoding.add(encoded);
+    void encoded.finally(() => this.encoding.delete(encoded));
+    return encoded.then((specs) =>
+      specs === undefined
+        ? { code: ExportResultCode.FAILED, error: new Error(`${this.name} could not encode batch ${batch.sequence}`) }
+        : Promise.all(specs.map((spec) => this.enqueue(spec))).then(
+            (results) => results.find((r) => r.code !== ExportResultCode.SUCCESS) ?? { code: ExportResultCode.SUCCESS },
+          ),
+    );
+  }
+
+  private async encode(batch: ProfileBatch): Promise<HttpRequestSpec[] | undefined> {
+    try {
+      return await withTracingSuppressed(() => this.requestsFor(batch));
+    } catch (err) {
+      logger.error(message(codes.EXPORT_FAILED, `${this.name} could not encode batch ${batch.sequence}: ${errorText(err)}`));
+      return undefined;
+    }
+  }
+
+  /** Resolves when every batch handed over so far has been sent or given up. */
+  async forceFlush(): Promise<void> {
+    while (this.encoding.size > 0 || this.sending) {
+      await Promise.all([...this.encoding]);
+      await this.idle;
+    }
+  }
+
+  /**
+   * Sends what is queued within `timeoutMillis`; what is still unsent then fails
+   * (a retry wait is cut short and retried at once, a request in flight is aborted).
+   */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    // Retry waits end now: one last attempt each, inside the deadline.
+    this.wakeRetry?.();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.timeoutMillis);
+      timer.unref();
+    });
+    await Promise.race([this.forceFlush(), deadline]);
+    clearTimeout(timer);
+    this.closed = true;
+    if (this.queue.length > 0) {
+      this.current?.abort(new Error('shutdown deadline'));
+      for (const pending of this.queue.splice(0)) this.settle(pending, 'failed', `${pending.spec.what}: not sent before the shutdown deadline`);
+    }
+  }
+
+  stats(): Readonly<HttpExporterStats> {
+    return { ...this.counters, queued: this.queue.length };
+  }
+
+  private enqueue(spec: HttpRequestSpec): Promise<ExportResult> {
+    return new Promise<ExportResult>((resolve) => {
+      const pending: Pending = { spec, settle: resolve, settled: false };
+      if (this.closed) {
+        this.settle(pending, 'failed', `${spec.what}: encoded after the shutdown deadline`);
+        return;
+      }
+      if (this.queue.length >= this.maxQueuedRequests) {
+        // The oldest waiting request goes (never the one being sent: it is index 0 while sending).
+        const index = this.sending ? 1 : 0;
+        const [oldest] = this.queue.splice(index, 1);
+        if (oldest !== undefined) {
+          this.settle(oldest, 'dropped', `${oldest.spec.what}: dropped, ${this.maxQueuedRequests} newer requests queued (maxQueuedRequests)`);
+        }
+      }
+      this.queue.push(pending);
+      if (!this.sending) this.startSending();
+    });
+  }
+
+  private startSending(): void {
+    this.sending = true;
+    this.idle = new Promise<void>((resolve) => {
+      this.markIdle = resolve;
+    });
+    void withTracingSuppressed(() => this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const pending = this.queue[0]!;
+        await this.deliver(pending);
+        if (this.queue[0] === pending) this.queue.shift();
+      }
+    } catch (err) {
+      // deliver() catches everything; this is the last guard of a background loop.
+      logger.error(message(codes.EXPORT_FAILED, `${this.name} send loop failed: ${errorText(err)}`));
+      for (const pending of this.queue.splice(0)) this.settle(pending, 'failed', `${pending.spec.what}: send loop failed`);
+    } finally {
+      this.sending = false;
+      this.markIdle?.();
+    }
+  }
+
+  private async deliver(pending: Pending): Promise<void> {
+    const { spec } = pending;
+    for (let attempt = 1; ; attempt++) {
+      if (pending.settled) return;
+      const outcome = await this.attempt(spec);
+      if (pending.settled) return;
+      if (outcome.kind === 'ok') {
+        this.settle(pending, 'sent');
+        return;
+      }
+      if (outcome.kind === 'reject') {
+        if (!this.warnedStatuses.has(outcome.status)) {
+          this.warnedStatuses.add(outcome.status);
+          logger.warn(
+            message(codes.EXPORT_FAILED, `${this.name}: ${redactUrl(spec.url)} answered ${outcome.status}${outcome.firstLine ? `: ${outcome.firstLine}` : ''}; not retried (further ${outcome.status} answers are not logged)`),
+          );
+        }
+        this.settle(pending, 'failed', `${spec.what}: rejected with HTTP ${outcome.status}`, true);
+        return;
+      }
+      if (attempt >= this.maxAttempts || this.stopped) {
+        this.settle(pending, 'failed', `${spec.what}: ${outcome.reason}; ${attempt} attempt${attempt > 1 ? 's' : ''} made`);
+        return;
+      }
+      this.counters.retries++;
+      logger.debug(`${this.name}: ${spec.what}: ${outcome.reason}; retry ${attempt} of ${this.maxAttempts - 1}`);
+      await this.wait(this.backoff(attempt, outcome.retryAfterMillis));
+    }
+  }
+
+  /** Jittered exponential backoff (the upper half of the doubled delay), or the server's Retry-After. */
+  private backoff(attempt: number, retryAfterMillis: number | undefined): number {
+    if (retryAfterMillis !== undefined) return Math.min(retryAfterMillis, this.maxBackoffMillis);
+    const ceiling = Math.min(this.initialBackoffMillis * 2 ** (attempt - 1), this.maxBackoffMillis);
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  private wait(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
+        this.wakeRetry = undefined;
+        resolve();
+      };
+      this.wakeRetry = done;
+      this.retryTimer = setTimeout(done, ms);
+      this.retryTimer.unref();
+    });
+  }
+
+  private async attempt(spec: HttpRequestSpec): Promise<AttemptOutcome> {
+    const controller = new AbortController();
+    this.current = controller;
+    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${this.timeoutMillis} ms`)), this.timeoutMillis);
+    timer.unref();
+    try {
+      const response = await fetch(spec.url, { method: 'POST', headers: spec.headers, body: spec.body, signal: controller.signal });
+      const text = await readBody(response);
+      if (response.ok) return { kind: 'ok' };
+      const status = response.status;
+      const firstLine = text.split('\n', 1)[0]!.trim().slice(0, 200);
+      if (status === 429 || status >= 500) {
+        return { kind: 'retry', reason: `HTTP ${status}`, retryAfterMillis: parseRetryAfter(response.headers.get('retry-after')) };
+      }
+      return { kind: 'reject', status, firstLine };
+    } catch (err) {
+      const reason = controller.signal.aborted ? String((controller.signal.reason as Error | undefined)?.message ?? 'aborted') : networkErrorText(err);
+      return { kind: 'retry', reason, retryAfterMillis: undefined };
+    } finally {
+      clearTimeout(timer);
+      if (this.current === controller) this.current = undefined;
+    }
+  }
+
+  private settle(pending: Pending, how: 'sent' | 'failed' | 'dropped', reason?: string, warned = false): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    if (how === 'sent') {
+      this.counters.sent++;
+      pending.settle({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    this.counters[how]++;
+    const error = new Error(`${this.name}: ${reason ?? how}`);
+    if (!warned) logger.warn(message(how === 'dropped' ? codes.EXPORT_DROPPED : codes.EXPORT_FAILED, error.message));
+    pending.settle({ code: ExportResultCode.FAILED, error });
+  }
+}
+
+type AttemptOutcome =
+  | { kind: 'ok' }
+  | { kind: 'retry'; reason: string; retryAfterMillis: number | undefined }
+  | { kind: 'reject'; status: number; firstLine: string };
+
+/** The answer's body, at most 4 KiB of it (it only ever feeds a log line). */
+async function readBody(response: Response): Promise<string> {
+  try {
+    const text = await response.text();
+    return text.slice(0, 4096);
+  } catch {
+    return '';
+  }
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** A URL safe to log: no user name, password or query string (which may carry tokens). */
+export function redactUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** fetch() fails with "fetch failed" and the reason in `cause` (ECONNREFUSED, ...). */
+function networkErrorText(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  if (cause?.code !== undefined) return `network error ${cause.code}`;
+  if (cause?.message !== undefined) return `network error: ${cause.message}`;
+  return `network error: ${errorText(err)}`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { diag } from '@opentelemetry/api';
+import * as protobuf from 'protobufjs';
+import { codes, envPositiveInteger, firstEnv, HttpProfileExporter, parseKeyValueList } from '@spanprof/core';
+import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/core';
+import { toOtlpRequest } from './convert';
+
+const gzip = promisify(gzipCallback);
+const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-otlp' });
+
+/** The OTLP/HTTP path of the profiles signal. */
+export const PROFILES_PATH = '/v1development/profiles';
+const DEFAULT_ENDPOINT = 'http://localhost:4318';
+const DEFAULT_TIMEOUT_MILLIS = 10_000;
+
+export type OTLPCompression = 'gzip' | 'none';
+
+export interface OTLPProfileExporterOptions extends HttpExporterOptions {
+  /**
+   * Full URL the requests go to. Default: `OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT`, else
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1development/profiles`, else
+   * `http://localhost:4318/v1development/profiles`.
+   */
+  url?: string;
+  /** Extra request headers (e.g. auth); they win over `OTEL_EXPORTER_OTLP_(PROFILES_)HEADERS`. */
+  headers?: Record<string, string>;
+  /** `gzip` (default) or `none`; else `OTEL_EXPORTER_OTLP_(PROFILES_)COMPRESSION`. */
+  compression?: OTLPCompression;
+}
+
+let requestType: protobuf.Type | undefined;
+
+/** `ExportProfilesServiceRequest` from the .proto files shipped with this package (opentelemetry-proto v1.10.0). */
+export function exportRequestType(): protobuf.Type {
+  if (requestType === undefined) {
+    const protoDir = join(__dirname, '..', '..', 'proto');
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => join(protoDir, target);
+    root.loadSync('opentelemetry/proto/collector/profiles/v1development/profiles_service.proto', { keepCase: false });
+    requestType = root.lookupType('opentelemetry.proto.collector.profiles.v1development.ExportProfilesServiceRequest');
+  }
+  return requestType;
+}
+
+/**
+ * Sends each batch as one OpenTelemetry profiles request (`ExportProfilesServiceRequest`,
+ * opentelemetry-proto v1.10) over OTLP/HTTP with protobuf, gzipped by default.
+ * Every span-labelled sample links to its trace and span through the link table.
+ */
+export class OTLPProfileExporter extends HttpProfileExporter {
+  readonly url: URL;
+  private readonly headers: Record<string, string>;
+  private readonly compression: OTLPCompression;
+
+  constructor(options: OTLPProfileExporterOptions = {}) {
+    super('OTLPProfileExporter', { ...options, timeoutMillis: options.timeoutMillis ?? envTimeout() });
+    this.url = resolveUrl(options.url);
+    this.compression = resolveCompression(options.compression);
+    const fromEnv = { ...envHeaders('OTEL_EXPORTER_OTLP_HEADERS'), ...envHeaders('OTEL_EXPORTER_OTLP_PROFILES_HEADERS') };
+    this.headers = { ...fromEnv, ...options.headers };
+  }
+
+  protected async requestsFor(batch: ProfileBatch): Promise<HttpRequestSpec[]> {
+    if (batch.profiles.length === 0) return [];
+    const type = exportRequestType();
+    const encoded = type.encode(type.fromObject(toOtlpRequest(batch))).finish();
+    const body = this.compression === 'gzip' ? await gzip(encoded) : encoded;
+    const headers: Record<string, string> = { ...this.headers, 'content-type': 'application/x-protobuf' };
+    if (this.compression === 'gzip') headers['content-encoding'] = 'gzip';
+    return [{ url: this.url, headers, body, what: `batch ${batch.sequence}` }];
+  }
+}
+
+function resolveUrl(option: string | undefined): URL {
+  const candidates: { from: string; value: string; append: boolean }[] = [];
+  if (option !== undefined) candidates.push({ from: 'option url', value: option, append: false });
+  const signal = firstEnv('OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT');
+  if (signal) candidates.push({ from: signal.name, value: signal.value, append: false });
+  const generic = firstEnv('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (generic) candidates.push({ from: generic.name, value: generic.value, append: true });
+  for (const { from, value, append } of candidates) {
+    try {
+      const url = new URL(append ? `${value.replace(/\/+$/, '')}${PROFILES_PATH}` : value);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return url;
+    } catch {
+      // reported below
+    }
+    logger.warn(`${codes.INVALID_OPTION} ${from}: expected an http:// or https:// URL; ignored`);
+  }
+  return new URL(`${DEFAULT_ENDPOINT}${PROFILES_PATH}`);
+}
+
+function resolveCompression(option: string | undefined): OTLPCompression {
+  const candidates: { from: string; value: string }[] = [];
+  if (option !== undefined) candidates.push({ from: 'option compression', value: option });
+  const env = firstEnv('OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
+  if (env) candidates.push({ from: env.name, value: env.value });
+  for (const { from, value } of candidates) {
+    if (value === 'gzip' || value === 'none') return value;
+    logger.warn(`${codes.INVALID_OPTION} ${from}=${JSON.stringify(value)}: expected "gzip" or "none"; ignored`);
+  }
+  return 'gzip';
+}
+
+function envTimeout(): number {
+  const env = firstEnv('OTEL_EXPORTER_OTLP_PROFILES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT');
+  return env ? envPositiveInteger(env.name, env.value, DEFAULT_TIMEOUT_MILLIS) : DEFAULT_TIMEOUT_MILLIS;
+}
+
+function envHeaders(name: string): Record<string, string> {
+  const env = firstEnv(name);
+  return env ? parseKeyValueList(env.name, env.value) : {};
+}

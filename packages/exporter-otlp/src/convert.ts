@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import type { Profile } from 'pprof-format';
+import { LABEL_SPAN_ID, LABEL_TRACE_ID, VERSION } from '@spanprof/core';
+import type { ProfileBatch } from '@spanprof/core';
+
+/** The instrumentation scope of every exported profile. */
+export const SCOPE_NAME = 'spanprof';
+
+/** OTLP messages as plain objects (protobufjs field names), enough to build a request. */
+interface AnyValue {
+  stringValue?: string;
+  intValue?: string;
+}
+interface KeyValue {
+  key: string;
+  value: AnyValue;
+}
+interface KeyValueAndUnit {
+  keyStrindex: number;
+  value: AnyValue;
+  unitStrindex: number;
+}
+interface OtlpSample {
+  stackIndex: number;
+  attributeIndices: number[];
+  linkIndex: number;
+  values: string[];
+}
+interface OtlpProfile {
+  sampleType: { typeStrindex: number; unitStrindex: number };
+  samples: OtlpSample[];
+  timeUnixNano: string;
+  durationNano: string;
+  periodType?: { typeStrindex: number; unitStrindex: number };
+  period: string;
+  profileId: Uint8Array;
+  attributeIndices: number[];
+}
+export interface OtlpRequest {
+  resourceProfiles: {
+    resource: { attributes: KeyValue[] };
+    scopeProfiles: { scope: { name: string; version: string }; profiles: OtlpProfile[] }[];
+  }[];
+  dictionary: {
+    mappingTable: object[];
+    locationTable: { mappingIndex: number; address: string; lines: { functionIndex: number; line: string; column: string }[] }[];
+    functionTable: { nameStrindex: number; systemNameStrindex: number; filenameStrindex: number; startLine: string }[];
+    linkTable: { traceId?: Uint8Array; spanId?: Uint8Array }[];
+    stringTable: string[];
+    attributeTable: KeyValueAndUnit[];
+    stackTable: { locationIndices: number[] }[];
+  };
+}
+
+/** Resource attributes whose values are integers in OpenTelemetry's semantic conventions. */
+const INTEGER_ATTRIBUTES = new Set(['process.pid']);
+
+const HEX = /^[0-9a-f]+$/;
+
+/**
+ * One OTLP `ExportProfilesServiceRequest` (proto v1.10) for a batch: one
+ * `Profile` per pprof sample type, all sharing one dictionary whose tables start
+ * with their zero value. A sample's `span_id`/`trace_id` labels become a link;
+ * its other labels (`local_root_span_id`, `trace_endpoint`, ...) attributes.
+ * Batch tags become resource attributes; the scope names spanprof.
+ */
+export function toOtlpRequest(batch: ProfileBatch): OtlpRequest {
+  const dict = new Dictionary();
+  const profiles: OtlpProfile[] = [];
+  for (const collected of batch.profiles) {
+    profiles.push(...dict.convert(collected.profile, batch));
+  }
+  const attributes: KeyValue[] = Object.entries(batch.tags).map(([key, value]) => ({
+    key,
+    value: INTEGER_ATTRIBUTES.has(key) && /^\d+$/.test(value) ? { intValue: value } : { stringValue: value },
+  }));
+  return {
+    resourceProfiles: [{ resource: { attributes }, scopeProfiles: [{ scope: { name: SCOPE_NAME, version: VERSION }, profiles }] }],
+    dictionary: dict.tables,
+  };
+}
+
+class Dictionary {
+  readonly tables: OtlpRequest['dictionary'] = {
+    mappingTable: [{}],
+    locationTable: [{ mappingIndex: 0, address: '0', lines: [] }],
+    functionTable: [{ nameStrindex: 0, systemNameStrindex: 0, filenameStrindex: 0, startLine: '0' }],
+    linkTable: [{}],
+    stringTable: [''],
+    attributeTable: [{ keyStrindex: 0, value: {}, unitStrindex: 0 }],
+    stackTable: [{ locationIndices: [] }],
+  };
+  private readonly strings = new Map<string, number>([['', 0]]);
+  private readonly stacks = new Map<string, number>();
+  private readonly links = new Map<string, number>();
+  private readonly attributes = new Map<string, number>();
+  private readonly functionIndex = new Map<string, number>();
+  private readonly locationIndex = new Map<string, number>();
+
+  /** The profiles of one pprof profile, one per sample type. */
+  convert(profile: Profile, batch: ProfileBatch): OtlpProfile[] {
+    const pstr = (id: unknown): string => profile.stringTable.strings[Number(id)] ?? '';
+    // pprof function and location IDs → this dictionary's indices.
+    const functions = new Map<string, number>();
+    for (const fn of profile.function) {
+      const entry = {
+        nameStrindex: this.str(pstr(fn.name)),
+        systemNameStrindex: this.str(pstr(fn.systemName)),
+        filenameStrindex: this.str(pstr(fn.filename)),
+        startLine: String(fn.startLine),
+      };
+      functions.set(String(fn.id), this.intern(this.functionIndex, this.tables.functionTable, entry));
+    }
+    const locations = new Map<string, number>();
+    for (const loc of profile.location) {
+      const entry = {
+        mappingIndex: 0,
+        address: String(loc.address),
+        lines: loc.line.map((l) => ({ functionIndex: functions.get(String(l.functionId)) ?? 0, line: String(l.line), column: String(l.column) })),
+      };
+      locations.set(String(loc.id), this.intern(this.locationIndex, this.tables.locationTable, entry));
+    }
+    // Per pprof sample: its stack, link and attributes, shared by every sample type.
+    const converted = profile.sample.map((sample) => {
+      const stack = sample.locationId.map((id) => locations.get(String(id)) ?? 0);
+      let spanId: string | undefined;
+      let traceId: string | undefined;
+      const attributeIndices: number[] = [];
+      for (const label of sample.label) {
+        const key = pstr(label.key);
+        if (Number(label.str) !== 0) {
+          const value = pstr(label.str);
+          if (key === LABEL_SPAN_ID) spanId = value;
+          else if (key === LABEL_TRACE_ID) traceId = value;
+          else attributeIndices.push(this.attribute(key, { stringValue: value }, ''));
+        } else {
+          attributeIndices.push(this.attribute(key, { intValue: String(label.num) }, pstr(label.numUnit)));
+        }
+      }
+      return { stackIndex: this.stack(stack), linkIndex: this.link(traceId, spanId), attributeIndices, values: sample.value };
+    });
+    const start = BigInt(batch.start.getTime()) * 1_000_000n;
+    const duration = BigInt(Math.max(0, batch.end.getTime() - batch.start.getTime())) * 1_000_000n;
+    const periodType = profile.periodType
+      ? { typeStrindex: this.str(pstr(profile.periodType.type)), unitStrindex: this.str(pstr(profile.periodType.unit)) }
+      : undefined;
+    return profile.sampleType.map((type, i) => ({
+      sampleType: { typeStrindex: this.str(pstr(type.type)), unitStrindex: this.str(pstr(type.unit)) },
+      samples: converted
+        .filter((s) => Number(s.values[i] ?? 0) !== 0)
+        .map((s) => ({ stackIndex: s.stackIndex, attributeIndices: s.attributeIndices, linkIndex: s.linkIndex, values: [String(s.values[i])] })),
+      timeUnixNano: String(start),
+      durationNano: String(duration),
+      periodType,
+      period: String(profile.period),
+      profileId: randomBytes(16),
+      attributeIndices: [],
+    }));
+  }
+
+  /** The index of an equal entry already in `table` (the same function or location from another profile), else a new one. */
+  private intern<T>(index: Map<string, number>, table: T[], entry: T): number {
+    const key = JSON.stringify(entry);
+    let at = index.get(key);
+    if (at === undefined) {
+      at = table.length;
+      table.push(entry);
+      index.set(key, at);
+    }
+    return at;
+  }
+
+  str(value: string): number {
+    let index = this.strings.get(value);
+    if (index === undefined) {
+      index = this.tables.stringTable.length;
+      this.tables.stringTable.push(value);
+      this.strings.set(value, index);
+    }
+    return index;
+  }
+
+  private stack(locationIndices: number[]): number {
+    const key = locationIndices.join(',');
+    let index = this.stacks.get(key);
+    if (index === undefined) {
+      index = this.tables.stackTable.length;
+      this.tables.stackTable.push({ locationIndices });
+      this.stacks.set(key, index);
+    }
+    return index;
+  }
+
+  /** The link of a span (index 0, the zero link, when the sample has none or the IDs are malformed). */
+  private link(traceId: string | undefined, spanId: string | undefined): number {
+    if (spanId === undefined || spanId.length !== 16 || !HEX.test(spanId)) return 0;
+    const trace = traceId !== undefined && traceId.length === 32 && HEX.test(traceId) ? traceId : undefined;
+    const key = `${trace ?? ''}/${spanId}`;
+    let index = this.links.get(key);
+    if (index === undefined) {
+      index = this.tables.linkTable.length;
+      this.tables.linkTable.push({ traceId: trace !== undefined ? Buffer.from(trace, 'hex') : undefined, spanId: Buffer.from(spanId, 'hex') });
+      this.links.set(key, index);
+    }
+    return index;
+  }
+
+  private attribute(key: string, value: AnyValue, unit: string): number {
+    const id = `${key}\u0000${value.stringValue ?? ''}\u0000${value.intValue ?? ''}\u0000${unit}`;
+    let index = this.attributes.get(id);
+    if (index === undefined) {
+      index = this.tables.attributeTable.length;
+      this.tables.attributeTable.push({ keyStrindex: this.str(key), value, unitStrindex: this.str(unit) });
+      this.attributes.set(id, index);
+    }
+    return index;
+  }
+}
