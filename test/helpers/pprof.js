@@ -27,7 +27,8 @@ function decodeProfile(buffer) {
   const sampleTypes = p.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`);
   const samples = p.sample.map((s) => {
     const labels = {};
-    for (const l of s.label) labels[str(l.key)] = num(l.str) !== 0 ? str(l.str) : num(l.num);
+    // Numeric labels exactly (64-bit IDs do not fit a double).
+    for (const l of s.label) labels[str(l.key)] = num(l.str) !== 0 ? str(l.str) : BigInt(l.num.toString());
     const values = {};
     s.value.forEach((v, i) => (values[sampleTypes[i]] = num(v)));
     return { values, labels, stack: s.locationId.map((id) => locations.get(num(id))) };

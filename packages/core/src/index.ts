@@ -43,3 +43,5 @@ export { VERSION } from './version';
 export { HttpProfileExporter, parseRetryAfter, positiveIntegerOption, redactUrl, withTracingSuppressed } from './HttpProfileExporter';
 export type { HttpExporterOptions, HttpExporterStats, HttpRequestSpec } from './HttpProfileExporter';
 export { envPositiveInteger, envString, firstEnv, parseKeyValueList } from './env';
+export { encodeGzipped, relabelProfile } from './relabel';
+export type { LabelValues } from './relabel';

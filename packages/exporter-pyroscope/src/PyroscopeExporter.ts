@@ -1,0 +1,175 @@
+import { diag } from '@opentelemetry/api';
+import {
+  codes,
+  encodeGzipped,
+  envString,
+  HttpProfileExporter,
+  LABEL_SPAN_ID,
+  LABEL_TRACE_ENDPOINT,
+  relabelProfile,
+  TAG_DEPLOYMENT_ENVIRONMENT,
+  TAG_HOST_NAME,
+  TAG_SERVICE_NAME,
+  TAG_SERVICE_VERSION,
+} from '@spanprof/core';
+import type { HttpExporterOptions, HttpRequestSpec, LabelValues, ProfileBatch } from '@spanprof/core';
+
+const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-pyroscope' });
+
+const DEFAULT_SERVER = 'http://localhost:4040';
+/** What Pyroscope accepts in an application name. */
+const APP_NAME = /^[A-Za-z0-9_.-]+$/;
+/** Tag keys every Pyroscope version accepts (older ones refuse dots). */
+const TAG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Characters a tag value cannot hold: they end the value or the tag list in `app{k=v,...}`. */
+const TAG_VALUE_FORBIDDEN = /[,{}=\n\r]/;
+/** Profile tags sent as Pyroscope labels (dots become underscores, as Pyroscope itself converts them). */
+const RESOURCE_TAGS = [TAG_SERVICE_VERSION, TAG_DEPLOYMENT_ENVIRONMENT, TAG_HOST_NAME];
+/** The sample labels kept by default: see `sampleLabels`. */
+export const DEFAULT_PYROSCOPE_SAMPLE_LABELS: readonly string[] = Object.freeze([LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT]);
+
+export interface PyroscopeExporterOptions extends HttpExporterOptions {
+  /** Pyroscope's base URL. Default `PYROSCOPE_SERVER_ADDRESS`, else `http://localhost:4040`. */
+  serverAddress?: string;
+  /** Application name (`service_name` in Pyroscope). Default `PYROSCOPE_APPLICATION_NAME`, else the resource's `service.name`. */
+  appName?: string;
+  /** Labels of every profile, on top of `service_version`, `deployment_environment_name` and `host_name` from the resource. */
+  tags?: Record<string, string>;
+  /** Bearer token (legacy Pyroscope Cloud). Default `PYROSCOPE_AUTH_TOKEN`. */
+  authToken?: string;
+  /** Basic auth (Grafana Cloud: the stack's user ID). Default `PYROSCOPE_BASIC_AUTH_USER`. */
+  basicAuthUser?: string;
+  /** Basic auth password or API token. Default `PYROSCOPE_BASIC_AUTH_PASSWORD`. */
+  basicAuthPassword?: string;
+  /** Tenant of a multi-tenant Pyroscope (`X-Scope-OrgID`). Default `PYROSCOPE_TENANT_ID`. */
+  tenantID?: string;
+  /**
+   * Sample labels sent per sample. Default `span_id` (what span profiles and
+   * Grafana's "Profiles for this span" look up) and `trace_endpoint`. Pyroscope
+   * turns every string sample label except `span_id` into a series label, so
+   * `trace_id` or `local_root_span_id` here make one series per trace: add them
+   * only for a server configured for that.
+   */
+  sampleLabels?: string[];
+}
+
+/**
+ * Sends each profile to Grafana Pyroscope's ingest API (`POST /ingest`, a
+ * multipart form whose `profile` part is the gzipped pprof): the wall profile
+ * (wall and CPU time, `span_id` per sample) and the heap profile, each with the
+ * period's start and end.
+ */
+export class PyroscopeExporter extends HttpProfileExporter {
+  readonly ingestUrl: URL;
+  private readonly appName: string | undefined;
+  private readonly tags: Record<string, string>;
+  private readonly headers: Record<string, string> = {};
+  private readonly sampleLabels: ReadonlySet<string>;
+  private readonly rejected = new Set<string>();
+
+  constructor(options: PyroscopeExporterOptions = {}) {
+    super('PyroscopeExporter', options);
+    const server = options.serverAddress ?? envString('PYROSCOPE_SERVER_ADDRESS') ?? DEFAULT_SERVER;
+    let base: URL;
+    try {
+      base = new URL(server);
+      if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
+    } catch {
+      logger.error(`${codes.INVALID_OPTION} PyroscopeExporter option serverAddress (or PYROSCOPE_SERVER_ADDRESS): expected an http:// or https:// URL; using ${DEFAULT_SERVER}`);
+      base = new URL(DEFAULT_SERVER);
+    }
+    // Credentials in the URL become a header: fetch refuses URLs that carry them.
+    const urlUser = decodeURIComponent(base.username);
+    const urlPassword = decodeURIComponent(base.password);
+    base.username = '';
+    base.password = '';
+    this.ingestUrl = new URL(`${base.pathname.replace(/\/+$/, '')}/ingest`, base);
+
+    const appName = options.appName ?? envString('PYROSCOPE_APPLICATION_NAME');
+    if (appName !== undefined && !APP_NAME.test(appName)) {
+      logger.error(`${codes.INVALID_OPTION} PyroscopeExporter appName ${JSON.stringify(appName)}: Pyroscope accepts letters, digits, "_", "." and "-" only; using the resource's service.name`);
+    } else {
+      this.appName = appName;
+    }
+    this.tags = {};
+    for (const [key, value] of Object.entries(options.tags ?? {})) {
+      if (this.validTag(key, value, 'option tags')) this.tags[key] = value;
+    }
+    this.sampleLabels = new Set(options.sampleLabels ?? DEFAULT_PYROSCOPE_SAMPLE_LABELS);
+
+    const token = options.authToken ?? envString('PYROSCOPE_AUTH_TOKEN');
+    const user = options.basicAuthUser ?? envString('PYROSCOPE_BASIC_AUTH_USER') ?? (urlUser || undefined);
+    const password = options.basicAuthPassword ?? envString('PYROSCOPE_BASIC_AUTH_PASSWORD') ?? (urlPassword || undefined);
+    if (user !== undefined && password !== undefined) {
+      this.headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    } else if (token !== undefined) {
+      this.headers.authorization = `Bearer ${token}`;
+    }
+    const tenant = options.tenantID ?? envString('PYROSCOPE_TENANT_ID');
+    if (tenant !== undefined) this.headers['x-scope-orgid'] = tenant;
+  }
+
+  protected async requestsFor(batch: ProfileBatch): Promise<HttpRequestSpec[]> {
+    const name = this.applicationName(batch);
+    const keep = this.sampleLabels;
+    const specs: HttpRequestSpec[] = [];
+    for (const collected of batch.profiles) {
+      const profile = relabelProfile(collected.profile, (labels) => {
+        const out: LabelValues = {};
+        for (const [key, value] of Object.entries(labels)) if (keep.has(key) && typeof value === 'string') out[key] = value;
+        return out;
+      });
+      const form = new FormData();
+      form.append('profile', new Blob([await encodeGzipped(profile)], { type: 'application/octet-stream' }), 'profile.pprof');
+      const url = new URL(this.ingestUrl);
+      url.searchParams.set('name', name);
+      url.searchParams.set('from', String(Math.floor(batch.start.getTime() / 1000)));
+      url.searchParams.set('until', String(Math.ceil(batch.end.getTime() / 1000)));
+      url.searchParams.set('spyName', 'nodespy');
+      if (collected.kind === 'wall' && Number(collected.profile.period) > 0) {
+        url.searchParams.set('sampleRate', String(Math.round(1e9 / Number(collected.profile.period))));
+      }
+      specs.push({ url, headers: { ...this.headers }, body: form, what: `${collected.kind} profile of batch ${batch.sequence}` });
+    }
+    return specs;
+  }
+
+  /** `app{k=v,...}`: the application name and the labels of every profile. */
+  private applicationName(batch: ProfileBatch): string {
+    let app = this.appName ?? batch.tags[TAG_SERVICE_NAME] ?? 'unknown_service';
+    if (!APP_NAME.test(app)) {
+      const fixed = app.replace(/[^A-Za-z0-9_.-]/g, '_');
+      this.rejectOnce(`app:${app}`, `service.name ${JSON.stringify(app)} holds characters Pyroscope refuses in an application name; sent as ${JSON.stringify(fixed)}`);
+      app = fixed;
+    }
+    const tags: Record<string, string> = {};
+    for (const key of RESOURCE_TAGS) {
+      const value = batch.tags[key];
+      const label = key.replace(/\./g, '_');
+      if (value !== undefined && this.validTag(label, value, `profile tag ${key}`)) tags[label] = value;
+    }
+    Object.assign(tags, this.tags);
+    const list = Object.entries(tags)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    return list === '' ? app : `${app}{${list}}`;
+  }
+
+  private validTag(key: string, value: string, source: string): boolean {
+    if (!TAG_KEY.test(key) || key.startsWith('__') || key === 'service_name') {
+      this.rejectOnce(`key:${key}`, `${source}: tag key ${JSON.stringify(key)} refused: Pyroscope accepts letters, digits and "_" (not leading "__", not service_name, which is the application name)`);
+      return false;
+    }
+    if (TAG_VALUE_FORBIDDEN.test(value)) {
+      this.rejectOnce(`value:${key}`, `${source}: the value of tag ${JSON.stringify(key)} holds one of , { } = or a line break, which Pyroscope's name syntax cannot carry; tag left out`);
+      return false;
+    }
+    return true;
+  }
+
+  private rejectOnce(key: string, text: string): void {
+    if (this.rejected.has(key)) return;
+    this.rejected.add(key);
+    logger.error(`${codes.INVALID_OPTION} PyroscopeExporter: ${text}`);
+  }
+}
