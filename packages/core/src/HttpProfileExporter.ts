@@ -22,7 +22,7 @@ export interface HttpExporterOptions {
   initialBackoffMillis?: number;
   /** Longest delay between two attempts (also caps `Retry-After`), in milliseconds. Default 30000. */
   maxBackoffMillis?: number;
-  /** Requests (one per profile or per batch, by backend) waiting or in flight; past it the oldest is dropped. Default 8. */
+  /** Requests (one per profile or per batch, by backend) waiting behind the one in flight; past it the oldest waiting is dropped. Default 8. */
   maxQueuedRequests?: number;
 }
 
@@ -45,7 +45,7 @@ export interface HttpExporterStats {
   dropped: number;
   /** Retries made. */
   retries: number;
-  /** Requests waiting or in flight now. */
+  /** Requests waiting or in flight now (at most maxQueuedRequests + 1). */
   queued: number;
 }
 
@@ -185,12 +185,12 @@ export abstract class HttpProfileExporter implements ProfileExporter {
         this.settle(pending, 'failed', `${spec.what}: encoded after the shutdown deadline`);
         return;
       }
-      if (this.queue.length >= this.maxQueuedRequests) {
-        // The oldest waiting request goes (never the one being sent: it is index 0 while sending).
-        const index = this.sending ? 1 : 0;
-        const [oldest] = this.queue.splice(index, 1);
+      // queue[0] is the request in flight while sending: it is never the one dropped.
+      const inFlight = this.sending ? 1 : 0;
+      if (this.queue.length - inFlight >= this.maxQueuedRequests) {
+        const [oldest] = this.queue.splice(inFlight, 1);
         if (oldest !== undefined) {
-          this.settle(oldest, 'dropped', `${oldest.spec.what}: dropped, ${this.maxQueuedRequests} newer requests queued (maxQueuedRequests)`);
+          this.settle(oldest, 'dropped', `${oldest.spec.what}: dropped, ${this.maxQueuedRequests} newer requests wait (maxQueuedRequests)`);
         }
       }
       this.queue.push(pending);

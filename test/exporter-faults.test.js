@@ -1,0 +1,228 @@
+'use strict';
+// Fault behaviour every HTTP exporter shares, against a receiver on 127.0.0.1
+// scripted to refuse, hang, fail or throttle: retries on network errors, 5xx and
+// 429 (Retry-After honoured), none on other 4xx (warned once), a bounded queue
+// that drops the oldest, a shutdown deadline, no secrets in logs, and the app's
+// own requests served throughout.
+const { test, beforeEach, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const http = require('node:http');
+const api = require('@opentelemetry/api');
+const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
+const { ExportResultCode } = require('@spanprof/core');
+const { OTLPProfileExporter } = require('@spanprof/exporter-otlp');
+const { PyroscopeExporter } = require('@spanprof/exporter-pyroscope');
+const { DatadogProfileExporter } = require('@spanprof/exporter-datadog');
+const { startReceiver } = require('./helpers/receiver');
+const { startTracing, resetTracing } = require('./helpers/otel');
+
+const FAST = { timeoutMillis: 300, initialBackoffMillis: 20, maxBackoffMillis: 200, maxAttempts: 3 };
+
+/** Each exporter, aimed at `base`; `requestsPerBatch` is how many requests one batch makes. */
+const EXPORTERS = [
+  { name: 'OTLP', requestsPerBatch: 1, make: (base, o) => new OTLPProfileExporter({ url: `${base}/v1development/profiles`, headers: { authorization: 'Bearer otlp-s3cret' }, ...o }) },
+  { name: 'Pyroscope', requestsPerBatch: 2, make: (base, o) => new PyroscopeExporter({ serverAddress: base, basicAuthUser: 'u', basicAuthPassword: 'pyro-s3cret', ...o }) },
+  { name: 'Datadog', requestsPerBatch: 1, make: (base, o) => new DatadogProfileExporter({ url: base, ...o }) },
+];
+
+let batch;
+/** One real batch (wall with span labels, heap), captured from a profiling session. */
+async function realBatch() {
+  if (batch) return batch;
+  const captured = [];
+  const processor = new ProfilingSpanProcessor({ exporter: { export: async (b) => (captured.push(b), { code: ExportResultCode.SUCCESS }), shutdown: async () => {} }, samplingIntervalMicros: 1000 });
+  const { provider } = startTracing([processor]);
+  await provider.getTracer('t').startActiveSpan('work', async (span) => {
+    await null;
+    const end = performance.now() + 50;
+    while (performance.now() < end);
+    span.end();
+  });
+  await provider.shutdown();
+  resetTracing();
+  batch = captured[0];
+  return batch;
+}
+
+function captureDiag() {
+  const lines = [];
+  const push = (level) => (msg, ...rest) => lines.push(`${level} ${msg} ${rest.map(String).join(' ')}`);
+  api.diag.setLogger({ error: push('error'), warn: push('warn'), info() {}, debug: push('debug'), verbose() {} }, api.DiagLogLevel.DEBUG);
+  return lines;
+}
+
+/** A URL nothing listens on. */
+async function refusedUrl() {
+  const server = http.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+// The exporters' timers are unref'd (they never hold a process open): stand in
+// for the application that keeps the event loop alive.
+let keepAlive;
+beforeEach(() => {
+  api.diag.disable();
+  keepAlive = setInterval(() => {}, 1000);
+});
+afterEach(() => {
+  clearInterval(keepAlive);
+  api.diag.disable();
+  resetTracing();
+});
+
+for (const kind of EXPORTERS) {
+  test(`${kind.name}: refused connection is retried, then the export fails; nothing throws`, async () => {
+    const logs = captureDiag();
+    const exporter = kind.make(await refusedUrl(), FAST);
+    const result = await exporter.export(await realBatch());
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.match(result.error.message, /ECONNREFUSED/);
+    const stats = exporter.stats();
+    assert.equal(stats.failed, kind.requestsPerBatch);
+    assert.equal(stats.retries, 2 * kind.requestsPerBatch, 'maxAttempts 3: two retries per request');
+    assert.ok(!logs.join('\n').includes('s3cret'), 'no secret in the logs');
+    await exporter.shutdown();
+  });
+
+  test(`${kind.name}: a server that never answers times out per attempt; shutdown keeps its deadline`, async () => {
+    const receiver = await startReceiver(Array(10).fill('hang'));
+    try {
+      const exporter = kind.make(receiver.url, { ...FAST, maxAttempts: 2 });
+      const started = Date.now();
+      const result = await exporter.export(await realBatch());
+      assert.equal(result.code, ExportResultCode.FAILED);
+      assert.match(result.error.message, /no answer within 300 ms/);
+      assert.equal(receiver.requests.length, 2 * kind.requestsPerBatch);
+      assert.ok(Date.now() - started < 3000 * kind.requestsPerBatch);
+
+      // Shutdown with a request hanging: bounded by timeoutMillis.
+      const pending = exporter.export(await realBatch());
+      await receiver.waitFor(2 * kind.requestsPerBatch + 1);
+      const t0 = Date.now();
+      await exporter.shutdown();
+      assert.ok(Date.now() - t0 < 1000, `shutdown took ${Date.now() - t0} ms`);
+      assert.equal((await pending).code, ExportResultCode.FAILED);
+      assert.equal((await exporter.export(await realBatch())).code, ExportResultCode.FAILED, 'no export after shutdown');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test(`${kind.name}: 500s then success is retried to success`, async () => {
+    const receiver = await startReceiver([{ status: 500 }, { status: 503 }]);
+    try {
+      const logs = captureDiag();
+      const exporter = kind.make(receiver.url, FAST);
+      const result = await exporter.export(await realBatch());
+      assert.equal(result.code, ExportResultCode.SUCCESS);
+      assert.equal(receiver.requests.length, 2 + kind.requestsPerBatch);
+      assert.equal(exporter.stats().sent, kind.requestsPerBatch);
+      assert.equal(exporter.stats().retries, 2);
+      assert.ok(!logs.join('\n').includes('s3cret'));
+      await exporter.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test(`${kind.name}: 400 is not retried and is warned once with the body's first line`, async () => {
+    const receiver = await startReceiver([{ status: 400, body: 'invalid profile: bad label\nstack...' }, { status: 400, body: 'again' }, { status: 400 }, { status: 400 }]);
+    try {
+      const logs = captureDiag();
+      const exporter = kind.make(receiver.url, FAST);
+      const first = await exporter.export(await realBatch());
+      const second = await exporter.export(await realBatch());
+      assert.equal(first.code, ExportResultCode.FAILED);
+      assert.equal(second.code, ExportResultCode.FAILED);
+      assert.equal(receiver.requests.length, 2 * kind.requestsPerBatch, 'one request each, no retry');
+      const warned = logs.filter((l) => l.startsWith('warn') && l.includes('answered 400'));
+      assert.equal(warned.length, 1, logs.join('\n'));
+      assert.match(warned[0], /answered 400: invalid profile: bad label; not retried/);
+      assert.ok(!warned[0].includes('stack...'));
+      assert.ok(!logs.join('\n').includes('s3cret'));
+      await exporter.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+}
+
+test('429 with Retry-After: the retry waits as long as the server asked', async () => {
+  const receiver = await startReceiver([{ status: 429, headers: { 'retry-after': '1' } }]);
+  try {
+    const exporter = new OTLPProfileExporter({ url: `${receiver.url}/v1development/profiles`, ...FAST, maxBackoffMillis: 5000 });
+    const result = await exporter.export(await realBatch());
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    const [a, b] = receiver.requests;
+    assert.ok(b.at - a.at >= 950, `retried after ${b.at - a.at} ms`);
+    await exporter.shutdown();
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('a bounded queue: with the backend hung, the oldest requests are dropped and counted', async () => {
+  const receiver = await startReceiver(Array(20).fill('hang'));
+  try {
+    const exporter = new OTLPProfileExporter({ url: `${receiver.url}/v1development/profiles`, timeoutMillis: 2000, maxAttempts: 1, maxQueuedRequests: 2 });
+    const b = await realBatch();
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(exporter.export(b));
+    await receiver.waitFor(1);
+    // The first is in flight; of the five behind it only the two newest wait.
+    const settled = await Promise.race([Promise.all(results.slice(1, 4)), new Promise((r) => setTimeout(r, 1500, 'timeout'))]);
+    assert.notEqual(settled, 'timeout', 'dropped exports settle at once');
+    for (const r of settled) assert.match(r.error.message, /dropped/);
+    assert.equal(exporter.stats().dropped, 3);
+    assert.equal(exporter.stats().queued, 3);
+    await exporter.shutdown();
+    assert.equal((await results[5]).code, ExportResultCode.FAILED);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('the app keeps serving while its profiles go to a backend that hangs, and stays bounded', async () => {
+  const receiver = await startReceiver(Array(1000).fill('hang'));
+  const exporter = new OTLPProfileExporter({ url: `${receiver.url}/v1development/profiles`, timeoutMillis: 2000, maxQueuedRequests: 1 });
+  const processor = new ProfilingSpanProcessor({ exporter, uploadPeriodMillis: 1000 });
+  const { provider } = startTracing([processor]);
+  const tracer = provider.getTracer('app');
+  const app = http.createServer((req, res) => {
+    tracer.startActiveSpan('handle', (span) => {
+      setImmediate(() => {
+        span.end();
+        res.end('ok');
+      });
+    });
+  });
+  await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${app.address().port}/`;
+    const until = Date.now() + 3500;
+    let served = 0;
+    let slowest = 0;
+    while (Date.now() < until) {
+      const t0 = performance.now();
+      const res = await fetch(url);
+      assert.equal(await res.text(), 'ok');
+      slowest = Math.max(slowest, performance.now() - t0);
+      served++;
+    }
+    assert.ok(served > 100, `served ${served}`);
+    assert.ok(slowest < 500, `slowest request ${slowest.toFixed(0)} ms`);
+    const stats = exporter.stats();
+    assert.ok(stats.queued <= 2, `queue bounded: ${stats.queued}`);
+    assert.ok(stats.dropped >= 1, `oldest dropped: ${stats.dropped}`);
+    const t0 = Date.now();
+    await provider.shutdown();
+    assert.ok(Date.now() - t0 < 3000, `shutdown within the exporter's deadline: ${Date.now() - t0} ms`);
+  } finally {
+    app.closeAllConnections?.();
+    await new Promise((resolve) => app.close(resolve));
+    await receiver.close();
+  }
+});
