@@ -17,13 +17,14 @@ const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
 const mode = process.env.MODE ?? 'tracing';
 const discard = { export: (spans, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
 const processors = [new BatchSpanProcessor(discard)];
-const profilesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-bench-'));
+const profilesDir = process.env.PROFILES_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-bench-'));
 function createProfiler() {
   const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
   const { FileExporter } = require('@spanprof/core');
   return new ProfilingSpanProcessor({
     exporter: new FileExporter({ directory: profilesDir }),
     samplingIntervalMicros: process.env.SAMPLING_INTERVAL_MICROS ? Number(process.env.SAMPLING_INTERVAL_MICROS) : undefined,
+    uploadPeriodMillis: process.env.UPLOAD_PERIOD_MILLIS ? Number(process.env.UPLOAD_PERIOD_MILLIS) : undefined,
     contextTracking: process.env.CONTEXT_TRACKING,
     heap: process.env.HEAP !== '0',
     cpuTime: process.env.CPU_TIME !== '0',
