@@ -226,3 +226,45 @@ test('the app keeps serving while its profiles go to a backend that hangs, and s
     await receiver.close();
   }
 });
+
+test('exports make no spans of their own, even with fetch instrumented and called inside a span', async () => {
+  const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici');
+  const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+  const receiver = await startReceiver();
+  const { provider, memory } = startTracing([]);
+  const instrumentation = new UndiciInstrumentation();
+  const unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+  try {
+    const tracer = provider.getTracer('app');
+    // Control: the app's own fetch is traced and propagates the context.
+    await tracer.startActiveSpan('app-call', async (span) => {
+      await (await fetch(`${receiver.url}/app`)).text();
+      span.end();
+    });
+    assert.ok(receiver.requests[0].headers.traceparent, 'the instrumentation propagates on app requests');
+    const spansBefore = memory.getFinishedSpans().length;
+    assert.ok(spansBefore >= 2, 'the instrumentation makes client spans');
+
+    const b = await realBatch();
+    for (const kind of EXPORTERS) {
+      const exporter = kind.make(receiver.url, FAST);
+      await tracer.startActiveSpan('flush', async (span) => {
+        assert.equal((await exporter.export(b)).code, ExportResultCode.SUCCESS);
+        span.end();
+      });
+      await exporter.shutdown();
+    }
+    const exportRequests = receiver.requests.slice(1);
+    assert.equal(exportRequests.length, 4);
+    for (const r of exportRequests) assert.equal(r.headers.traceparent, undefined, `${r.url.pathname} carries no trace context`);
+    assert.deepEqual(
+      memory.getFinishedSpans().slice(spansBefore).map((s) => s.name),
+      ['flush', 'flush', 'flush'],
+      'only the app spans, no client span per export',
+    );
+  } finally {
+    unregister();
+    instrumentation.disable();
+    await receiver.close();
+  }
+});

@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { context, ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
 import { logger } from './diag';
 import { codes, message } from './errors';
@@ -92,6 +94,7 @@ export abstract class HttpProfileExporter implements ProfileExporter {
   private readonly maxQueuedRequests: number;
   private readonly queue: Pending[] = [];
   private readonly encoding = new Set<Promise<HttpRequestSpec[] | undefined>>();
+  private lastEncode: Promise<unknown> = Promise.resolve();
   private sending = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: (() => void) | undefined;
@@ -121,8 +124,10 @@ export abstract class HttpProfileExporter implements ProfileExporter {
 
   export(batch: ProfileBatch): Promise<ExportResult> {
     if (this.stopped) return Promise.resolve({ code: ExportResultCode.FAILED, error: new Error(`${this.name} is shut down`) });
-    // Encoding runs before the request is queued; shutdown waits for it too.
-    const encoded = this.encode(batch);
+    // Encoding runs before the request is queued, one batch after the other so
+    // that requests queue in the order of export() calls; shutdown waits for it too.
+    const encoded = this.lastEncode.then(() => this.encode(batch));
+    this.lastEncode = encoded;
     this.encoding.add(encoded);
     void encoded.finally(() => this.encoding.delete(encoded));
     return encoded.then((specs) =>
@@ -136,7 +141,15 @@ export abstract class HttpProfileExporter implements ProfileExporter {
 
   private async encode(batch: ProfileBatch): Promise<HttpRequestSpec[] | undefined> {
     try {
-      return await withTracingSuppressed(() => this.requestsFor(batch));
+      const specs = await withTracingSuppressed(() => this.requestsFor(batch));
+      // Forms are serialised once here, not at every attempt.
+      return await Promise.all(
+        specs.map(async (spec) => {
+          if (!(spec.body instanceof FormData)) return spec;
+          const { body, contentType } = await multipart(spec.body);
+          return { ...spec, body, headers: { ...spec.headers, 'content-type': contentType } };
+        }),
+      );
     } catch (err) {
       logger.error(message(codes.EXPORT_FAILED, `${this.name} could not encode batch ${batch.sequence}: ${errorText(err)}`));
       return undefined;
@@ -281,13 +294,12 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     const timer = setTimeout(() => controller.abort(new Error(`no answer within ${this.timeoutMillis} ms`)), this.timeoutMillis);
     timer.unref();
     try {
-      const response = await fetch(spec.url, { method: 'POST', headers: spec.headers, body: spec.body, signal: controller.signal });
-      const text = await readBody(response);
-      if (response.ok) return { kind: 'ok' };
+      const response = await post(spec.url, spec.headers, spec.body as Uint8Array, controller.signal);
       const status = response.status;
-      const firstLine = text.split('\n', 1)[0]!.trim().slice(0, 200);
+      if (status >= 200 && status < 300) return { kind: 'ok' };
+      const firstLine = response.text.split('\n', 1)[0]!.trim().slice(0, 200);
       if (status === 429 || status >= 500) {
-        return { kind: 'retry', reason: `HTTP ${status}`, retryAfterMillis: parseRetryAfter(response.headers.get('retry-after')) };
+        return { kind: 'retry', reason: `HTTP ${status}`, retryAfterMillis: parseRetryAfter(response.retryAfter) };
       }
       return { kind: 'reject', status, firstLine };
     } catch (err) {
@@ -319,14 +331,40 @@ type AttemptOutcome =
   | { kind: 'retry'; reason: string; retryAfterMillis: number | undefined }
   | { kind: 'reject'; status: number; firstLine: string };
 
-/** The answer's body, at most 4 KiB of it (it only ever feeds a log line). */
-async function readBody(response: Response): Promise<string> {
-  try {
-    const text = await response.text();
-    return text.slice(0, 4096);
-  } catch {
-    return '';
-  }
+/**
+ * One POST with node:http(s), called in the exporter's suppressed context (the
+ * HTTP instrumentation honours it at the call; fetch's pooled dispatch may not).
+ * Default agents: their idle keep-alive sockets are unref'd.
+ */
+function post(url: URL, headers: Record<string, string>, body: Uint8Array, signal: AbortSignal): Promise<{ status: number; retryAfter: string | null; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(body.byteLength) }, signal },
+      (res) => {
+        // Only the start of an answer is kept: it only ever feeds a log line.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (size < 4096) chunks.push(chunk);
+          size += chunk.length;
+        });
+        res.on('end', () => {
+          const retryAfter = res.headers['retry-after'];
+          resolve({ status: res.statusCode ?? 0, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, text: Buffer.concat(chunks).toString('utf8').slice(0, 4096) });
+        });
+        res.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** A form as multipart/form-data bytes and its content type (boundary included), serialised by the runtime's own encoder. */
+async function multipart(form: FormData): Promise<{ body: Uint8Array; contentType: string }> {
+  const encoded = new Response(form);
+  return { body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type') ?? 'multipart/form-data' };
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
@@ -343,11 +381,10 @@ export function redactUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-/** fetch() fails with "fetch failed" and the reason in `cause` (ECONNREFUSED, ...). */
+/** A socket error's code (ECONNREFUSED, ECONNRESET, ...), never the URL or headers. */
 function networkErrorText(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  if (cause?.code !== undefined) return `network error ${cause.code}`;
-  if (cause?.message !== undefined) return `network error: ${cause.message}`;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return `network error ${code}`;
   return `network error: ${errorText(err)}`;
 }
 
