@@ -68,9 +68,38 @@ const DEFAULTS = {
 /** Reads a positive integer option, warning (once, naming it) and using the default when it is wrong. */
 export function positiveIntegerOption(owner: string, name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
-  logger.warn(message(codes.INVALID_OPTION, `${owner} option ${name}: expected a positive integer, got ${JSON.stringify(value)}; using ${fallback}`));
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_TIMER_MILLIS) return value;
+  logger.warn(message(codes.INVALID_OPTION, `${owner} option ${name}: expected a positive integer up to ${MAX_TIMER_MILLIS}, got ${describe(value)}; using ${fallback}`));
   return fallback;
+}
+
+/** The longest delay a Node.js timer takes (longer ones fire after 1 ms). */
+export const MAX_TIMER_MILLIS = 2_147_483_647;
+
+/** A value for a warning: its type and, for primitives, a short rendering; never throws. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${String(value)} (${typeof value})`;
+  return value === null ? 'null' : typeof value;
+}
+
+/**
+ * The headers a request can carry: a name or value node:http would refuse is
+ * dropped with a warning naming the header (never its value: headers carry secrets).
+ */
+export function validHeaders(owner: string, headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    try {
+      if (typeof value !== 'string') throw new Error('not a string');
+      http.validateHeaderName(name);
+      http.validateHeaderValue(name, value);
+      out[name] = value;
+    } catch {
+      logger.warn(message(codes.INVALID_OPTION, `${owner} header ${JSON.stringify(name.slice(0, 60))}: not a valid HTTP header name and string value; left out`));
+    }
+  }
+  return out;
 }
 
 /**
@@ -95,6 +124,15 @@ export abstract class HttpProfileExporter implements ProfileExporter {
   private readonly queue: Pending[] = [];
   private readonly encoding = new Set<Promise<HttpRequestSpec[] | undefined>>();
   private lastEncode: Promise<unknown> = Promise.resolve();
+  private shutdownPromise: Promise<void> | undefined;
+  private markClosed!: () => void;
+  /** Resolves at the shutdown deadline: exports still encoding then fail. */
+  private readonly closedSignal = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
+  /** Failures are warned once per outage (until a request gets through), then logged at debug. */
+  private inOutage = false;
+  private warnedDrop = false;
   private sending = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: (() => void) | undefined;
@@ -130,13 +168,15 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     this.lastEncode = encoded;
     this.encoding.add(encoded);
     void encoded.finally(() => this.encoding.delete(encoded));
-    return encoded.then((specs) =>
+    const sent = encoded.then((specs) =>
       specs === undefined
         ? { code: ExportResultCode.FAILED, error: new Error(`${this.name} could not encode batch ${batch.sequence}`) }
         : Promise.all(specs.map((spec) => this.enqueue(spec))).then(
             (results) => results.find((r) => r.code !== ExportResultCode.SUCCESS) ?? { code: ExportResultCode.SUCCESS },
           ),
     );
+    const closed = this.closedSignal.then((): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`${this.name}: batch ${batch.sequence} not sent before the shutdown deadline`) }));
+    return Promise.race([sent, closed]);
   }
 
   private async encode(batch: ProfileBatch): Promise<HttpRequestSpec[] | undefined> {
@@ -168,8 +208,12 @@ export abstract class HttpProfileExporter implements ProfileExporter {
    * Sends what is queued within `timeoutMillis`; what is still unsent then fails
    * (a retry wait is cut short and retried at once, a request in flight is aborted).
    */
-  async shutdown(): Promise<void> {
-    if (this.stopped) return;
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.doShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(): Promise<void> {
     this.stopped = true;
     // Retry waits end now: one last attempt each, inside the deadline.
     this.wakeRetry?.();
@@ -181,6 +225,7 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     await Promise.race([this.forceFlush(), deadline]);
     clearTimeout(timer);
     this.closed = true;
+    this.markClosed();
     if (this.queue.length > 0) {
       this.current?.abort(new Error('shutdown deadline'));
       for (const pending of this.queue.splice(0)) this.settle(pending, 'failed', `${pending.spec.what}: not sent before the shutdown deadline`);
@@ -316,12 +361,23 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     pending.settled = true;
     if (how === 'sent') {
       this.counters.sent++;
+      if (this.inOutage) logger.info(`${this.name}: requests get through again`);
+      this.inOutage = false;
       pending.settle({ code: ExportResultCode.SUCCESS });
       return;
     }
     this.counters[how]++;
     const error = new Error(`${this.name}: ${reason ?? how}`);
-    if (!warned) logger.warn(message(how === 'dropped' ? codes.EXPORT_DROPPED : codes.EXPORT_FAILED, error.message));
+    if (how === 'dropped') {
+      if (!this.warnedDrop) logger.warn(message(codes.EXPORT_DROPPED, `${error.message}; further drops are counted in stats().dropped, not logged`));
+      else logger.debug(error.message);
+      this.warnedDrop = true;
+    } else if (!warned && !this.inOutage) {
+      logger.warn(message(codes.EXPORT_FAILED, `${error.message}; further failures are logged at debug level until a request gets through`));
+      this.inOutage = true;
+    } else {
+      logger.debug(error.message);
+    }
     pending.settle({ code: ExportResultCode.FAILED, error });
   }
 }
@@ -372,6 +428,8 @@ export function parseRetryAfter(value: string | null): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Otherwise only an HTTP date (IMF-fixdate ends in GMT); "1.5" or "-1" are not dates.
+  if (!/GMT$/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

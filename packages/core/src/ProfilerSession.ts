@@ -192,7 +192,8 @@ export class ProfilerSession {
       this.bounded(Promise.resolve().then(() => exporter.shutdown()), 'exporter shutdown');
     // Exporters with their own queue get the last batch and their shutdown at
     // once (their shutdown is what bounds their pending sends); the others are
-    // shut down after their exports answered or timed out.
+    // shut down after their exports answered or timed out. Every export the
+    // session waits for is bounded by exportTimeoutMillis.
     const owning = this.exporters.filter((e) => e.boundsOwnQueue === true);
     const others = this.exporters.filter((e) => e.boundsOwnQueue !== true);
     await Promise.all([
@@ -370,19 +371,24 @@ export class ProfilerSession {
       exported = Promise.resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
     }
     exported = exported.catch((err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
+    const ms = this.options.exportTimeoutMillis;
     if (owning) {
-      // It settles every export itself and has already reported failures.
-      return exported.then((result) => {
+      // It settles every export itself and has already reported failures. The
+      // session waits for it (flush, shutdown) at most exportTimeoutMillis; past
+      // that the exporter goes on delivering on its own.
+      void exported.then((result) => {
         if (result.code !== ExportResultCode.SUCCESS) {
           this.figures.failedExports++;
           logger.debug(`export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`);
         }
       });
+      return withDeadline(exported.then(() => undefined), ms, () => {
+        logger.debug(`export of batch ${batch.sequence} still under way after ${ms} ms; the exporter goes on with it`);
+      });
     }
     this.inFlight.set(exporter, busy + 1);
     // In flight until the exporter answers, even past the timeout: that is what bounds a hung exporter.
     void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
-    const ms = this.options.exportTimeoutMillis;
     return withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) })).then((result) => {
       if (result.code !== ExportResultCode.SUCCESS) {
         this.figures.failedExports++;

@@ -18,8 +18,8 @@ export function firstEnv(...names: string[]): { name: string; value: string } | 
 
 /** A positive integer from the environment; a wrong value is warned about (naming the variable) and ignored. */
 export function envPositiveInteger(name: string, value: string, fallback: number): number {
-  if (/^\d+$/.test(value) && Number(value) > 0) return Number(value);
-  logger.warn(message(codes.INVALID_OPTION, `environment variable ${name}=${JSON.stringify(value)}: expected a positive integer; using ${fallback}`));
+  if (/^\d+$/.test(value) && Number(value) > 0 && Number(value) <= 2_147_483_647) return Number(value);
+  logger.warn(message(codes.INVALID_OPTION, `environment variable ${name}=${JSON.stringify(value.slice(0, 40))}: expected a positive integer up to 2147483647; using ${fallback}`));
   return fallback;
 }
 

@@ -72,7 +72,11 @@ export class DatadogProfileExporter extends HttpProfileExporter {
     this.service = options.service ?? envString('DD_SERVICE');
     this.env = options.env ?? envString('DD_ENV');
     this.version = options.version ?? envString('DD_VERSION');
-    this.tags = { ...parseDdTags(envString('DD_TAGS')), ...options.tags };
+    this.tags = parseDdTags(envString('DD_TAGS'));
+    for (const [key, value] of Object.entries(options.tags ?? {})) {
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') this.tags[key] = String(value);
+      else logger.warn(`${codes.INVALID_OPTION} DatadogProfileExporter option tags: the value of ${JSON.stringify(key)} is not a string; left out`);
+    }
   }
 
   protected async requestsFor(batch: ProfileBatch): Promise<HttpRequestSpec[]> {

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import * as protobuf from 'protobufjs';
-import { codes, envPositiveInteger, firstEnv, HttpProfileExporter, parseKeyValueList } from '@spanprof/core';
+import { codes, envPositiveInteger, firstEnv, HttpProfileExporter, parseKeyValueList, validHeaders } from '@spanprof/core';
 import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/core';
 import { toOtlpRequest } from './convert';
 
@@ -59,7 +59,7 @@ export class OTLPProfileExporter extends HttpProfileExporter {
     this.url = resolveUrl(options.url);
     this.compression = resolveCompression(options.compression);
     const fromEnv = { ...envHeaders('OTEL_EXPORTER_OTLP_HEADERS'), ...envHeaders('OTEL_EXPORTER_OTLP_PROFILES_HEADERS') };
-    this.headers = { ...fromEnv, ...options.headers };
+    this.headers = validHeaders('OTLPProfileExporter', { ...fromEnv, ...options.headers });
   }
 
   protected async requestsFor(batch: ProfileBatch): Promise<HttpRequestSpec[]> {

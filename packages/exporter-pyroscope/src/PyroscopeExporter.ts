@@ -4,6 +4,7 @@ import {
   encodeGzipped,
   envString,
   HttpProfileExporter,
+  validHeaders,
   LABEL_SPAN_ID,
   LABEL_TRACE_ENDPOINT,
   relabelProfile,
@@ -63,7 +64,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
   readonly ingestUrl: URL;
   private readonly appName: string | undefined;
   private readonly tags: Record<string, string>;
-  private readonly headers: Record<string, string> = {};
+  private headers: Record<string, string> = {};
   private readonly sampleLabels: ReadonlySet<string>;
   private readonly rejected = new Set<string>();
 
@@ -79,8 +80,8 @@ export class PyroscopeExporter extends HttpProfileExporter {
       base = new URL(DEFAULT_SERVER);
     }
     // Credentials in the URL become a header: fetch refuses URLs that carry them.
-    const urlUser = decodeURIComponent(base.username);
-    const urlPassword = decodeURIComponent(base.password);
+    const urlUser = safeDecode(base.username);
+    const urlPassword = safeDecode(base.password);
     base.username = '';
     base.password = '';
     this.ingestUrl = new URL(`${base.pathname.replace(/\/+$/, '')}/ingest`, base);
@@ -93,9 +94,19 @@ export class PyroscopeExporter extends HttpProfileExporter {
     }
     this.tags = {};
     for (const [key, value] of Object.entries(options.tags ?? {})) {
-      if (this.validTag(key, value, 'option tags')) this.tags[key] = value;
+      if (typeof value !== 'string') {
+        this.rejectOnce(`type:${key}`, `option tags: the value of tag ${JSON.stringify(key)} is not a string; tag left out`);
+      } else if (this.validTag(key, value, 'option tags')) {
+        this.tags[key] = value;
+      }
     }
-    this.sampleLabels = new Set(options.sampleLabels ?? DEFAULT_PYROSCOPE_SAMPLE_LABELS);
+    const labels = options.sampleLabels;
+    if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) {
+      logger.error(`${codes.INVALID_OPTION} PyroscopeExporter option sampleLabels: expected an array of label names; using ${JSON.stringify(DEFAULT_PYROSCOPE_SAMPLE_LABELS)}`);
+      this.sampleLabels = new Set(DEFAULT_PYROSCOPE_SAMPLE_LABELS);
+    } else {
+      this.sampleLabels = new Set(labels ?? DEFAULT_PYROSCOPE_SAMPLE_LABELS);
+    }
 
     const token = options.authToken ?? envString('PYROSCOPE_AUTH_TOKEN');
     const user = options.basicAuthUser ?? envString('PYROSCOPE_BASIC_AUTH_USER') ?? (urlUser || undefined);
@@ -107,6 +118,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
     }
     const tenant = options.tenantID ?? envString('PYROSCOPE_TENANT_ID');
     if (tenant !== undefined) this.headers['x-scope-orgid'] = tenant;
+    this.headers = validHeaders('PyroscopeExporter', this.headers);
   }
 
   protected async requestsFor(batch: ProfileBatch): Promise<HttpRequestSpec[]> {
@@ -171,5 +183,14 @@ export class PyroscopeExporter extends HttpProfileExporter {
     if (this.rejected.has(key)) return;
     this.rejected.add(key);
     logger.error(`${codes.INVALID_OPTION} PyroscopeExporter: ${text}`);
+  }
+}
+
+/** Percent-decoded URL credentials; malformed encoding is kept as written rather than thrown. */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }
