@@ -5,6 +5,7 @@ import type { AsyncHook } from 'node:async_hooks';
 import { time } from '@datadog/pprof';
 import { getSpanLabels, SpanLabels } from './labels';
 import { logger } from './diag';
+import { FrameHolders } from './frameHolders';
 
 /** The two ways the sample context follows the active span. */
 export type TrackingStrategy = 'async-frame' | 'async-hooks';
@@ -80,6 +81,9 @@ export class ContextTracker {
   private readonly restore: (SpanLabels | undefined)[] = new Array<SpanLabels | undefined>(MAX_DEPTH);
   private depth = 0;
 
+  // async-frame mode: reusable context holders per span
+  private frames: FrameHolders | undefined;
+
   constructor(readonly strategy: TrackingStrategy) {}
 
   /** Starts tracking; the wall profiler must already be started. */
@@ -117,6 +121,7 @@ export class ContextTracker {
       };
       this.hook = createHook({ before, after }).enable();
     }
+    if (this.strategy === 'async-frame') this.frames = new FrameHolders();
     this.patchContextManager();
   }
 
@@ -130,6 +135,8 @@ export class ContextTracker {
     this.current = NO_LABELS;
     this.holder = new SampleContextHolder(NO_LABELS);
     this.sampleCounter = undefined;
+    this.frames?.dispose();
+    this.frames = undefined;
     this.unpatchContextManager();
   }
 
@@ -235,8 +242,8 @@ export class ContextTracker {
     // manager's `with`; both frames end when `fn` returns, and continuations
     // created in `fn` carry both. One native call per span switch, no restore.
     const previous = labelsOfContext(manager.active());
-    if (next === previous || !time.isStarted()) return callWith(manager, originalWith, ctx, fn, thisArg, args);
-    return time.runWithContext(next as object, callWith, manager, originalWith, ctx, fn, thisArg, args);
+    if (next === previous || !time.isStarted() || this.frames === undefined) return callWith(manager, originalWith, ctx, fn, thisArg, args);
+    return this.frames.run(next, () => callWith(manager, originalWith, ctx, fn, thisArg, args));
   }
 
   private trackAttach(token: AttachToken, ctx: Context): AttachToken {

@@ -36,6 +36,8 @@ export class LocalRoot {
 export class SpanLabels {
   private cache: SampleLabels | undefined;
   private cacheEndpoint = '';
+  /** async-frame mode: the slot of this span's reusable context holder (see FrameHolders). */
+  frameSlot = -1;
 
   constructor(
     readonly spanId: string,
