@@ -1,0 +1,38 @@
+'use strict';
+// Ended spans' label data is not retained beyond a fixed bound on any tracking
+// strategy (in async-frame mode a ring of recent spans keeps their reusable
+// context holders: at most 4096 label objects; fixtures/retention.js).
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const { node24, otel3Fixture } = require('./helpers/runtimes');
+
+// Beyond the ring: the contexts of samples taken in the current period (kept by
+// the profiler until the collection) and the last few frames.
+const SLACK = 64;
+const BOUND = 4096 + SLACK;
+
+function run(node, script, args) {
+  const out = execFileSync(node, ['--expose-gc', script, ...args], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+test('host runtime: label objects of ended spans are collected', () => {
+  const r = run(process.execPath, path.join(__dirname, 'fixtures', 'retention.js'), []);
+  assert.ok(r.alive <= (r.strategy === 'async-hooks' ? SLACK : BOUND), `${r.alive} of ${r.spans} label objects alive (${r.strategy})`);
+});
+
+test('Node 24, AsyncContextFrame: label objects of ended spans stay bounded', () => {
+  const dir = otel3Fixture();
+  const r = run(node24(), path.join(dir, 'fixtures', 'retention.js'), []);
+  assert.equal(r.strategy, 'async-frame');
+  assert.ok(r.alive <= BOUND, `${r.alive} of ${r.spans} label objects alive`);
+});
+
+test('Node 24, async_hooks forced: label objects of ended spans are collected', () => {
+  const dir = otel3Fixture();
+  const r = run(node24(), path.join(dir, 'fixtures', 'retention.js'), ['--async-hooks']);
+  assert.equal(r.strategy, 'async-hooks');
+  assert.ok(r.alive <= SLACK, `${r.alive} of ${r.spans} label objects alive`);
+});
