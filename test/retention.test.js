@@ -1,7 +1,8 @@
 'use strict';
 // Ended spans' label data is not retained beyond a fixed bound on any tracking
 // strategy (in async-frame mode a ring of recent spans keeps their reusable
-// context holders: at most 4096 label objects; fixtures/retention.js).
+// context holders: at most 4096 label objects; fixtures/retention.js), and those
+// holders stay with their own span (fixtures/frames.js).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
@@ -35,4 +36,13 @@ test('Node 24, async_hooks forced: label objects of ended spans are collected', 
   const r = run(node24(), path.join(dir, 'fixtures', 'retention.js'), ['--async-hooks']);
   assert.equal(r.strategy, 'async-hooks');
   assert.ok(r.alive <= SLACK, `${r.alive} of ${r.spans} label objects alive`);
+});
+
+test('Node 24, AsyncContextFrame: reused context holders stay with their own span (nested first switches, exceptions)', () => {
+  const dir = otel3Fixture();
+  const out = execFileSync(node24(), [path.join(dir, 'fixtures', 'frames.js')], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = JSON.parse(out.trim().split('\n').pop());
+  assert.equal(r.strategy, 'async-frame');
+  assert.ok(Object.keys(r.checks).length >= 8);
+  for (const [name, ok] of Object.entries(r.checks)) assert.equal(ok, true, `${name}: ${JSON.stringify(r.checks)}`);
 });

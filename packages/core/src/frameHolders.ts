@@ -27,8 +27,16 @@ type RunFn = <R>(store: unknown, fn: (...args: unknown[]) => R, ...args: unknown
 export class FrameHolders {
   private readonly store: AsyncLocalStorage<unknown> | undefined;
   private readonly protoRun: RunFn = AsyncLocalStorage.prototype.run as unknown as RunFn;
-  /** The holder pprof made at the last runWithContext call, seen by the wrapper on its storage. */
-  private lastHolder: unknown;
+  /**
+   * Set by run() just before it calls runWithContext for a span without a
+   * holder: the wrapper on pprof's storage files the holder it is handed under
+   * these labels at once, before `fn` runs (so nested switches and exceptions
+   * in `fn` cannot mix holders up), and clears the flag. Calls that did not
+   * come from run() find it clear and are left alone.
+   */
+  private pending = false;
+  private pendingLabels: SpanLabels | undefined;
+  private wrapper: unknown;
   private noLabelsHolder: unknown;
   private readonly slotLabels: (SpanLabels | undefined)[] = new Array<SpanLabels | undefined>(SLOTS).fill(undefined);
   private readonly slotHolders: unknown[] = new Array<unknown>(SLOTS).fill(undefined);
@@ -46,17 +54,28 @@ export class FrameHolders {
       if (labels === undefined) holder = this.noLabelsHolder;
       else if (labels.frameSlot >= 0 && this.slotLabels[labels.frameSlot] === labels) holder = this.slotHolders[labels.frameSlot];
       if (holder !== undefined) return this.protoRun.call(store, holder, fn) as R;
-      this.lastHolder = undefined;
-      const result = time.runWithContext(labels as object, fn);
-      this.remember(labels);
-      return result;
+      this.pending = true;
+      this.pendingLabels = labels;
+      try {
+        return time.runWithContext(labels as object, fn);
+      } finally {
+        this.pending = false;
+        this.pendingLabels = undefined;
+      }
     }
     return time.runWithContext(labels as object, fn);
   }
 
-  private remember(labels: SpanLabels | undefined): void {
-    const holder = this.lastHolder;
-    this.lastHolder = undefined;
+  /** Called by the wrapper on pprof's storage with the holder pprof just made. */
+  private filePending(holder: unknown): void {
+    if (!this.pending) return;
+    const labels = this.pendingLabels;
+    this.pending = false;
+    this.pendingLabels = undefined;
+    this.remember(labels, holder);
+  }
+
+  private remember(labels: SpanLabels | undefined, holder: unknown): void {
     if (holder === undefined || holder === null) return;
     if (labels === undefined) {
       this.noLabelsHolder = holder;
@@ -65,42 +84,56 @@ export class FrameHolders {
     const slot = this.nextSlot;
     this.nextSlot = (slot + 1) % SLOTS;
     const evicted = this.slotLabels[slot];
-    if (evicted !== undefined) evicted.frameSlot = -1;
+    if (evicted !== undefined && evicted.frameSlot === slot) evicted.frameSlot = -1;
     this.slotLabels[slot] = labels;
     this.slotHolders[slot] = holder;
     labels.frameSlot = slot;
   }
 
-  /** pprof's storage, found by watching which AsyncLocalStorage its runWithContext enters. */
+  /**
+   * pprof's storage, found by watching which AsyncLocalStorage its
+   * runWithContext enters; undefined (holders are then not reused) if anything
+   * about that fails. Never throws.
+   */
   private findStore(): AsyncLocalStorage<unknown> | undefined {
     const proto = AsyncLocalStorage.prototype as unknown as { run: RunFn };
     const protoRun = this.protoRun;
     let found: AsyncLocalStorage<unknown> | undefined;
     const probe = {};
+    let patched = false;
     try {
-      proto.run = function (this: AsyncLocalStorage<unknown>, store: unknown, fn: (...a: unknown[]) => unknown, ...args: unknown[]) {
+      const watch = function (this: AsyncLocalStorage<unknown>, store: unknown, fn: (...a: unknown[]) => unknown, ...args: unknown[]) {
         if (found === undefined) found = this;
         return protoRun.call(this, store, fn, ...args);
       } as RunFn;
+      proto.run = watch;
+      patched = proto.run === watch;
       const seen = time.runWithContext(probe, () => time.getContext());
-      if (seen !== probe) found = undefined;
+      if (!patched || seen !== probe) found = undefined;
     } catch (err) {
       logger.debug('pprof storage not found', err);
       found = undefined;
     } finally {
-      proto.run = protoRun;
+      try {
+        if (proto.run !== protoRun) proto.run = protoRun;
+      } catch (err) {
+        logger.debug('AsyncLocalStorage.prototype.run could not be put back', err);
+      }
     }
     if (found === undefined) return undefined;
-    // From now on, runWithContext on this storage tells us the holder it made.
+    // From now on, runWithContext on this storage hands us the holder it made.
     const holders = this;
-    Object.defineProperty(found, 'run', {
-      configurable: true,
-      writable: true,
-      value: function run(this: AsyncLocalStorage<unknown>, store: unknown, fn: (...a: unknown[]) => unknown, ...args: unknown[]) {
-        holders.lastHolder = store;
-        return args.length === 0 ? protoRun.call(this, store, fn) : protoRun.call(this, store, fn, ...args);
-      },
-    });
+    const wrapper = function run(this: AsyncLocalStorage<unknown>, store: unknown, fn: (...a: unknown[]) => unknown, ...args: unknown[]) {
+      holders.filePending(store);
+      return args.length === 0 ? protoRun.call(this, store, fn) : protoRun.call(this, store, fn, ...args);
+    };
+    try {
+      Object.defineProperty(found, 'run', { configurable: true, writable: true, value: wrapper });
+    } catch (err) {
+      logger.debug('pprof storage could not be wrapped', err);
+      return undefined;
+    }
+    this.wrapper = wrapper;
     return found;
   }
 
@@ -113,6 +146,7 @@ export class FrameHolders {
     this.slotLabels.fill(undefined);
     this.slotHolders.fill(undefined);
     this.noLabelsHolder = undefined;
-    if (this.store !== undefined) delete (this.store as unknown as { run?: unknown }).run;
+    const store = this.store as unknown as { run?: unknown } | undefined;
+    if (store !== undefined && Object.getOwnPropertyDescriptor(store, 'run')?.value === this.wrapper) delete store.run;
   }
 }
