@@ -238,9 +238,10 @@ export class ContextTracker {
       }
     }
     // async-frame: the sample context rides in the AsyncContextFrame next to the
-    // OpenTelemetry context. pprof's own run() enters a frame holding it around the
-    // manager's `with`; both frames end when `fn` returns, and continuations
-    // created in `fn` carry both. One native call per span switch, no restore.
+    // OpenTelemetry context. A frame of pprof's storage holding it is entered
+    // around the manager's `with`; both frames end when `fn` returns, and
+    // continuations created in `fn` carry both. No restore needed. The span's
+    // first switch has pprof make its context holder; later ones reuse it.
     const previous = labelsOfContext(manager.active());
     if (next === previous || !time.isStarted() || this.frames === undefined) return callWith(manager, originalWith, ctx, fn, thisArg, args);
     return this.frames.run(next, () => callWith(manager, originalWith, ctx, fn, thisArg, args));
