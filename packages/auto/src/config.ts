@@ -1,0 +1,140 @@
+import { diag } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
+import { codes, FileExporter } from '@spanprof/core';
+import type { ProfileExporter } from '@spanprof/core';
+import { DatadogProfileExporter } from '@spanprof/exporter-datadog';
+import { OTLPProfileExporter } from '@spanprof/exporter-otlp';
+import { PyroscopeExporter } from '@spanprof/exporter-pyroscope';
+import { ProfilingSpanProcessor } from '@spanprof/opentelemetry';
+import type { ProfilingSpanProcessorOptions } from '@spanprof/opentelemetry';
+
+const logger = diag.createComponentLogger({ namespace: '@spanprof/auto' });
+
+/** The exporters `SPANPROF_EXPORTER` can name. */
+export const EXPORTER_NAMES = ['file', 'otlp', 'pyroscope', 'datadog'] as const;
+export type ExporterName = (typeof EXPORTER_NAMES)[number];
+
+/** What the `SPANPROF_*` variables ask for, after checking them. */
+export interface SpanprofEnvConfig {
+  /** `SPANPROF_ENABLED`; default true. */
+  enabled: boolean;
+  /** `SPANPROF_EXPORTER`, in order, without repeats; default `['file']`. */
+  exporters: ExporterName[];
+  /** `SPANPROF_PROFILES_DIR`, for the file exporter; default its own (`./profiles`). */
+  profilesDir?: string;
+  /** `SPANPROF_SAMPLING_INTERVAL_MICROS`, `SPANPROF_UPLOAD_PERIOD_MILLIS`, `SPANPROF_CPU_TIME`, `SPANPROF_HEAP`. */
+  options: Pick<ProfilingSpanProcessorOptions, 'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap'>;
+  /** One line per wrong value: the variable, what it accepts, and what is used instead. */
+  problems: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/**
+ * Reads the `SPANPROF_*` variables (no side effects; `profilingSpanProcessorFromEnv`
+ * logs the problems). A wrong value never stops anything: the default applies
+ * and the problem says which.
+ */
+export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
+  const problems: string[] = [];
+  const value = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const bool = (name: string, fallback: boolean, fallbackText: string): boolean => {
+    const v = value(name);
+    if (v === undefined) return fallback;
+    if (TRUE.has(v.toLowerCase())) return true;
+    if (FALSE.has(v.toLowerCase())) return false;
+    problems.push(`${name}=${JSON.stringify(v)}: expected true or false (also 1/0, yes/no, on/off); ${fallbackText}`);
+    return fallback;
+  };
+  const integer = (name: string): number | undefined => {
+    const v = value(name);
+    if (v === undefined) return undefined;
+    if (/^\d+$/.test(v) && Number(v) > 0 && Number.isSafeInteger(Number(v))) return Number(v);
+    problems.push(`${name}=${JSON.stringify(v)}: expected a positive integer; using the default`);
+    return undefined;
+  };
+
+  const enabled = bool('SPANPROF_ENABLED', true, 'profiling stays on (the default)');
+  const exporters: ExporterName[] = [];
+  const listed = value('SPANPROF_EXPORTER');
+  if (listed !== undefined) {
+    const unknown: string[] = [];
+    for (const raw of listed.split(',')) {
+      const name = raw.trim().toLowerCase();
+      if (name === '') continue;
+      if ((EXPORTER_NAMES as readonly string[]).includes(name)) {
+        if (!exporters.includes(name as ExporterName)) exporters.push(name as ExporterName);
+      } else {
+        unknown.push(raw.trim());
+      }
+    }
+    if (unknown.length > 0) {
+      problems.push(
+        `SPANPROF_EXPORTER: ${unknown.map((u) => JSON.stringify(u)).join(', ')} not known; accepted: ${EXPORTER_NAMES.join(', ')} (comma-separated); ${exporters.length > 0 ? `using ${exporters.join(',')}` : 'using file (the default)'}`,
+      );
+    }
+  }
+  if (exporters.length === 0) exporters.push('file');
+
+  const options: SpanprofEnvConfig['options'] = {};
+  const sampling = integer('SPANPROF_SAMPLING_INTERVAL_MICROS');
+  if (sampling !== undefined) options.samplingIntervalMicros = sampling;
+  const period = integer('SPANPROF_UPLOAD_PERIOD_MILLIS');
+  if (period !== undefined) options.uploadPeriodMillis = period;
+  if (value('SPANPROF_CPU_TIME') !== undefined) options.cpuTime = bool('SPANPROF_CPU_TIME', true, 'CPU time stays on (the default)');
+  if (value('SPANPROF_HEAP') !== undefined) options.heap = bool('SPANPROF_HEAP', true, 'the heap profile stays on (the default)');
+  return { enabled, exporters, profilesDir: value('SPANPROF_PROFILES_DIR'), options, problems };
+}
+
+/** The span processor that stands in when profiling is off: it does nothing. */
+class DisabledProcessor {
+  onStart(_span: unknown, _context: Context): void {}
+  onEnd(_span: unknown): void {}
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A `ProfilingSpanProcessor` configured from the `SPANPROF_*` variables (each
+ * exporter reads its own: `OTEL_EXPORTER_OTLP_*`, `PYROSCOPE_*`, `DD_*`), for
+ * `new NodeSDK({ spanProcessors: [profilingSpanProcessorFromEnv()] })`.
+ * `options` win over the environment. With `SPANPROF_ENABLED=false` it returns a
+ * processor that does nothing. Problems are warned about once each
+ * (`SPANPROF_W001`) and never stop the application.
+ */
+export function profilingSpanProcessorFromEnv(
+  options: ProfilingSpanProcessorOptions = {},
+  env: Env = process.env,
+): ProfilingSpanProcessor | DisabledProcessor {
+  const config = readSpanprofEnv(env);
+  for (const problem of config.problems) logger.warn(`${codes.INVALID_OPTION} ${problem}`);
+  if (!config.enabled) {
+    logger.info('SPANPROF_ENABLED is false: profiling is off');
+    return new DisabledProcessor();
+  }
+  const exporter = options.exporter ?? config.exporters.map((name) => createExporter(name, config));
+  return new ProfilingSpanProcessor({ ...config.options, ...options, exporter });
+}
+
+function createExporter(name: ExporterName, config: SpanprofEnvConfig): ProfileExporter {
+  switch (name) {
+    case 'file':
+      return new FileExporter(config.profilesDir !== undefined ? { directory: config.profilesDir } : {});
+    case 'otlp':
+      return new OTLPProfileExporter();
+    case 'pyroscope':
+      return new PyroscopeExporter();
+    case 'datadog':
+      return new DatadogProfileExporter();
+  }
+}

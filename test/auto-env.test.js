@@ -1,0 +1,129 @@
+'use strict';
+// The SPANPROF_* environment layer (@spanprof/auto): what each variable does, one
+// clear warning per wrong value (naming the variable, what it accepts and what
+// is used instead), and a processor that profiles to the exporters named.
+const { test, beforeEach, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const api = require('@opentelemetry/api');
+const { readSpanprofEnv, profilingSpanProcessorFromEnv } = require('@spanprof/auto');
+const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
+const { startTracing, resetTracing } = require('./helpers/otel');
+const { startReceiver, contentBody } = require('./helpers/receiver');
+const { decodeOtlpProfiles } = require('./helpers/otlp');
+const { readProfiles } = require('./helpers/pprof');
+
+function captureDiag() {
+  const lines = [];
+  const push = (level) => (msg, ...rest) => lines.push(`${level} ${msg} ${rest.map(String).join(' ')}`);
+  api.diag.setLogger({ error: push('error'), warn: push('warn'), info: push('info'), debug() {}, verbose() {} }, api.DiagLogLevel.INFO);
+  return lines;
+}
+
+beforeEach(() => api.diag.disable());
+afterEach(() => {
+  api.diag.disable();
+  resetTracing();
+});
+
+test('defaults: enabled, the file exporter, no option overridden', () => {
+  assert.deepEqual(readSpanprofEnv({}), { enabled: true, exporters: ['file'], profilesDir: undefined, options: {}, problems: [] });
+});
+
+test('every variable read', () => {
+  const c = readSpanprofEnv({
+    SPANPROF_ENABLED: 'true',
+    SPANPROF_EXPORTER: ' otlp, file ,OTLP,datadog',
+    SPANPROF_PROFILES_DIR: '/var/profiles',
+    SPANPROF_SAMPLING_INTERVAL_MICROS: '1000',
+    SPANPROF_UPLOAD_PERIOD_MILLIS: '15000',
+    SPANPROF_CPU_TIME: 'no',
+    SPANPROF_HEAP: 'off',
+  });
+  assert.deepEqual(c, {
+    enabled: true,
+    exporters: ['otlp', 'file', 'datadog'],
+    profilesDir: '/var/profiles',
+    options: { samplingIntervalMicros: 1000, uploadPeriodMillis: 15000, cpuTime: false, heap: false },
+    problems: [],
+  });
+  assert.equal(readSpanprofEnv({ SPANPROF_ENABLED: '0' }).enabled, false);
+});
+
+test('wrong values: one problem each, naming the variable, what it accepts and what is used', () => {
+  const c = readSpanprofEnv({
+    SPANPROF_ENABLED: 'maybe',
+    SPANPROF_EXPORTER: 'otlp,jaeger,zipkin',
+    SPANPROF_SAMPLING_INTERVAL_MICROS: '10ms',
+    SPANPROF_UPLOAD_PERIOD_MILLIS: '-5',
+    SPANPROF_HEAP: 'sometimes',
+  });
+  assert.equal(c.enabled, true);
+  assert.deepEqual(c.exporters, ['otlp']);
+  assert.deepEqual(c.options, { heap: true });
+  assert.equal(c.problems.length, 5, c.problems.join('\n'));
+  const [enabled, exporter, sampling, period, heap] = c.problems;
+  assert.match(enabled, /^SPANPROF_ENABLED="maybe": expected true or false .*; profiling stays on \(the default\)$/);
+  assert.match(exporter, /^SPANPROF_EXPORTER: "jaeger", "zipkin" not known; accepted: file, otlp, pyroscope, datadog \(comma-separated\); using otlp$/);
+  assert.match(sampling, /^SPANPROF_SAMPLING_INTERVAL_MICROS="10ms": expected a positive integer; using the default$/);
+  assert.match(period, /^SPANPROF_UPLOAD_PERIOD_MILLIS="-5": expected a positive integer/);
+  assert.match(heap, /^SPANPROF_HEAP="sometimes": .*the heap profile stays on/);
+  assert.match(readSpanprofEnv({ SPANPROF_EXPORTER: 'nope' }).problems[0], /using file \(the default\)$/);
+});
+
+test('problems are logged once each as SPANPROF_W001 warnings when the processor is built', async () => {
+  const warnings = captureDiag();
+  const processor = profilingSpanProcessorFromEnv({}, { SPANPROF_CPU_TIME: 'bogus', SPANPROF_PROFILES_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-auto-')) });
+  await processor.shutdown();
+  const warned = warnings.filter((w) => w.startsWith('warn'));
+  assert.equal(warned.length, 1, warnings.join('\n'));
+  assert.match(warned[0], /SPANPROF_W001 SPANPROF_CPU_TIME="bogus": expected true or false/);
+});
+
+test('the processor from the environment profiles into SPANPROF_PROFILES_DIR and, with otlp, to OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-auto-'));
+  const receiver = await startReceiver();
+  // The OTLP exporter reads its own variables when it is built.
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+  try {
+    const processor = profilingSpanProcessorFromEnv({}, {
+      SPANPROF_EXPORTER: 'file,otlp',
+      SPANPROF_PROFILES_DIR: dir,
+      SPANPROF_SAMPLING_INTERVAL_MICROS: '1000',
+      SPANPROF_HEAP: 'false',
+    });
+    assert.ok(processor instanceof ProfilingSpanProcessor);
+    const { provider } = startTracing([processor]);
+    let spanId;
+    await provider.getTracer('t').startActiveSpan('work', async (span) => {
+      await null;
+      spanId = span.spanContext().spanId;
+      const end = performance.now() + 60;
+      while (performance.now() < end);
+      span.end();
+    });
+    await provider.shutdown();
+    const files = readProfiles(dir, 'wall');
+    assert.ok(files.some((p) => p.samples.some((s) => s.labels.span_id === spanId)), 'the file exporter wrote the span');
+    assert.equal(readProfiles(dir, 'heap').length, 0, 'SPANPROF_HEAP=false');
+    assert.equal(receiver.requests.length, 1, 'the OTLP exporter sent the batch');
+    assert.equal(receiver.requests[0].url.pathname, '/v1development/profiles');
+    const otlp = decodeOtlpProfiles(contentBody(receiver.requests[0]));
+    assert.ok(otlp.profiles.find((p) => p.type === 'wall/nanoseconds').samples.some((s) => s.spanId === spanId));
+  } finally {
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    await receiver.close();
+  }
+});
+
+test('SPANPROF_ENABLED=false: a processor that does nothing, and the app runs', async () => {
+  const lines = captureDiag();
+  const processor = profilingSpanProcessorFromEnv({}, { SPANPROF_ENABLED: 'false' });
+  assert.ok(!(processor instanceof ProfilingSpanProcessor));
+  assert.ok(lines.some((l) => l.includes('profiling is off')));
+  const { provider } = startTracing([processor]);
+  await provider.getTracer('t').startActiveSpan('work', async (span) => span.end());
+  await provider.shutdown();
+});
