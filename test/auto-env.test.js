@@ -14,13 +14,7 @@ const { startTracing, resetTracing } = require('./helpers/otel');
 const { startReceiver, contentBody } = require('./helpers/receiver');
 const { decodeOtlpProfiles } = require('./helpers/otlp');
 const { readProfiles } = require('./helpers/pprof');
-
-function captureDiag() {
-  const lines = [];
-  const push = (level) => (msg, ...rest) => lines.push(`${level} ${msg} ${rest.map(String).join(' ')}`);
-  api.diag.setLogger({ error: push('error'), warn: push('warn'), info: push('info'), debug() {}, verbose() {} }, api.DiagLogLevel.INFO);
-  return lines;
-}
+const { captureDiag } = require('./helpers/diag');
 
 beforeEach(() => api.diag.disable());
 afterEach(() => {
@@ -74,7 +68,7 @@ test('wrong values: one problem each, naming the variable, what it accepts and w
 });
 
 test('problems are logged once each as SPANPROF_W001 warnings when the processor is built', async () => {
-  const warnings = captureDiag();
+  const warnings = captureDiag('info');
   const processor = profilingSpanProcessorFromEnv({}, { SPANPROF_CPU_TIME: 'bogus', SPANPROF_PROFILES_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-auto-')) });
   await processor.shutdown();
   const warned = warnings.filter((w) => w.startsWith('warn'));
@@ -119,7 +113,7 @@ test('the processor from the environment profiles into SPANPROF_PROFILES_DIR and
 });
 
 test('SPANPROF_ENABLED=false: a processor that does nothing, and the app runs', async () => {
-  const lines = captureDiag();
+  const lines = captureDiag('info');
   const processor = profilingSpanProcessorFromEnv({}, { SPANPROF_ENABLED: 'false' });
   assert.ok(!(processor instanceof ProfilingSpanProcessor));
   assert.ok(lines.some((l) => l.includes('profiling is off')));

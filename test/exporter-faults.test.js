@@ -15,6 +15,7 @@ const { PyroscopeExporter } = require('@spanprof/exporter-pyroscope');
 const { DatadogProfileExporter } = require('@spanprof/exporter-datadog');
 const { startReceiver } = require('./helpers/receiver');
 const { startTracing, resetTracing } = require('./helpers/otel');
+const { captureDiag } = require('./helpers/diag');
 
 const FAST = { timeoutMillis: 300, initialBackoffMillis: 20, maxBackoffMillis: 200, maxAttempts: 3 };
 
@@ -44,13 +45,6 @@ async function realBatch() {
   return batch;
 }
 
-function captureDiag() {
-  const lines = [];
-  const push = (level) => (msg, ...rest) => lines.push(`${level} ${msg} ${rest.map(String).join(' ')}`);
-  api.diag.setLogger({ error: push('error'), warn: push('warn'), info() {}, debug: push('debug'), verbose() {} }, api.DiagLogLevel.DEBUG);
-  return lines;
-}
-
 /** A URL nothing listens on. */
 async function refusedUrl() {
   const server = http.createServer();
@@ -75,7 +69,7 @@ afterEach(() => {
 
 for (const kind of EXPORTERS) {
   test(`${kind.name}: refused connection is retried, then the export fails; nothing throws`, async () => {
-    const logs = captureDiag();
+    const logs = captureDiag('debug');
     const exporter = kind.make(await refusedUrl(), FAST);
     const result = await exporter.export(await realBatch());
     assert.equal(result.code, ExportResultCode.FAILED);
@@ -114,7 +108,7 @@ for (const kind of EXPORTERS) {
   test(`${kind.name}: 500s then success is retried to success`, async () => {
     const receiver = await startReceiver([{ status: 500 }, { status: 503 }]);
     try {
-      const logs = captureDiag();
+      const logs = captureDiag('debug');
       const exporter = kind.make(receiver.url, FAST);
       const result = await exporter.export(await realBatch());
       assert.equal(result.code, ExportResultCode.SUCCESS);
@@ -131,7 +125,7 @@ for (const kind of EXPORTERS) {
   test(`${kind.name}: 400 is not retried and is warned once with the body's first line`, async () => {
     const receiver = await startReceiver([{ status: 400, body: 'invalid profile: bad label\nstack...' }, { status: 400, body: 'again' }, { status: 400 }, { status: 400 }]);
     try {
-      const logs = captureDiag();
+      const logs = captureDiag('debug');
       const exporter = kind.make(receiver.url, FAST);
       const first = await exporter.export(await realBatch());
       const second = await exporter.export(await realBatch());
@@ -272,7 +266,7 @@ test('exports make no spans of their own, even with fetch instrumented and calle
 });
 
 test('no secret reaches the logs: credentials and tokens in URLs, an invalid header value', async () => {
-  const logs = captureDiag();
+  const logs = captureDiag('debug');
   const base = await refusedUrl();
   const withSecrets = base.replace('http://', 'http://user:pw-s3cret@');
   const exporter = new OTLPProfileExporter({

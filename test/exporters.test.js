@@ -16,6 +16,7 @@ const { startReceiver, contentBody, parseMultipart } = require('./helpers/receiv
 const { decodeOtlpProfiles } = require('./helpers/otlp');
 const { decodeProfile } = require('./helpers/pprof');
 const { resetTracing } = require('./helpers/otel');
+const { captureDiag } = require('./helpers/diag');
 
 const RESOURCE = {
   'service.name': 'checkout',
@@ -65,14 +66,6 @@ function setEnv(values) {
     envKeys.push([k, process.env[k]]);
     process.env[k] = v;
   }
-}
-
-/** What the OpenTelemetry diag logger receives at WARN and above. */
-function captureDiag() {
-  const lines = [];
-  const push = (level) => (msg, ...rest) => lines.push(`${level} ${msg} ${rest.map(String).join(' ')}`);
-  api.diag.setLogger({ error: push('error'), warn: push('warn'), info() {}, debug() {}, verbose() {} }, api.DiagLogLevel.WARN);
-  return lines;
 }
 
 beforeEach(() => api.diag.disable());

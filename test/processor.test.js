@@ -14,6 +14,7 @@ const { ProfilingSpanProcessor, ATTR_PYROSCOPE_PROFILE_ID } = require('@spanprof
 const { FileExporter, ExportResultCode, codes } = require('@spanprof/core');
 const { startTracing, resetTracing } = require('./helpers/otel');
 const { readProfiles } = require('./helpers/pprof');
+const { captureDiag } = require('./helpers/diag');
 
 function tempDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-test-'));
@@ -24,14 +25,6 @@ function burnCheckout(ms) {
   let x = 0;
   while (performance.now() < end) x = (x * 31 + 7) % 1000003;
   return x;
-}
-
-/** Collects what the OpenTelemetry diag logger receives at WARN and above. */
-function captureDiag() {
-  const lines = [];
-  const push = (level) => (msg, ...rest) => lines.push(`${level} ${msg} ${rest.map(String).join(' ')}`);
-  api.diag.setLogger({ error: push('error'), warn: push('warn'), info() {}, debug() {}, verbose() {} }, api.DiagLogLevel.WARN);
-  return lines;
 }
 
 function spanSamples(profiles, spanId) {

@@ -1,18 +1,11 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { context, ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
 import { logger } from './diag';
+import { withTracingSuppressed } from './suppress';
 import { codes, message } from './errors';
 import { ExportResultCode } from './types';
 import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
 
-/** The key OpenTelemetry's `suppressTracing` sets: instrumentations make no spans under it. */
-const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
-
-/** Runs `fn` outside any span, with tracing suppressed: exports make no spans of their own. */
-export function withTracingSuppressed<T>(fn: () => T): T {
-  return context.with(ROOT_CONTEXT.setValue(SUPPRESS_TRACING_KEY, true), fn);
-}
 
 /** Sending behaviour shared by every HTTP exporter; all optional. */
 export interface HttpExporterOptions {

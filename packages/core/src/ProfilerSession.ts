@@ -1,4 +1,3 @@
-import { ROOT_CONTEXT, context, createContextKey } from '@opentelemetry/api';
 import { encode, heap, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
 import { performance } from 'node:perf_hooks';
@@ -6,6 +5,7 @@ import { isAsyncContextFrameActive } from './asyncContextFrame';
 import { ContextTracker, labelsOfSampleContext } from './ContextTracker';
 import type { TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
+import { withTracingSuppressed } from './suppress';
 import { codes, message } from './errors';
 import { FileExporter } from './FileExporter';
 import type { SampleLabels } from './labels';
@@ -16,7 +16,6 @@ import { ExportResultCode } from './types';
 import type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter, ProfilerOptions } from './types';
 
 /** The key `@opentelemetry/core`'s `suppressTracing` sets: exports make no spans. */
-const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 
 /** The wall profiler is one per process: the running session is kept here, across copies of this package. */
 const RUNNING_SESSION = Symbol.for('@spanprof/core.runningSession');
@@ -348,8 +347,7 @@ export class ProfilerSession {
 
   private exportBatch(batch: ProfileBatch): Promise<unknown> {
     // Not in the caller's context: a flush from inside a span must not charge it the export.
-    const suppressed = ROOT_CONTEXT.setValue(SUPPRESS_TRACING_KEY, true);
-    return context.with(suppressed, () => Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch))));
+    return withTracingSuppressed(() => Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch))));
   }
 
   private exportTo(exporter: ProfileExporter, batch: ProfileBatch): Promise<void> {

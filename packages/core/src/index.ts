@@ -40,7 +40,8 @@ export type {
   ProfilerOptions,
 } from './types';
 export { VERSION } from './version';
-export { HttpProfileExporter, MAX_TIMER_MILLIS, parseRetryAfter, positiveIntegerOption, redactUrl, validHeaders, withTracingSuppressed } from './HttpProfileExporter';
+export { HttpProfileExporter, MAX_TIMER_MILLIS, parseRetryAfter, positiveIntegerOption, redactUrl, validHeaders } from './HttpProfileExporter';
+export { withTracingSuppressed } from './suppress';
 export type { HttpExporterOptions, HttpExporterStats, HttpRequestSpec } from './HttpProfileExporter';
 export { envPositiveInteger, envString, firstEnv, parseKeyValueList } from './env';
 export { encodeGzipped, relabelProfile } from './relabel';

@@ -1,0 +1,9 @@
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
+
+/** The key OpenTelemetry's `suppressTracing` sets: instrumentations make no spans under it. */
+const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+
+/** Runs `fn` outside any span (the caller's is not charged), with tracing suppressed: exports make no spans of their own. */
+export function withTracingSuppressed<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT.setValue(SUPPRESS_TRACING_KEY, true), fn);
+}
