@@ -6,7 +6,6 @@ import { codes, message } from './errors';
 import { ExportResultCode } from './types';
 import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
 
-
 /** Sending behaviour shared by every HTTP exporter; all optional. */
 export interface HttpExporterOptions {
   /** Time allowed for one HTTP request, in milliseconds; also the deadline of `shutdown()`. Default 10000. */

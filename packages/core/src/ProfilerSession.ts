@@ -15,8 +15,6 @@ import { processTags, writeProfileTags } from './tags';
 import { ExportResultCode } from './types';
 import type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter, ProfilerOptions } from './types';
 
-/** The key `@opentelemetry/core`'s `suppressTracing` sets: exports make no spans. */
-
 /** The wall profiler is one per process: the running session is kept here, across copies of this package. */
 const RUNNING_SESSION = Symbol.for('@spanprof/core.runningSession');
 type GlobalWithSession = typeof globalThis & { [RUNNING_SESSION]?: ProfilerSession };
