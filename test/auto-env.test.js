@@ -23,7 +23,7 @@ afterEach(() => {
 });
 
 test('defaults: enabled, the file exporter, no option overridden', () => {
-  assert.deepEqual(readSpanprofEnv({}), { enabled: true, exporters: ['file'], profilesDir: undefined, options: {}, problems: [] });
+  assert.deepEqual(readSpanprofEnv({}), { enabled: true, exporters: ['file'], profilesDir: undefined, options: {}, shutdownTimeoutMillis: 5000, problems: [] });
 });
 
 test('every variable read', () => {
@@ -35,12 +35,14 @@ test('every variable read', () => {
     SPANPROF_UPLOAD_PERIOD_MILLIS: '15000',
     SPANPROF_CPU_TIME: 'no',
     SPANPROF_HEAP: 'off',
+    SPANPROF_SHUTDOWN_TIMEOUT_MILLIS: '2500',
   });
   assert.deepEqual(c, {
     enabled: true,
     exporters: ['otlp', 'file', 'datadog'],
     profilesDir: '/var/profiles',
     options: { samplingIntervalMicros: 1000, uploadPeriodMillis: 15000, cpuTime: false, heap: false },
+    shutdownTimeoutMillis: 2500,
     problems: [],
   });
   assert.equal(readSpanprofEnv({ SPANPROF_ENABLED: '0' }).enabled, false);

@@ -24,11 +24,19 @@ export interface SpanprofEnvConfig {
   profilesDir?: string;
   /** `SPANPROF_SAMPLING_INTERVAL_MICROS`, `SPANPROF_UPLOAD_PERIOD_MILLIS`, `SPANPROF_CPU_TIME`, `SPANPROF_HEAP`. */
   options: Pick<ProfilingSpanProcessorOptions, 'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap'>;
+  /**
+   * `SPANPROF_SHUTDOWN_TIMEOUT_MILLIS`: how long `@spanprof/auto/register`
+   * gives the final profile and spans at exit; default 5000.
+   */
+  shutdownTimeoutMillis: number;
   /** One line per wrong value: the variable, what it accepts, and what is used instead. */
   problems: string[];
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Default of `SPANPROF_SHUTDOWN_TIMEOUT_MILLIS`. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5000;
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
@@ -89,11 +97,12 @@ export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
   if (period !== undefined) options.uploadPeriodMillis = period;
   if (value('SPANPROF_CPU_TIME') !== undefined) options.cpuTime = bool('SPANPROF_CPU_TIME', true, 'CPU time stays on (the default)');
   if (value('SPANPROF_HEAP') !== undefined) options.heap = bool('SPANPROF_HEAP', true, 'the heap profile stays on (the default)');
-  return { enabled, exporters, profilesDir: value('SPANPROF_PROFILES_DIR'), options, problems };
+  const shutdownTimeoutMillis = integer('SPANPROF_SHUTDOWN_TIMEOUT_MILLIS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
+  return { enabled, exporters, profilesDir: value('SPANPROF_PROFILES_DIR'), options, shutdownTimeoutMillis, problems };
 }
 
 /** The span processor that stands in when profiling is off: it does nothing. */
-class DisabledProcessor {
+export class DisabledProcessor {
   onStart(_span: unknown, _context: Context): void {}
   onEnd(_span: unknown): void {}
   forceFlush(): Promise<void> {
@@ -118,6 +127,11 @@ export function profilingSpanProcessorFromEnv(
 ): ProfilingSpanProcessor | DisabledProcessor {
   const config = readSpanprofEnv(env);
   for (const problem of config.problems) logger.warn(`${codes.INVALID_OPTION} ${problem}`);
+  return processorFromConfig(config, options);
+}
+
+/** The processor a checked configuration asks for (`options` win); the disabled one when profiling is off. */
+export function processorFromConfig(config: SpanprofEnvConfig, options: ProfilingSpanProcessorOptions = {}): ProfilingSpanProcessor | DisabledProcessor {
   if (!config.enabled) {
     logger.info('SPANPROF_ENABLED is false: profiling is off');
     return new DisabledProcessor();

@@ -35,6 +35,12 @@ export interface SessionOptions extends ProfilerOptions {
    * attributes. The explicit `tags` option wins over them.
    */
   tagSource?: () => Record<string, string> | undefined;
+  /**
+   * Who starts the session (`@spanprof/auto/register`), named in the warning a
+   * second profiler in the same process gets; such a clash is then also a
+   * process warning, shown without any diag logger.
+   */
+  owner?: string;
 }
 
 /** Figures of a session, for diagnostics and benchmarks. */
@@ -63,6 +69,8 @@ export class ProfilerSession {
   private readonly options: ResolvedOptions;
   private readonly exporters: ProfileExporter[];
   private readonly tagSource: SessionOptions['tagSource'];
+  /** See SessionOptions.owner. */
+  readonly owner: string | undefined;
   private tracker: ContextTracker | undefined;
   private watchCalls = 0;
   private state: 'new' | 'running' | 'stopped' = 'new';
@@ -81,12 +89,14 @@ export class ProfilerSession {
     v8ProfilerStuck: 0,
   };
   private warnedDrop = false;
+  private capturing = false;
   /** Exports under way (each bounded by exportTimeoutMillis); shutdown waits for them. */
   private readonly pendingExports = new Set<Promise<void>>();
 
   constructor(options: SessionOptions = {}) {
     this.options = resolveOptions(options);
     this.tagSource = options.tagSource;
+    this.owner = typeof options.owner === 'string' ? options.owner : undefined;
     const exporter = options.exporter;
     this.exporters = exporter === undefined ? [new FileExporter()] : Array.isArray(exporter) ? [...exporter] : [exporter];
   }
@@ -100,7 +110,12 @@ export class ProfilerSession {
     const global = globalThis as GlobalWithSession;
     const running = global[RUNNING_SESSION];
     if (running !== undefined && running.isRunning()) {
-      logger.warn(message(codes.PROFILER_ALREADY_RUNNING, 'another spanprof profiler already runs in this process; this session does not profile'));
+      const by = running.owner !== undefined ? ` (started by ${running.owner})` : '';
+      const text = `another spanprof profiler already runs in this process${by}; this one does not profile (spans are still labelled for the running one): configure profiling in one place only`;
+      logger.warn(message(codes.PROFILER_ALREADY_RUNNING, text));
+      if (running.owner !== undefined || this.owner !== undefined) {
+        process.emitWarning(text, { code: codes.PROFILER_ALREADY_RUNNING });
+      }
       this.state = 'stopped';
       return false;
     }
@@ -140,6 +155,43 @@ export class ProfilerSession {
 
   isRunning(): boolean {
     return this.state === 'running';
+  }
+
+  /**
+   * An on-demand capture: collects the period so far (exported as usual), then
+   * after `durationMillis` collects again and resolves with that batch, which
+   * the exporters get too (nothing is lost). Undefined when the session is not
+   * running or another capture is under way. Periodic collection pauses meanwhile.
+   */
+  async capture(durationMillis: number): Promise<ProfileBatch | undefined> {
+    if (this.state !== 'running' || this.capturing) return undefined;
+    this.capturing = true;
+    try {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.enqueue(true).collected;
+      await new Promise<void>((resolve) => setTimeout(resolve, durationMillis).unref());
+      if (this.state !== 'running') return undefined;
+      return await this.enqueue(true).batch;
+    } finally {
+      this.capturing = false;
+      if (this.state === 'running' && this.timer === undefined) this.schedule();
+    }
+  }
+
+  /** The heap profile now (in use since the heap profiler started), gzipped; undefined if heap profiling is off. */
+  async heapSnapshot(): Promise<Uint8Array | undefined> {
+    if (this.state !== 'running' || this.options.heap === false) return undefined;
+    let profile: Profile;
+    try {
+      profile = heap.profile();
+    } catch (err) {
+      logger.debug('heap profile failed', err);
+      return undefined;
+    }
+    profile.timeNanos = BigInt(Date.now()) * 1_000_000n;
+    writeProfileTags(profile, this.tags());
+    return encode(profile);
   }
 
   stats(): Readonly<SessionStats> {
@@ -223,6 +275,8 @@ export class ProfilerSession {
   }
 
   private schedule(): void {
+    // A capture collects on its own clock and schedules again when it is done.
+    if (this.capturing) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.state !== 'running') return;
@@ -238,7 +292,12 @@ export class ProfilerSession {
    * Collections run one at a time, in order; each batch's export runs beside
    * the next periods. Neither promise rejects.
    */
-  private enqueue(restart: boolean): { collected: Promise<void>; handedOver: Promise<void>; exported: Promise<void> } {
+  private enqueue(restart: boolean): {
+    batch: Promise<ProfileBatch | undefined>;
+    collected: Promise<void>;
+    handedOver: Promise<void>;
+    exported: Promise<void>;
+  } {
     const batch = this.queue.then(() => (this.state === 'running' ? this.collect(restart) : undefined));
     this.queue = batch.catch(() => undefined);
     let handOver!: () => void;
@@ -262,7 +321,12 @@ export class ProfilerSession {
       .finally(handOver);
     this.pendingExports.add(exported);
     void exported.finally(() => this.pendingExports.delete(exported));
-    return { collected: batch.then(() => undefined, () => undefined), handedOver, exported };
+    return {
+      batch: batch.catch(() => undefined),
+      collected: batch.then(() => undefined, () => undefined),
+      handedOver,
+      exported,
+    };
   }
 
   private async collect(restart: boolean): Promise<ProfileBatch | undefined> {
@@ -322,6 +386,12 @@ export class ProfilerSession {
     if (profiles.length === 0) return undefined;
     this.figures.batches++;
     return Object.freeze({ start, end, tags, profiles, sequence: this.figures.batches });
+  }
+
+  /** The session profiling this process, if any. */
+  static running(): ProfilerSession | undefined {
+    const session = (globalThis as GlobalWithSession)[RUNNING_SESSION];
+    return session !== undefined && session.isRunning() ? session : undefined;
   }
 
   private stopProfilers(): void {

@@ -18,14 +18,52 @@ export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([
 export type SampleLabels = Readonly<Record<string, string>>;
 
 /**
- * What samples of a whole local trace share: the local root's span ID and its
- * endpoint. The endpoint may be set late (the route is often known only when the
- * root span ends); samples pick it up because labels are built at collection.
+ * What samples of a whole local trace share: the local root's span ID, its
+ * endpoint and the request's custom labels. All of them may be set late (the
+ * route is often known only when the root span ends); samples pick them up
+ * because labels are built at collection.
  */
 export class LocalRoot {
-  endpoint: string;
+  private spanEndpoint: string;
+  private routeEndpoint = '';
+  private custom: SampleLabels | undefined;
+  /** Bumped at every change, so label objects know to rebuild. */
+  revision = 0;
+
   constructor(readonly spanId: string, endpoint: string) {
-    this.endpoint = endpoint;
+    this.spanEndpoint = endpoint;
+  }
+
+  /**
+   * The endpoint label: the one a framework integration gave (its route
+   * template) wins over the one derived from the root span.
+   */
+  get endpoint(): string {
+    return this.routeEndpoint !== '' ? this.routeEndpoint : this.spanEndpoint;
+  }
+
+  /** The endpoint derived from the root span (its name, or method and `http.route`). */
+  set endpoint(value: string) {
+    if (value === this.spanEndpoint) return;
+    this.spanEndpoint = value;
+    this.revision++;
+  }
+
+  /** The endpoint a framework integration found (`GET /users/:id`); wins over the span's. */
+  setRouteEndpoint(value: string): void {
+    if (value === this.routeEndpoint) return;
+    this.routeEndpoint = value;
+    this.revision++;
+  }
+
+  /** Extra sample labels for the whole request (already checked and bounded by the caller). */
+  get customLabels(): SampleLabels | undefined {
+    return this.custom;
+  }
+
+  set customLabels(labels: SampleLabels | undefined) {
+    this.custom = labels;
+    this.revision++;
   }
 }
 
@@ -35,7 +73,7 @@ export class LocalRoot {
  */
 export class SpanLabels {
   private cache: SampleLabels | undefined;
-  private cacheEndpoint = '';
+  private cacheRevision = -1;
   /** async-frame mode: the slot of this span's reusable context holder (see FrameHolders). */
   frameSlot = -1;
 
@@ -45,18 +83,20 @@ export class SpanLabels {
     readonly root: LocalRoot,
   ) {}
 
-  /** The sample labels, built once and rebuilt only if the root's endpoint changed. */
+  /** The sample labels, built once and rebuilt only if the root changed. */
   sampleLabels(): SampleLabels {
-    const endpoint = this.root.endpoint;
-    if (this.cache === undefined || this.cacheEndpoint !== endpoint) {
-      const labels: Record<string, string> = {
-        [LABEL_SPAN_ID]: this.spanId,
-        [LABEL_LOCAL_ROOT_SPAN_ID]: this.root.spanId,
-        [LABEL_TRACE_ID]: this.traceId,
-      };
+    const root = this.root;
+    if (this.cache === undefined || this.cacheRevision !== root.revision) {
+      // Custom labels first: the span labels always win over a custom label of the same name.
+      const labels: Record<string, string> = { ...root.customLabels };
+      labels[LABEL_SPAN_ID] = this.spanId;
+      labels[LABEL_LOCAL_ROOT_SPAN_ID] = root.spanId;
+      labels[LABEL_TRACE_ID] = this.traceId;
+      const endpoint = root.endpoint;
       if (endpoint !== '') labels[LABEL_TRACE_ENDPOINT] = endpoint;
+      else delete labels[LABEL_TRACE_ENDPOINT];
       this.cache = Object.freeze(labels);
-      this.cacheEndpoint = endpoint;
+      this.cacheRevision = root.revision;
     }
     return this.cache;
   }

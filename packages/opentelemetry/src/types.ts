@@ -6,4 +6,10 @@ export interface ProfilingSpanProcessorOptions extends ProfilerOptions {
    * spans, which Grafana uses to link a trace to its profiles. Default true.
    */
   profileIdAttribute?: boolean;
+  /**
+   * For integrations that start the processor for the user
+   * (`@spanprof/auto/register`): named when a second profiler is started in
+   * the same process.
+   */
+  owner?: string;
 }

@@ -1,0 +1,133 @@
+import { diag } from '@opentelemetry/api';
+import { getNodeAutoInstrumentations, getResourceDetectors } from '@opentelemetry/auto-instrumentations-node';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { tracing } from '@opentelemetry/sdk-node';
+import { codes } from '@spanprof/core';
+import { processorFromConfig, readSpanprofEnv } from './config';
+
+type SpanProcessor = tracing.SpanProcessor;
+
+const logger = diag.createComponentLogger({ namespace: '@spanprof/auto' });
+
+/** Names the bundle in the warning a second profiler gets. */
+export const REGISTER_OWNER = '@spanprof/auto/register';
+
+/** The bundle's SDK, once per process (`--require` and `--import` may both load it). */
+const STARTED = Symbol.for('@spanprof/auto.started');
+type GlobalWithStarted = typeof globalThis & { [STARTED]?: StartedBundle };
+
+/** What `@spanprof/auto/register` started. */
+export interface StartedBundle {
+  /** The OpenTelemetry SDK, with auto-instrumentations, the trace exporters and the profiler. */
+  readonly sdk: NodeSDK;
+  /** Flushes the last profile and spans and stops; bounded by `SPANPROF_SHUTDOWN_TIMEOUT_MILLIS`; idempotent. */
+  shutdown(): Promise<void>;
+}
+
+type Env = Record<string, string | undefined>;
+
+function warn(text: string, code: string): void {
+  // Shown with no diag logger set: the app must hear about its own configuration mistakes.
+  process.emitWarning(text, { code });
+  logger.warn(`${code} ${text}`);
+}
+
+/**
+ * The span processors `OTEL_TRACES_EXPORTER` asks for (otlp by default,
+ * console, zipkin, none; the OTLP protocol from `OTEL_EXPORTER_OTLP_*`;
+ * batching from `OTEL_BSP_*`), built by the NodeSDK's own routine so the
+ * variables mean exactly what they mean for the OpenTelemetry bundle.
+ */
+function traceProcessorsFromEnv(): SpanProcessor[] {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const utils = require('@opentelemetry/sdk-node/build/src/utils') as { getSpanProcessorsFromEnv?: () => SpanProcessor[] };
+    if (typeof utils.getSpanProcessorsFromEnv === 'function') return utils.getSpanProcessorsFromEnv();
+  } catch (err) {
+    logger.debug('sdk-node env processors unavailable', err);
+  }
+  warn('OTEL_TRACES_EXPORTER could not be applied with this @opentelemetry/sdk-node; spans are not exported (profiling goes on)', codes.INVALID_OPTION);
+  return [];
+}
+
+/**
+ * Starts, once per process, a NodeSDK with `@opentelemetry/auto-instrumentations-node`,
+ * the trace exporters of `OTEL_TRACES_EXPORTER` and the profiling span processor
+ * configured by the `SPANPROF_*` variables, and flushes it all at SIGTERM,
+ * SIGINT and `beforeExit`. Never throws.
+ */
+export function startBundle(env: Env = process.env): StartedBundle | undefined {
+  const global = globalThis as GlobalWithStarted;
+  if (global[STARTED] !== undefined) return global[STARTED];
+  const config = readSpanprofEnv(env);
+  for (const problem of config.problems) warn(problem, codes.INVALID_OPTION);
+  const disabled = (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true';
+  if (disabled) {
+    logger.info('OTEL_SDK_DISABLED is true: neither tracing nor profiling starts');
+    return undefined;
+  }
+  let sdk: NodeSDK;
+  try {
+    const spanProcessors: SpanProcessor[] = traceProcessorsFromEnv();
+    if (config.enabled) spanProcessors.push(processorFromConfig(config, { owner: REGISTER_OWNER }) as unknown as SpanProcessor);
+    sdk = new NodeSDK({
+      instrumentations: [getNodeAutoInstrumentations()],
+      resourceDetectors: getResourceDetectors(),
+      spanProcessors,
+    });
+    sdk.start();
+  } catch (err) {
+    warn(`the OpenTelemetry SDK did not start (${String(err)}); the app runs without tracing and profiling`, codes.PROFILER_START_FAILED);
+    return undefined;
+  }
+  let stopping: Promise<void> | undefined;
+  const deadline = config.shutdownTimeoutMillis;
+  const shutdown = (): Promise<void> => {
+    stopping ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        logger.warn(`shutdown did not finish within SPANPROF_SHUTDOWN_TIMEOUT_MILLIS=${deadline}; exiting without waiting further`);
+        resolve();
+      }, deadline);
+      timer.unref();
+      sdk.shutdown().then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          logger.warn(`shutdown failed: ${String(err)}`);
+          resolve();
+        },
+      );
+    });
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const appHandles = process.listenerCount(signal) > 1;
+    const again = stopping !== undefined;
+    void shutdown();
+    // The app listens too: it decides when to exit, and the flush runs meanwhile.
+    if (appHandles) return;
+    const exit = (): void => {
+      process.removeListener(signal, onSignal);
+      // Nobody else listens: end the way the signal would have without us.
+      process.kill(process.pid, signal);
+    };
+    // A second signal during the flush does not wait for it.
+    if (again) exit();
+    else void stopping!.then(exit);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // Work done, the loop is empty: flush; the flush's own I/O keeps the process until it is done.
+  process.once('beforeExit', () => void shutdown());
+  const started: StartedBundle = { sdk, shutdown };
+  global[STARTED] = started;
+  return started;
+}
+
+/** What `@spanprof/auto/register` started in this process, if anything. */
+export function startedBundle(): StartedBundle | undefined {
+  return (globalThis as GlobalWithStarted)[STARTED];
+}
