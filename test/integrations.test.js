@@ -11,14 +11,15 @@ const os = require('node:os');
 const path = require('node:path');
 const { readProfiles } = require('./helpers/pprof');
 const { startReceiver } = require('./helpers/receiver');
+const { node24 } = require('./helpers/runtimes');
 
 const ROOT = path.join(__dirname, '..');
 const USERS = 'GET /users/:id';
 const ORDERS = 'GET /orders/:orderId/items';
 
 /** Starts `node [flags] file`; resolves once it prints the address it listens on. */
-function start(file, { flags = [], env = {} } = {}) {
-  const child = spawn(process.execPath, [...flags, path.basename(file)], {
+function start(file, { flags = [], env = {}, node = process.execPath } = {}) {
+  const child = spawn(node, [...flags, path.basename(file)], {
     cwd: path.dirname(file),
     env: {
       ...process.env,
@@ -109,7 +110,7 @@ function checkLabels(samples, { users, orders, tenants }) {
   }
 }
 
-async function runExample(name, file, { flags, tenants, users = USERS, orders = ORDERS, bundle = true }) {
+async function runExample(name, file, { flags, tenants, users = USERS, orders = ORDERS, bundle = true, node }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `spanprof-${name}-`));
   const traces = bundle ? await startReceiver() : undefined;
   const env = { SPANPROF_PROFILES_DIR: dir, OTEL_SERVICE_NAME: `example-${name}` };
@@ -126,7 +127,7 @@ async function runExample(name, file, { flags, tenants, users = USERS, orders = 
       OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http',
     });
   }
-  const app = start(file, { flags, env });
+  const app = start(file, { flags, env, node });
   try {
     const port = await app.listening;
     const requests = workload(40, tenants);
@@ -174,6 +175,12 @@ for (const fw of ['express', 'fastify', 'koa']) {
     await runExample(fw, path.join(ROOT, `examples/${fw}/app.js`), { flags: REGISTER, tenants: true });
   });
 }
+
+test('Node 24 (AsyncContextFrame): the express example under --require, and the ES module bundle', async () => {
+  const node = node24();
+  await runExample('express-node24', path.join(ROOT, 'examples/express/app.js'), { flags: REGISTER, tenants: true, node });
+  await runExample('auto-esm-node24', path.join(ROOT, 'examples/auto-register/app.mjs'), { flags: ['--import', '@spanprof/auto/register'], users: 'GET', orders: 'GET', node });
+});
 
 const FIXTURE = path.join(__dirname, 'fixtures/auto/app.cjs');
 

@@ -1,0 +1,88 @@
+'use strict';
+// What spanprof's framework middleware adds to a request: one server process
+// per framework (bench/middleware-server.js) runs the same app three times,
+// without the middleware, with it, and with it plus a labels callback, all
+// under tracing and the profiler. autocannon drives one instance at a time in
+// rotating phases; the server's CPU time per request is compared between
+// instances (median over rounds). CPU per request, not throughput: the load
+// generator shares the machine's two cores.
+//
+//   node bench/middleware-cost.js [--frameworks express,fastify,koa] [--rounds 12] [--phase-seconds 3] [--connections 16]
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const autocannon = require('autocannon');
+
+const { values: args } = parseArgs({
+  options: {
+    frameworks: { type: 'string', default: 'express,fastify,koa' },
+    rounds: { type: 'string', default: '12' },
+    'phase-seconds': { type: 'string', default: '3' },
+    connections: { type: 'string', default: '16' },
+  },
+});
+
+function startServer(framework) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'middleware-server.js')], {
+      env: { ...process.env, FRAMEWORK: framework },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.once('error', reject);
+    child.stdout.once('data', (d) => resolve({ child, ...JSON.parse(String(d)) }));
+  });
+}
+
+const cpuOf = async (control) => (await (await fetch(`http://127.0.0.1:${control}/`)).json()).cpuMicros;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function phase(port, control) {
+  const before = await cpuOf(control);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/users/42`,
+    headers: { 'x-tenant': 'acme' },
+    connections: Number(args.connections),
+    duration: Number(args['phase-seconds']),
+  });
+  const after = await cpuOf(control);
+  return { nsPerRequest: ((after - before) * 1000) / result.requests.total, requests: result.requests.total };
+}
+
+async function measure(framework) {
+  const server = await startServer(framework);
+  try {
+    const variants = Object.keys(server.ports);
+    // Warm-up: every instance once, unmeasured.
+    for (const v of variants) await phase(server.ports[v], server.control);
+    const ns = Object.fromEntries(variants.map((v) => [v, []]));
+    for (let round = 0; round < Number(args.rounds); round++) {
+      // Rotate the order so no instance always follows the same one.
+      const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+      for (const v of order) ns[v].push((await phase(server.ports[v], server.control)).nsPerRequest);
+    }
+    const base = median(ns.without);
+    // Paired by round (the three phases of a round are adjacent in time), with the spread of the pairs.
+    const added = (v) => {
+      const diffs = ns[v].map((x, i) => x - ns.without[i]).sort((a, b) => a - b);
+      const q = (f) => diffs[Math.min(diffs.length - 1, Math.floor(f * diffs.length))];
+      return { medianNs: Math.round(median(diffs)), q1Ns: Math.round(q(0.25)), q3Ns: Math.round(q(0.75)), percent: +((100 * median(diffs)) / base).toFixed(1) };
+    };
+    return { framework, cpuPerRequestWithoutNs: Math.round(base), endpoint: added('endpoint'), labels: added('labels'), rounds: Number(args.rounds) };
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+}
+
+(async () => {
+  const results = [];
+  for (const framework of args.frameworks.split(',')) {
+    const r = await measure(framework.trim());
+    results.push(r);
+    const fmt = (a) => `${a.medianNs} ns (${a.percent}%; middle half of rounds ${a.q1Ns} to ${a.q3Ns} ns)`;
+    console.log(`${r.framework.padEnd(8)} CPU/request without middleware ${(r.cpuPerRequestWithoutNs / 1000).toFixed(1)} µs; added: middleware ${fmt(r.endpoint)}, with labels callback ${fmt(r.labels)}`);
+  }
+  console.log(JSON.stringify({ node: process.version, results }));
+})();
