@@ -157,6 +157,7 @@ for (const fw of Object.keys(frameworks)) {
       assert.ok(fs.readdirSync(dir).length > before, 'the periodic exporter got the captured period as well');
 
       assert.equal((await get(app.port, '/debug/pprof/profile?seconds=abc')).status, 400);
+      assert.equal((await get(app.port, '/debug/pprof/profile?seconds=1&seconds=2')).status, 400, 'a repeated seconds is refused');
       const heap = await get(app.port, '/debug/pprof/heap');
       assert.equal(heap.status, 200);
       assert.deepEqual(decodeProfile(heap.body).sampleTypes, ['inuse_objects/count', 'inuse_space/bytes']);

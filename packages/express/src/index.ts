@@ -60,7 +60,9 @@ export function spanprof(options: SpanprofExpressOptions = {}): RequestHandler {
     if (debug !== undefined && req.method === 'GET') {
       const endpoint = debug.match(req.path);
       if (endpoint !== undefined) {
-        const seconds = new URL(req.originalUrl ?? req.url, 'http://localhost').searchParams.get('seconds') ?? undefined;
+        const all = new URL(req.originalUrl ?? req.url, 'http://localhost').searchParams.getAll('seconds');
+        // A repeated `seconds` is refused (400), not silently replaced by the default.
+        const seconds = all.length > 1 ? all : all[0];
         void debug.handle(endpoint, req, seconds).then(
           (answer) => send(res, answer),
           (err: unknown) => next(err),

@@ -49,7 +49,8 @@ const plugin: FastifyPluginCallback<SpanprofFastifyOptions> = (fastify: FastifyI
     const debug = new DebugPprofEndpoints<FastifyRequest>(pprof === true ? {} : pprof, (request) => request.socket?.remoteAddress);
     const serve = (endpoint: DebugPprofEndpoint) => async (request: FastifyRequest, reply: FastifyReply) => {
       const seconds = (request.query as Record<string, unknown> | undefined)?.seconds;
-      const answer = await debug.handle(endpoint, request, typeof seconds === 'string' ? seconds : undefined);
+      // Raw: a repeated `seconds` is refused (400), not silently replaced by the default.
+      const answer = await debug.handle(endpoint, request, seconds);
       reply.code(answer.status).headers(answer.headers);
       return typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
     };

@@ -48,8 +48,8 @@ export function spanprof(options: SpanprofKoaOptions = {}): Middleware {
     if (debug !== undefined && ctx.method === 'GET') {
       const endpoint = debug.match(ctx.path);
       if (endpoint !== undefined) {
-        const seconds = ctx.query.seconds;
-        const answer = await debug.handle(endpoint, ctx, typeof seconds === 'string' ? seconds : undefined);
+        // Raw: a repeated `seconds` is refused (400), not silently replaced by the default.
+        const answer = await debug.handle(endpoint, ctx, ctx.query.seconds);
         ctx.status = answer.status;
         ctx.set(answer.headers);
         ctx.body = typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
