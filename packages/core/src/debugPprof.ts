@@ -21,7 +21,8 @@ export interface DebugPprofOptions<Req = unknown> {
 export interface DebugPprofResponse {
   status: number;
   headers: Record<string, string>;
-  body: Uint8Array | string;
+  /** Text for messages, the gzipped pprof bytes for profiles. */
+  body: Buffer | string;
 }
 
 /** The endpoint a path names, relative to the prefix. */
@@ -44,7 +45,7 @@ function pprofFile(name: string, body: Uint8Array, headers: Record<string, strin
   return {
     status: 200,
     headers: { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${name}"`, ...headers },
-    body,
+    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
   };
 }
 

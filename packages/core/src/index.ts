@@ -46,7 +46,7 @@ export type { HttpExporterOptions, HttpExporterStats, HttpRequestSpec } from './
 export { envPositiveInteger, envString, firstEnv, parseKeyValueList } from './env';
 export { encodeGzipped, relabelProfile } from './relabel';
 export type { LabelValues } from './relabel';
-export { RequestLabeler, activeLocalRoot, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_ROUTE_LENGTH } from './request';
+export { RequestLabeler, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_ROUTE_LENGTH } from './request';
 export type { CustomLabelValues } from './request';
 export { DebugPprofEndpoints } from './debugPprof';
 export type { DebugPprofEndpoint, DebugPprofOptions, DebugPprofResponse } from './debugPprof';

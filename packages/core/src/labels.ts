@@ -62,9 +62,16 @@ export class LocalRoot {
   }
 
   set customLabels(labels: SampleLabels | undefined) {
-    this.custom = labels;
+    // A custom trace_endpoint would stand in for a missing endpoint: spanprof's names are its own.
+    this.custom = labels !== undefined && LABEL_TRACE_ENDPOINT in labels ? withoutSpanLabelNames(labels) : labels;
     this.revision++;
   }
+}
+
+function withoutSpanLabelNames(labels: SampleLabels): SampleLabels {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(labels)) if (!SPAN_LABEL_NAMES.includes(name)) kept[name] = value;
+  return Object.freeze(kept);
 }
 
 /**
@@ -87,14 +94,15 @@ export class SpanLabels {
   sampleLabels(): SampleLabels {
     const root = this.root;
     if (this.cache === undefined || this.cacheRevision !== root.revision) {
-      // Custom labels first: the span labels always win over a custom label of the same name.
-      const labels: Record<string, string> = { ...root.customLabels };
-      labels[LABEL_SPAN_ID] = this.spanId;
-      labels[LABEL_LOCAL_ROOT_SPAN_ID] = root.spanId;
-      labels[LABEL_TRACE_ID] = this.traceId;
+      // Custom labels never carry spanprof's own names (the setter drops them).
+      const labels: Record<string, string> = {
+        ...root.customLabels,
+        [LABEL_SPAN_ID]: this.spanId,
+        [LABEL_LOCAL_ROOT_SPAN_ID]: root.spanId,
+        [LABEL_TRACE_ID]: this.traceId,
+      };
       const endpoint = root.endpoint;
       if (endpoint !== '') labels[LABEL_TRACE_ENDPOINT] = endpoint;
-      else delete labels[LABEL_TRACE_ENDPOINT];
       this.cache = Object.freeze(labels);
       this.cacheRevision = root.revision;
     }

@@ -19,11 +19,6 @@ export type CustomLabelValues = Record<string, string | number | boolean | bigin
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const RESERVED = new Set(SPAN_LABEL_NAMES);
 
-/** The local root of the span OpenTelemetry considers active, if spanprof labels it. */
-export function activeLocalRoot(): LocalRoot | undefined {
-  return getSpanLabels(trace.getActiveSpan())?.root;
-}
-
 /**
  * What a framework integration does for every request: find the request's
  * local root, give it the route template as its endpoint and the user's custom

@@ -38,7 +38,7 @@ function send(res: Response, answer: DebugPprofResponse): void {
   if (res.headersSent) return;
   res.status(answer.status);
   res.set(answer.headers);
-  res.end(typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
+  res.end(answer.body);
 }
 
 /**

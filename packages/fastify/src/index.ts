@@ -52,7 +52,7 @@ const plugin: FastifyPluginCallback<SpanprofFastifyOptions> = (fastify: FastifyI
       // Raw: a repeated `seconds` is refused (400), not silently replaced by the default.
       const answer = await debug.handle(endpoint, request, seconds);
       reply.code(answer.status).headers(answer.headers);
-      return typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+      return answer.body;
     };
     fastify.get(`${debug.prefix}/`, serve('index'));
     fastify.get(`${debug.prefix}/profile`, serve('profile'));

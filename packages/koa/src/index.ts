@@ -52,7 +52,7 @@ export function spanprof(options: SpanprofKoaOptions = {}): Middleware {
         const answer = await debug.handle(endpoint, ctx, ctx.query.seconds);
         ctx.status = answer.status;
         ctx.set(answer.headers);
-        ctx.body = typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+        ctx.body = answer.body;
         return;
       }
     }
