@@ -35,17 +35,22 @@ test('every variable read', () => {
     SPANPROF_UPLOAD_PERIOD_MILLIS: '15000',
     SPANPROF_CPU_TIME: 'no',
     SPANPROF_HEAP: 'off',
+    SPANPROF_METRICS: 'yes',
     SPANPROF_SHUTDOWN_TIMEOUT_MILLIS: '2500',
   });
   assert.deepEqual(c, {
     enabled: true,
     exporters: ['otlp', 'file', 'datadog'],
     profilesDir: '/var/profiles',
-    options: { samplingIntervalMicros: 1000, uploadPeriodMillis: 15000, cpuTime: false, heap: false },
+    options: { samplingIntervalMicros: 1000, uploadPeriodMillis: 15000, cpuTime: false, heap: false, metrics: true },
     shutdownTimeoutMillis: 2500,
     problems: [],
   });
   assert.equal(readSpanprofEnv({ SPANPROF_ENABLED: '0' }).enabled, false);
+  assert.equal(readSpanprofEnv({ SPANPROF_METRICS: 'false' }).options.metrics, false);
+  const wrong = readSpanprofEnv({ SPANPROF_METRICS: 'sure' });
+  assert.deepEqual(wrong.options, { metrics: false });
+  assert.match(wrong.problems[0], /^SPANPROF_METRICS="sure": expected true or false .*; profiling metrics stay off \(the default\)$/);
 });
 
 test('wrong values: one problem each, naming the variable, what it accepts and what is used', () => {
@@ -122,4 +127,27 @@ test('SPANPROF_ENABLED=false: a processor that does nothing, and the app runs', 
   const { provider } = startTracing([processor]);
   await provider.getTracer('t').startActiveSpan('work', async (span) => span.end());
   await provider.shutdown();
+});
+
+test('SPANPROF_METRICS=true: profiling metrics go to the global MeterProvider', async () => {
+  const { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  api.metrics.setGlobalMeterProvider(meterProvider);
+  try {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-auto-'));
+    const processor = profilingSpanProcessorFromEnv({}, { SPANPROF_METRICS: 'true', SPANPROF_PROFILES_DIR: dir, SPANPROF_HEAP: 'false' });
+    const { provider } = startTracing([processor]);
+    provider.getTracer('t').startActiveSpan('nightly-report', (span) => span.end());
+    await provider.shutdown();
+    await reader.forceFlush();
+    const names = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
+    const requests = names.find((m) => m.descriptor.name === 'spanprof.endpoint.requests');
+    assert.ok(requests, `metrics: ${names.map((m) => m.descriptor.name).join(', ')}`);
+    assert.deepEqual(requests.dataPoints.map((p) => [p.attributes['spanprof.trace.endpoint'], p.value]), [['nightly-report', 1]]);
+  } finally {
+    api.metrics.disable();
+    await meterProvider.shutdown();
+  }
 });

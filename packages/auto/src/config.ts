@@ -22,8 +22,11 @@ export interface SpanprofEnvConfig {
   exporters: ExporterName[];
   /** `SPANPROF_PROFILES_DIR`, for the file exporter; default its own (`./profiles`). */
   profilesDir?: string;
-  /** `SPANPROF_SAMPLING_INTERVAL_MICROS`, `SPANPROF_UPLOAD_PERIOD_MILLIS`, `SPANPROF_CPU_TIME`, `SPANPROF_HEAP`. */
-  options: Pick<ProfilingSpanProcessorOptions, 'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap'>;
+  /**
+   * `SPANPROF_SAMPLING_INTERVAL_MICROS`, `SPANPROF_UPLOAD_PERIOD_MILLIS`, `SPANPROF_CPU_TIME`, `SPANPROF_HEAP`,
+   * `SPANPROF_METRICS` (profiling metrics to the global MeterProvider; default false).
+   */
+  options: Pick<ProfilingSpanProcessorOptions, 'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap' | 'metrics'>;
   /**
    * `SPANPROF_SHUTDOWN_TIMEOUT_MILLIS`: how long `@spanprof/auto/register`
    * gives the final profile and spans at exit; default 5000.
@@ -97,6 +100,7 @@ export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
   if (period !== undefined) options.uploadPeriodMillis = period;
   if (value('SPANPROF_CPU_TIME') !== undefined) options.cpuTime = bool('SPANPROF_CPU_TIME', true, 'CPU time stays on (the default)');
   if (value('SPANPROF_HEAP') !== undefined) options.heap = bool('SPANPROF_HEAP', true, 'the heap profile stays on (the default)');
+  if (value('SPANPROF_METRICS') !== undefined) options.metrics = bool('SPANPROF_METRICS', false, 'profiling metrics stay off (the default)');
   const shutdownTimeoutMillis = integer('SPANPROF_SHUTDOWN_TIMEOUT_MILLIS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
   return { enabled, exporters, profilesDir: value('SPANPROF_PROFILES_DIR'), options, shutdownTimeoutMillis, problems };
 }

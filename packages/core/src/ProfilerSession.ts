@@ -8,10 +8,12 @@ import { logger } from './diag';
 import { withTracingSuppressed } from './suppress';
 import { codes, message } from './errors';
 import { FileExporter } from './FileExporter';
-import type { SampleLabels } from './labels';
+import type { LocalRoot, SampleLabels } from './labels';
 import { resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
-import { processTags, writeProfileTags } from './tags';
+import { ProfileMetrics } from './ProfileMetrics';
+import { RequestCounter } from './RequestCounter';
+import { processTags, writeProfileTags, writeRequestCounts } from './tags';
 import { ExportResultCode } from './types';
 import type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter, ProfilerOptions } from './types';
 
@@ -92,6 +94,7 @@ export class ProfilerSession {
   private capturing = false;
   /** Exports under way (each bounded by exportTimeoutMillis); shutdown waits for them. */
   private readonly pendingExports = new Set<Promise<void>>();
+  private readonly requests = new RequestCounter();
 
   constructor(options: SessionOptions = {}) {
     this.options = resolveOptions(options);
@@ -99,6 +102,7 @@ export class ProfilerSession {
     this.owner = typeof options.owner === 'string' ? options.owner : undefined;
     const exporter = options.exporter;
     this.exporters = exporter === undefined ? [new FileExporter()] : Array.isArray(exporter) ? [...exporter] : [exporter];
+    if (this.options.metrics !== false) this.exporters.push(new ProfileMetrics(this.options.metrics));
   }
 
   /**
@@ -209,6 +213,15 @@ export class ProfilerSession {
     if (tracker === undefined) return;
     if (tracker.wrapsManager() && (++this.watchCalls & 0xff) !== 0) return;
     tracker.patchContextManager();
+  }
+
+  /**
+   * A request ended: its local root span ended (the span processor calls this).
+   * Counted in the period's `requests` under the root's endpoint as it is at
+   * collection. Ignored unless the session is running; never throws.
+   */
+  requestEnded(root: LocalRoot): void {
+    if (this.state === 'running') this.requests.ended(root);
   }
 
   /** Collects the current period now and exports it; resolves when every exporter answered. */
@@ -345,6 +358,8 @@ export class ProfilerSession {
     } catch (err) {
       logger.error(message(codes.COLLECT_FAILED, `the wall profile could not be collected: ${String(err)}`));
     }
+    // The same instant as the wall profile's end; the endpoints of the last requests are read now.
+    const requests = this.requests.take();
     if (!restart) {
       // The wall profiler is gone: stop feeding it sample contexts at once.
       this.tracker?.stop();
@@ -381,11 +396,12 @@ export class ProfilerSession {
       profile.timeNanos = BigInt(start.getTime()) * 1_000_000n;
       profile.durationNanos = BigInt(end.getTime() - start.getTime()) * 1_000_000n;
       writeProfileTags(profile, tags);
+      if (kind === 'wall') writeRequestCounts(profile, requests);
       profiles.push({ kind, profile, encoded: await encode(profile) });
     }
     if (profiles.length === 0) return undefined;
     this.figures.batches++;
-    return Object.freeze({ start, end, tags, profiles, sequence: this.figures.batches });
+    return Object.freeze({ start, end, tags, profiles, sequence: this.figures.batches, requests });
   }
 
   /** The session profiling this process, if any. */

@@ -1,6 +1,7 @@
 export { ProfilerSession } from './ProfilerSession';
 export type { SessionOptions, SessionStats } from './ProfilerSession';
 export { FileExporter, PROFILE_FILE_SUFFIX } from './FileExporter';
+export { ProfileMetrics } from './ProfileMetrics';
 export type { FileExporterOptions } from './FileExporter';
 export {
   LABEL_LOCAL_ROOT_SPAN_ID,
@@ -24,6 +25,8 @@ export {
   TAG_SERVICE_NAME,
   TAG_SERVICE_VERSION,
   readProfileTags,
+  readRequestCounts,
+  writeRequestCounts,
 } from './tags';
 export { isAsyncContextFrameActive } from './asyncContextFrame';
 export type { TrackingStrategy } from './ContextTracker';
@@ -37,6 +40,7 @@ export type {
   ProfileBatch,
   ProfileExporter,
   ProfileKind,
+  ProfileMetricsOptions,
   ProfilerOptions,
 } from './types';
 export { VERSION } from './version';

@@ -1,12 +1,14 @@
 import { logger } from './diag';
 import { codes, message } from './errors';
-import type { ContextTrackingMode, HeapOptions, ProfilerOptions } from './types';
+import type { MeterProvider } from '@opentelemetry/api';
+import type { ContextTrackingMode, HeapOptions, ProfileMetricsOptions, ProfilerOptions } from './types';
 
 export const DEFAULT_SAMPLING_INTERVAL_MICROS = 10101;
 export const DEFAULT_UPLOAD_PERIOD_MILLIS = 60000;
 export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 30000;
 export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
 export const DEFAULT_HEAP_STACK_DEPTH = 64;
+export const DEFAULT_TOP_FUNCTIONS = 20;
 
 /** Options with every default applied and every value checked. */
 export interface ResolvedOptions {
@@ -17,6 +19,14 @@ export interface ResolvedOptions {
   heap: Required<HeapOptions> | false;
   tags: Record<string, string>;
   contextTracking: ContextTrackingMode;
+  /** The `metrics` option as given when it is on (checked by `resolveMetricsOptions`), else false. */
+  metrics: ProfileMetricsOptions | false;
+}
+
+/** `ProfileMetricsOptions` with defaults applied; `meterProvider` undefined means the global one. */
+export interface ResolvedMetricsOptions {
+  meterProvider: MeterProvider | undefined;
+  topFunctions: number;
 }
 
 function warn(option: string, value: unknown, accepted: string, used: unknown): void {
@@ -59,6 +69,32 @@ function tagsOption(value: unknown): Record<string, string> {
   return tags;
 }
 
+function metricsOption(value: unknown): ProfileMetricsOptions | false {
+  if (value === undefined || value === false) return false;
+  if (value === true) return {};
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as ProfileMetricsOptions;
+  warn('metrics', value, 'true, false or { meterProvider, topFunctions }', false);
+  return false;
+}
+
+/** Checks the options of `ProfileMetrics`: each wrong value warned about once, then defaulted or clamped. */
+export function resolveMetricsOptions(options: ProfileMetricsOptions = {}): ResolvedMetricsOptions {
+  let meterProvider: MeterProvider | undefined;
+  const given: unknown = options.meterProvider;
+  if (given !== undefined) {
+    if (typeof given === 'object' && given !== null && typeof (given as MeterProvider).getMeter === 'function') meterProvider = given as MeterProvider;
+    else {
+      // Never stringify an arbitrary object (it may be circular): name its kind.
+      const shown = given === null ? null : typeof given === 'object' || typeof given === 'function' ? `a ${typeof given} without getMeter` : given;
+      warn('metrics.meterProvider', shown, 'a MeterProvider (an object with getMeter)', '(the global MeterProvider)');
+    }
+  }
+  return {
+    meterProvider,
+    topFunctions: integerOption('metrics.topFunctions', options.topFunctions, DEFAULT_TOP_FUNCTIONS, 1, 200),
+  };
+}
+
 const TRACKING_MODES: readonly ContextTrackingMode[] = ['auto', 'async-frame', 'async-hooks'];
 
 export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
@@ -88,5 +124,6 @@ export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
     heap,
     tags: tagsOption(options.tags),
     contextTracking,
+    metrics: metricsOption(options.metrics),
   };
 }

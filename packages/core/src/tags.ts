@@ -51,3 +51,43 @@ export function readProfileTags(comments: readonly string[]): Record<string, str
   }
   return tags;
 }
+
+/**
+ * Request counts of a period travel in the wall profile as one comment per
+ * endpoint, `spanprof.requests:<count>:<endpoint>`: the count in decimal, then the
+ * endpoint verbatim to the end of the string (it may hold `:`, `=` and spaces).
+ * The prefix differs from the tags' `spanprof:`, so neither reader takes the
+ * other's comments.
+ */
+const REQUESTS_PREFIX = 'spanprof.requests:';
+
+/** Writes `counts` (requests by endpoint) into the profile's comments, replacing earlier ones. */
+export function writeRequestCounts(profile: Profile, counts: Readonly<Record<string, number>>): void {
+  const strings = profile.stringTable;
+  const kept = profile.comment.filter((id) => !String(strings.strings[Number(id)] ?? '').startsWith(REQUESTS_PREFIX));
+  for (const [endpoint, count] of Object.entries(counts)) {
+    if (!Number.isSafeInteger(count) || count <= 0) continue;
+    kept.push(strings.dedup(`${REQUESTS_PREFIX}${count}:${endpoint}`));
+  }
+  profile.comment = kept;
+}
+
+/**
+ * Reads the counts `writeRequestCounts` stored in a profile's comment strings:
+ * requests by endpoint (an endpoint listed twice is summed); malformed comments
+ * are skipped.
+ */
+export function readRequestCounts(comments: readonly string[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const comment of comments) {
+    if (!comment.startsWith(REQUESTS_PREFIX)) continue;
+    const colon = comment.indexOf(':', REQUESTS_PREFIX.length);
+    if (colon < 0) continue;
+    const digits = comment.slice(REQUESTS_PREFIX.length, colon);
+    if (!/^\d{1,15}$/.test(digits)) continue;
+    const endpoint = comment.slice(colon + 1);
+    counts.set(endpoint, (counts.get(endpoint) ?? 0) + Number(digits));
+  }
+  // fromEntries defines own properties: an endpoint named `__proto__` stays a count.
+  return Object.fromEntries(counts);
+}

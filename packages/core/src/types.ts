@@ -1,3 +1,4 @@
+import type { MeterProvider } from '@opentelemetry/api';
 import type { Profile } from 'pprof-format';
 
 /** Result codes of an export, numerically equal to OpenTelemetry's `ExportResultCode`. */
@@ -35,6 +36,17 @@ export interface ProfileBatch {
   readonly profiles: readonly CollectedProfile[];
   /** Sequence number of the batch in this process, from 1. */
   readonly sequence: number;
+  /**
+   * Requests that ended in the period, by endpoint: local root spans counted when
+   * they end, under the endpoint their samples carry (`trace_endpoint`, read
+   * later, at collection at the latest, so a route a framework sets just after
+   * the span ended counts).
+   * At most 1000 endpoints per period; the others are summed under `(other)`.
+   * Root spans with an empty endpoint are not counted. `{}` when none ended or
+   * when no span processor drives the session. The wall profile carries the same
+   * counts as pprof comments `spanprof.requests:<count>:<endpoint>`.
+   */
+  readonly requests: Readonly<Record<string, number>>;
 }
 
 /**
@@ -65,6 +77,23 @@ export interface HeapOptions {
   stackDepth?: number;
 }
 
+/** Profiling metrics through the OpenTelemetry metrics API (see `ProfileMetrics`). */
+export interface ProfileMetricsOptions {
+  /**
+   * Where the metrics are recorded. Default: the global one
+   * (`metrics.getMeterProvider()`), looked up at each collection, so a provider
+   * registered after profiling started is used from the next collection on.
+   */
+  meterProvider?: MeterProvider;
+  /**
+   * Functions of each period with a series of their own in
+   * `spanprof.function.cpu.time` (the top ones by self CPU time); the rest are
+   * summed under `code.function.name = "(other)"`, and at most 4 × this many
+   * functions ever get a series. Default 20; accepted 1 to 200 (clamped).
+   */
+  topFunctions?: number;
+}
+
 /**
  * How the profiler's sample context follows the active span.
  * - `auto`: AsyncContextFrame when the runtime has it active, else `async-hooks`.
@@ -91,4 +120,10 @@ export interface ProfilerOptions {
   exportTimeoutMillis?: number;
   /** How the sample context follows the active span. Default `auto`. */
   contextTracking?: ContextTrackingMode;
+  /**
+   * Record metrics of every collected profile (CPU time per function and per
+   * endpoint, wall time and requests per endpoint, heap in use) through the
+   * OpenTelemetry metrics API: `true`, or options. Default false.
+   */
+  metrics?: boolean | ProfileMetricsOptions;
 }

@@ -72,6 +72,8 @@ export class ProfilingSpanProcessor {
       const labels = getSpanLabels(span as unknown as Span);
       if (labels === undefined || labels.root.spanId !== labels.spanId) return;
       labels.root.endpoint = endpointOf(span.name, span.attributes);
+      // A request ended. An idle processor hands it to the profiler that runs, which profiles its spans too.
+      (this.profiling ? this.session : ProfilerSession.running())?.requestEnded(labels.root);
     } catch (err) {
       logger.debug('onEnd failed', err);
     }

@@ -1,0 +1,283 @@
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { metrics } from '@opentelemetry/api';
+import type { Attributes, Counter, Meter, MeterProvider } from '@opentelemetry/api';
+import type { Profile } from 'pprof-format';
+import { logger } from './diag';
+import { LABEL_TRACE_ENDPOINT } from './labels';
+import { resolveMetricsOptions } from './options';
+import type { ResolvedMetricsOptions } from './options';
+import { TAG_SERVICE_VERSION } from './tags';
+import { ExportResultCode } from './types';
+import type { ExportResult, ProfileBatch, ProfileExporter, ProfileMetricsOptions } from './types';
+import { VERSION } from './version';
+
+/** The instrumentation scope of the metrics. */
+const METER_NAME = '@spanprof/core';
+
+const ATTR_FUNCTION_NAME = 'code.function.name';
+const ATTR_FILE_PATH = 'code.file.path';
+const ATTR_ENDPOINT = 'spanprof.trace.endpoint';
+
+/** The series that sums what a cardinality bound left out. */
+const OTHER = '(other)';
+/** Endpoints that ever get a series of their own; later ones go to `(other)`. */
+const MAX_ENDPOINT_SERIES = 100;
+/** Functions that ever get a series of their own, as a multiple of `topFunctions`. */
+const FUNCTION_SERIES_FACTOR = 4;
+
+/** Seconds per unit of a pprof sample type. */
+const SECONDS_PER_UNIT: Readonly<Record<string, number>> = { nanoseconds: 1e-9, microseconds: 1e-6, milliseconds: 1e-3, seconds: 1 };
+
+type RecordValue = (value: number, attributes: Attributes) => void;
+
+interface Instruments {
+  functionCpu: Counter;
+  endpointCpu: Counter;
+  endpointWall: Counter;
+  endpointRequests: Counter;
+  heapInUse: RecordValue;
+  heapObjects: RecordValue;
+}
+
+/**
+ * Records metrics of every collected batch through the OpenTelemetry metrics
+ * API, so the application's own MeterProvider and metric exporter ship them:
+ * self CPU time of the top functions, CPU and wall time and requests per
+ * endpoint, heap in use. Every attribute set is bounded (see the README's
+ * "Profiling metrics"). The session adds one when the `metrics` option is on; it
+ * can also be given as an exporter. Never throws: a fault is the export's
+ * result, which the session warns about (SPANPROF_W005) and counts.
+ */
+export class ProfileMetrics implements ProfileExporter {
+  private readonly options: ResolvedMetricsOptions;
+  private instruments: Instruments | undefined;
+  private instrumentsOf: MeterProvider | undefined;
+  /** Functions (`name\0file`) that have a series; at most FUNCTION_SERIES_FACTOR × topFunctions. */
+  private readonly functionSeries = new Set<string>();
+  /** Endpoints that have a series; at most MAX_ENDPOINT_SERIES. */
+  private readonly endpointSeries = new Set<string>();
+  private shutDown = false;
+  private recordMillis = 0;
+
+  constructor(options: ProfileMetricsOptions = {}) {
+    this.options = resolveMetricsOptions(options);
+  }
+
+  export(batch: ProfileBatch): Promise<ExportResult> {
+    if (this.shutDown) return Promise.resolve({ code: ExportResultCode.FAILED, error: new Error('ProfileMetrics is shut down') });
+    const began = performance.now();
+    try {
+      this.record(batch);
+      return Promise.resolve({ code: ExportResultCode.SUCCESS });
+    } catch (err) {
+      // The session warns about a failed export (SPANPROF_W005) and counts it, as for any exporter.
+      logger.debug('profiling metrics could not be recorded', err);
+      return Promise.resolve({ code: ExportResultCode.FAILED, error: new Error(`profiling metrics could not be recorded: ${String(err)}`) });
+    } finally {
+      this.recordMillis = performance.now() - began;
+    }
+  }
+
+  /** How long recording the last batch took, in milliseconds (the event-loop time it costs per collection). */
+  get lastRecordMillis(): number {
+    return this.recordMillis;
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    this.shutDown = true;
+    return Promise.resolve();
+  }
+
+  private record(batch: ProfileBatch): void {
+    const instruments = this.currentInstruments();
+    const base: Attributes = {};
+    const version = batch.tags[TAG_SERVICE_VERSION];
+    if (version !== undefined && version !== '') base[TAG_SERVICE_VERSION] = version;
+    for (const { kind, profile } of batch.profiles) {
+      if (kind === 'wall') this.recordWall(profile, base, instruments);
+      else if (kind === 'heap') recordHeap(profile, base, instruments);
+    }
+    // Batches built by older code have no requests.
+    for (const [endpoint, count] of Object.entries(batch.requests ?? {})) {
+      if (count > 0) instruments.endpointRequests.add(count, { ...base, [ATTR_ENDPOINT]: this.endpointSeriesOf(endpoint) });
+    }
+  }
+
+  /** The instruments of the MeterProvider to use now (the global one may change after start). */
+  private currentInstruments(): Instruments {
+    const provider = this.options.meterProvider ?? metrics.getMeterProvider();
+    if (this.instruments === undefined || this.instrumentsOf !== provider) {
+      this.instruments = createInstruments(provider.getMeter(METER_NAME, VERSION));
+      this.instrumentsOf = provider;
+    }
+    return this.instruments;
+  }
+
+  private recordWall(profile: Profile, base: Attributes, instruments: Instruments): void {
+    const strings = profile.stringTable.strings;
+    const cpu = valueIndex(profile, 'cpu');
+    const wall = valueIndex(profile, 'wall');
+    const endpointKey = strings.indexOf(LABEL_TRACE_ENDPOINT);
+    const leafFunction = leafFunctions(profile);
+    // Sums by string index of the endpoint (0, the empty string, for none) and by function ID.
+    const byEndpoint = new Map<number, { cpu: number; wall: number }>();
+    const byFunction = new Map<number, number>();
+    for (const sample of profile.sample) {
+      const cpuValue = cpu === undefined ? 0 : Number(sample.value[cpu.index] ?? 0);
+      const wallValue = wall === undefined ? 0 : Number(sample.value[wall.index] ?? 0);
+      let endpoint = 0;
+      if (endpointKey > 0) {
+        for (const label of sample.label) {
+          if (Number(label.key) === endpointKey) {
+            endpoint = Number(label.str);
+            break;
+          }
+        }
+      }
+      let sums = byEndpoint.get(endpoint);
+      if (sums === undefined) byEndpoint.set(endpoint, (sums = { cpu: 0, wall: 0 }));
+      sums.cpu += cpuValue;
+      sums.wall += wallValue;
+      if (cpuValue > 0 && sample.locationId.length > 0) {
+        const fn = leafFunction.get(Number(sample.locationId[0]));
+        if (fn !== undefined) byFunction.set(fn, (byFunction.get(fn) ?? 0) + cpuValue);
+      }
+    }
+    for (const [index, sums] of byEndpoint) {
+      const name = strings[index] ?? '';
+      const attributes = name === '' ? base : { ...base, [ATTR_ENDPOINT]: this.endpointSeriesOf(name) };
+      if (cpu !== undefined && sums.cpu > 0) instruments.endpointCpu.add(sums.cpu * cpu.seconds, attributes);
+      if (wall !== undefined && sums.wall > 0) instruments.endpointWall.add(sums.wall * wall.seconds, attributes);
+    }
+    if (cpu !== undefined) this.recordFunctions(profile, byFunction, cpu.seconds, base, instruments);
+  }
+
+  /** The top functions by self CPU time get a series each (within the bound across periods); the rest `(other)`. */
+  private recordFunctions(profile: Profile, byFunctionId: Map<number, number>, seconds: number, base: Attributes, instruments: Instruments): void {
+    const strings = profile.stringTable.strings;
+    const functions = new Map<number, { name: string; file: string }>();
+    for (const fn of profile.function) {
+      functions.set(Number(fn.id), { name: strings[Number(fn.name)] ?? '', file: strings[Number(fn.filename)] ?? '' });
+    }
+    // Functions of one name in one file (defined at different lines) make one series.
+    const byFunction = new Map<string, { name: string; file: string; cpu: number }>();
+    for (const [id, cpu] of byFunctionId) {
+      const fn = functions.get(id) ?? { name: '', file: '' };
+      const name = fn.name === '' ? '(anonymous)' : fn.name;
+      const key = `${name}\0${fn.file}`;
+      const entry = byFunction.get(key);
+      if (entry === undefined) byFunction.set(key, { name, file: fn.file, cpu });
+      else entry.cpu += cpu;
+    }
+    const top = this.options.topFunctions;
+    const everMax = FUNCTION_SERIES_FACTOR * top;
+    const ranked = [...byFunction].sort((a, b) => b[1].cpu - a[1].cpu);
+    let other = 0;
+    for (let i = 0; i < ranked.length; i++) {
+      const [key, fn] = ranked[i];
+      if (i < top && (this.functionSeries.has(key) || this.functionSeries.size < everMax)) {
+        this.functionSeries.add(key);
+        const attributes: Attributes = { ...base, [ATTR_FUNCTION_NAME]: fn.name };
+        if (fn.file !== '') attributes[ATTR_FILE_PATH] = filePath(fn.file);
+        instruments.functionCpu.add(fn.cpu * seconds, attributes);
+      } else {
+        other += fn.cpu;
+      }
+    }
+    if (other > 0) instruments.functionCpu.add(other * seconds, { ...base, [ATTR_FUNCTION_NAME]: OTHER });
+  }
+
+  /** The endpoint's own series while fewer than MAX_ENDPOINT_SERIES exist, else `(other)`. */
+  private endpointSeriesOf(endpoint: string): string {
+    if (endpoint === OTHER || this.endpointSeries.has(endpoint)) return endpoint;
+    if (this.endpointSeries.size >= MAX_ENDPOINT_SERIES) return OTHER;
+    this.endpointSeries.add(endpoint);
+    return endpoint;
+  }
+}
+
+function createInstruments(meter: Meter): Instruments {
+  return {
+    functionCpu: meter.createCounter('spanprof.function.cpu.time', {
+      unit: 's',
+      description: 'Self CPU time of a function (the leaf frame of the samples), from the span-labelled wall profile',
+    }),
+    endpointCpu: meter.createCounter('spanprof.endpoint.cpu.time', {
+      unit: 's',
+      description: 'CPU time of the samples taken in the requests of an endpoint (no endpoint attribute: samples outside any span)',
+    }),
+    endpointWall: meter.createCounter('spanprof.endpoint.wall.time', {
+      unit: 's',
+      description: 'Wall time of the samples taken in the requests of an endpoint (no endpoint attribute: samples outside any span)',
+    }),
+    endpointRequests: meter.createCounter('spanprof.endpoint.requests', {
+      unit: '{request}',
+      description: 'Requests (local root spans) of an endpoint that ended',
+    }),
+    heapInUse: gauge(meter, 'spanprof.heap.in_use', 'By', 'Heap in use, estimated from V8 allocation sampling at the last collection'),
+    heapObjects: gauge(meter, 'spanprof.heap.object.count', '{object}', 'Heap objects in use, estimated from V8 allocation sampling at the last collection'),
+  };
+}
+
+/** A synchronous gauge; where the MeterProvider lacks one, an observable gauge reporting the last value. */
+function gauge(meter: Meter, name: string, unit: string, description: string): RecordValue {
+  if (typeof meter.createGauge === 'function') {
+    const instrument = meter.createGauge(name, { unit, description });
+    return (value, attributes) => instrument.record(value, attributes);
+  }
+  let last: { value: number; attributes: Attributes } | undefined;
+  meter.createObservableGauge(name, { unit, description }).addCallback((result) => {
+    if (last !== undefined) result.observe(last.value, last.attributes);
+  });
+  return (value, attributes) => {
+    last = { value, attributes };
+  };
+}
+
+function recordHeap(profile: Profile, base: Attributes, instruments: Instruments): void {
+  const space = valueIndex(profile, 'inuse_space');
+  const objects = valueIndex(profile, 'inuse_objects');
+  let bytes = 0;
+  let count = 0;
+  for (const sample of profile.sample) {
+    if (space !== undefined) bytes += Number(sample.value[space.index] ?? 0);
+    if (objects !== undefined) count += Number(sample.value[objects.index] ?? 0);
+  }
+  if (space !== undefined) instruments.heapInUse(bytes, base);
+  if (objects !== undefined) instruments.heapObjects(count, base);
+}
+
+/** The position of a sample type in the values, and seconds per unit for time types; undefined if absent. */
+function valueIndex(profile: Profile, type: string): { index: number; seconds: number } | undefined {
+  const strings = profile.stringTable.strings;
+  for (let index = 0; index < profile.sampleType.length; index++) {
+    const t = profile.sampleType[index];
+    if (strings[Number(t.type)] === type) return { index, seconds: SECONDS_PER_UNIT[strings[Number(t.unit)] ?? ''] ?? 1e-9 };
+  }
+  return undefined;
+}
+
+/** `code.file.path` is a path: ES modules' `file://` URLs become one; other names (`node:internal/...`) stay. */
+function filePath(file: string): string {
+  if (!file.startsWith('file://')) return file;
+  try {
+    return fileURLToPath(file);
+  } catch {
+    return file;
+  }
+}
+
+/** Location ID → the ID of its innermost function (pprof lists inlined functions first). */
+function leafFunctions(profile: Profile): Map<number, number> {
+  const byLocation = new Map<number, number>();
+  for (const location of profile.location) {
+    const line = location.line[0];
+    if (line !== undefined) byLocation.set(Number(location.id), Number(line.functionId));
+  }
+  return byLocation;
+}
