@@ -1,6 +1,5 @@
-import type { Profile } from 'pprof-format';
-import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID } from '@spanprof/core';
-import type { LoadedProfile } from './ProfileSet';
+import type { Frame, FrameTable, IndexedProfile } from './ProfileIndex';
+import { NONE } from './ProfileIndex';
 
 /** What part of the samples to look at. */
 export type Scope =
@@ -17,83 +16,59 @@ export interface Cost {
   samples: number;
 }
 
-export interface Frame {
-  name: string;
-  file: string;
-  line: number;
-}
-
-/** One sample, resolved: leaf-first frames, labels and cost. */
-interface ResolvedSample {
-  frames: Frame[];
-  labels: Record<string, string>;
-  cost: Cost;
-}
+/** Which time a view weighs samples by. */
+export type TimeKind = 'cpu' | 'wall';
 
 const zero = (): Cost => ({ cpuNanos: 0, wallNanos: 0, samples: 0 });
+function addSample(into: Cost, p: IndexedProfile, i: number): void {
+  into.cpuNanos += p.cpu[i];
+  into.wallNanos += p.wall[i];
+  into.samples += p.count[i];
+}
 function add(into: Cost, c: Cost): void {
   into.cpuNanos += c.cpuNanos;
   into.wallNanos += c.wallNanos;
   into.samples += c.samples;
 }
+const timeOf = (kind: TimeKind) => (c: Cost): number => (kind === 'cpu' ? c.cpuNanos : c.wallNanos);
 
-/** Calls `visit` for every sample of every profile, resolved. */
-function eachSample(profiles: readonly LoadedProfile[], visit: (s: ResolvedSample) => void): void {
-  for (const { profile } of profiles) {
-    const strings = profile.stringTable.strings;
-    const types = profile.sampleType.map((t) => strings[Number(t.type)]);
-    const countIdx = types.indexOf('sample');
-    const wallIdx = types.indexOf('wall');
-    const cpuIdx = types.indexOf('cpu');
-    const frameOf = frameResolver(profile);
-    for (const sample of profile.sample) {
-      const labels: Record<string, string> = {};
-      for (const l of sample.label) {
-        if (Number(l.str) !== 0) labels[strings[Number(l.key)]] = strings[Number(l.str)];
+/**
+ * The rows of `p` in `scope`: a predicate on the row index, or `undefined`
+ * when no row of the profile can be (the ID is not among its labels).
+ */
+function scopeFilter(scope: Scope, p: IndexedProfile): ((i: number) => boolean) | undefined {
+  if (scope.kind === 'all') return () => true;
+  const value = scope.kind === 'endpoint' ? scope.name : scope.id;
+  const id = p.labelId(value);
+  if (id === undefined) return undefined;
+  const column = scope.kind === 'span' ? p.span : scope.kind === 'trace' ? p.trace : scope.kind === 'root' ? p.root : p.endpoint;
+  return (i) => column[i] === id;
+}
+
+/** Cost per stack of the samples in `scope`, grouped by the frame table the stacks belong to. */
+function costByStack(profiles: readonly IndexedProfile[], scope: Scope): { total: Cost; tables: Map<FrameTable, Map<number, Cost>> } {
+  const total = zero();
+  const tables = new Map<FrameTable, Map<number, Cost>>();
+  for (const p of profiles) {
+    const keep = scopeFilter(scope, p);
+    if (keep === undefined) continue;
+    let stacks = tables.get(p.frames);
+    if (stacks === undefined) {
+      stacks = new Map();
+      tables.set(p.frames, stacks);
+    }
+    for (let i = 0; i < p.size; i++) {
+      if (!keep(i)) continue;
+      addSample(total, p, i);
+      let c = stacks.get(p.stack[i]);
+      if (c === undefined) {
+        c = zero();
+        stacks.set(p.stack[i], c);
       }
-      const v = sample.value;
-      visit({
-        frames: sample.locationId.map((id) => frameOf(Number(id))),
-        labels,
-        cost: {
-          samples: countIdx < 0 ? 0 : Number(v[countIdx]),
-          wallNanos: wallIdx < 0 ? 0 : Number(v[wallIdx]),
-          cpuNanos: cpuIdx < 0 ? 0 : Number(v[cpuIdx]),
-        },
-      });
+      addSample(c, p, i);
     }
   }
-}
-
-function frameResolver(profile: Profile): (locationId: number) => Frame {
-  const strings = profile.stringTable.strings;
-  const functions = new Map<number, { name: string; file: string }>();
-  for (const f of profile.function) {
-    functions.set(Number(f.id), { name: strings[Number(f.name)] ?? '?', file: strings[Number(f.filename)] ?? '' });
-  }
-  const frames = new Map<number, Frame>();
-  for (const loc of profile.location) {
-    const line = loc.line[0];
-    const fn = line === undefined ? undefined : functions.get(Number(line.functionId));
-    frames.set(Number(loc.id), { name: fn?.name ?? '?', file: fn?.file ?? '', line: line === undefined ? 0 : Number(line.line) });
-  }
-  const unknown: Frame = { name: '?', file: '', line: 0 };
-  return (id) => frames.get(id) ?? unknown;
-}
-
-export function inScope(scope: Scope, labels: Record<string, string>): boolean {
-  switch (scope.kind) {
-    case 'all':
-      return true;
-    case 'span':
-      return labels[LABEL_SPAN_ID] === scope.id;
-    case 'trace':
-      return labels[LABEL_TRACE_ID] === scope.id;
-    case 'root':
-      return labels[LABEL_LOCAL_ROOT_SPAN_ID] === scope.id;
-    case 'endpoint':
-      return labels[LABEL_TRACE_ENDPOINT] === scope.name;
-  }
+  return { total, tables };
 }
 
 export interface SpanCost extends Cost {
@@ -110,6 +85,8 @@ export interface TraceCost extends Cost {
 export interface EndpointCost extends Cost {
   endpoint: string;
   traces: number;
+  /** Requests that ended in the selected periods, as counted by the processor (0 if the profiles carry no counts). */
+  requests: number;
 }
 
 export interface Ranking {
@@ -123,54 +100,82 @@ export interface Ranking {
 
 const byCost = (a: Cost, b: Cost): number => b.cpuNanos - a.cpuNanos || b.wallNanos - a.wallNanos;
 
-/** CPU and wall time per span, per trace and per endpoint, costliest first. */
-export function rank(profiles: readonly LoadedProfile[]): Ranking {
+/** CPU and wall time per span, per trace and per endpoint of the samples in `scope`, costliest first. */
+export function rank(profiles: readonly IndexedProfile[], sortBy: TimeKind = 'cpu', scope: Scope = { kind: 'all' }): Ranking {
   const spans = new Map<string, SpanCost>();
   const traces = new Map<string, TraceCost & { spanIds: Set<string> }>();
-  const endpoints = new Map<string, EndpointCost & { traceIds: Set<string> }>();
+  const endpoints = new Map<string, Omit<EndpointCost, 'requests'> & { traceIds: Set<string> }>();
+  const requests = new Map<string, number>();
   const total = zero();
   const unattributed = zero();
-  eachSample(profiles, ({ labels, cost }) => {
-    add(total, cost);
-    const spanId = labels[LABEL_SPAN_ID];
-    if (spanId === undefined) {
-      add(unattributed, cost);
-      return;
+  for (const p of profiles) {
+    const keep = scopeFilter(scope, p);
+    if (keep === undefined) continue;
+    for (const [endpoint, n] of Object.entries(p.requests)) requests.set(endpoint, (requests.get(endpoint) ?? 0) + n);
+    const label = (id: number): string => (id === NONE ? '' : p.labels[id]);
+    for (let i = 0; i < p.size; i++) {
+      if (!keep(i)) continue;
+      addSample(total, p, i);
+      if (p.span[i] === NONE) {
+        addSample(unattributed, p, i);
+        continue;
+      }
+      const spanId = label(p.span[i]);
+      const traceId = label(p.trace[i]);
+      const endpoint = label(p.endpoint[i]);
+      let span = spans.get(spanId);
+      if (span === undefined) {
+        span = { spanId, traceId, localRootSpanId: label(p.root[i]), endpoint, ...zero() };
+        spans.set(spanId, span);
+      }
+      addSample(span, p, i);
+      let trace = traces.get(traceId);
+      if (trace === undefined) {
+        trace = { traceId, endpoint, spans: 0, spanIds: new Set(), ...zero() };
+        traces.set(traceId, trace);
+      }
+      addSample(trace, p, i);
+      trace.spanIds.add(spanId);
+      let ep = endpoints.get(endpoint);
+      if (ep === undefined) {
+        ep = { endpoint, traces: 0, traceIds: new Set(), ...zero() };
+        endpoints.set(endpoint, ep);
+      }
+      addSample(ep, p, i);
+      ep.traceIds.add(traceId);
     }
-    const traceId = labels[LABEL_TRACE_ID] ?? '';
-    const endpoint = labels[LABEL_TRACE_ENDPOINT] ?? '';
-    let span = spans.get(spanId);
-    if (span === undefined) {
-      span = { spanId, traceId, localRootSpanId: labels[LABEL_LOCAL_ROOT_SPAN_ID] ?? '', endpoint, ...zero() };
-      spans.set(spanId, span);
-    }
-    add(span, cost);
-    let trace = traces.get(traceId);
-    if (trace === undefined) {
-      trace = { traceId, endpoint, spans: 0, spanIds: new Set(), ...zero() };
-      traces.set(traceId, trace);
-    }
-    add(trace, cost);
-    trace.spanIds.add(spanId);
-    let ep = endpoints.get(endpoint);
-    if (ep === undefined) {
-      ep = { endpoint, traces: 0, traceIds: new Set(), ...zero() };
-      endpoints.set(endpoint, ep);
-    }
-    add(ep, cost);
-    ep.traceIds.add(traceId);
-  });
+  }
+  const order = sortBy === 'cpu' ? byCost : (a: Cost, b: Cost) => b.wallNanos - a.wallNanos || b.cpuNanos - a.cpuNanos;
   return {
-    spans: [...spans.values()].sort(byCost),
-    traces: [...traces.values()]
-      .map(({ spanIds, ...t }) => ({ ...t, spans: spanIds.size }))
-      .sort(byCost),
+    spans: [...spans.values()].sort(order),
+    traces: [...traces.values()].map(({ spanIds, ...t }) => ({ ...t, spans: spanIds.size })).sort(order),
     endpoints: [...endpoints.values()]
-      .map(({ traceIds, ...e }) => ({ ...e, traces: traceIds.size }))
-      .sort(byCost),
+      .map(({ traceIds, ...e }) => ({ ...e, traces: traceIds.size, requests: requests.get(e.endpoint) ?? 0 }))
+      .sort(order),
     total,
     unattributed,
   };
+}
+
+/** What the samples of a span say about it: its trace, local root and endpoint. */
+export interface SpanInfo {
+  spanId: string;
+  traceId: string;
+  localRootSpanId: string;
+  endpoint: string;
+}
+
+/** The trace, local root and endpoint of a span, from the first sample taken in it. */
+export function findSpan(profiles: readonly IndexedProfile[], spanId: string): SpanInfo | undefined {
+  for (const p of profiles) {
+    const id = p.labelId(spanId);
+    if (id === undefined) continue;
+    const i = p.span.indexOf(id);
+    if (i < 0) continue;
+    const label = (l: number): string => (l === NONE ? '' : p.labels[l]);
+    return { spanId, traceId: label(p.trace[i]), localRootSpanId: label(p.root[i]), endpoint: label(p.endpoint[i]) };
+  }
+  return undefined;
 }
 
 export interface FunctionCost {
@@ -190,51 +195,110 @@ export interface Hotspots {
   functions: FunctionCost[];
 }
 
-const frameKey = (f: Frame): string => `${f.name}\u0000${f.file}\u0000${f.line}`;
-
 /** The functions that cost the most in `scope`, self and total, CPU and wall. */
-export function hotspots(profiles: readonly LoadedProfile[], scope: Scope, sortBy: 'cpu' | 'wall' = 'cpu'): Hotspots {
-  const functions = new Map<string, FunctionCost>();
-  const total = zero();
-  const seen = new Set<string>();
-  eachSample(profiles, ({ frames, labels, cost }) => {
-    if (!inScope(scope, labels)) return;
-    add(total, cost);
-    seen.clear();
-    frames.forEach((frame, depth) => {
-      const key = frameKey(frame);
-      let fn = functions.get(key);
-      if (fn === undefined) {
-        fn = { name: frame.name, file: frame.file, line: frame.line, self: zero(), total: zero() };
-        functions.set(key, fn);
+export function hotspots(profiles: readonly IndexedProfile[], scope: Scope, sortBy: TimeKind = 'cpu'): Hotspots {
+  const { total, tables } = costByStack(profiles, scope);
+  const functions = new Map<Frame, FunctionCost>();
+  const seen = new Set<number>();
+  for (const [table, stacks] of tables) {
+    for (const [stackId, cost] of stacks) {
+      const stack = table.stacks[stackId];
+      seen.clear();
+      for (let depth = 0; depth < stack.length; depth++) {
+        const frame = table.frames[stack[depth]];
+        let fn = functions.get(frame);
+        if (fn === undefined) {
+          fn = { name: frame.name, file: frame.file, line: frame.line, self: zero(), total: zero() };
+          functions.set(frame, fn);
+        }
+        if (depth === 0) add(fn.self, cost);
+        // Recursion: a function counts once per sample in its total.
+        if (!seen.has(stack[depth])) {
+          seen.add(stack[depth]);
+          add(fn.total, cost);
+        }
       }
-      if (depth === 0) add(fn.self, cost);
-      // Recursion: a function counts once per sample in its total.
-      if (!seen.has(key)) {
-        seen.add(key);
-        add(fn.total, cost);
-      }
-    });
-  });
-  const metric = sortBy === 'cpu' ? (c: Cost) => c.cpuNanos : (c: Cost) => c.wallNanos;
-  const list = [...functions.values()].sort(
-    (a, b) => metric(b.self) - metric(a.self) || metric(b.total) - metric(a.total),
-  );
+    }
+  }
+  const metric = timeOf(sortBy);
+  const list = [...functions.values()].sort((a, b) => metric(b.self) - metric(a.self) || metric(b.total) - metric(a.total));
   return { scope, total, functions: list };
 }
 
 /** Folded stacks (`root;caller;leaf value`) for flame-graph tools; value in ns of CPU or wall time. */
-export function collapsed(profiles: readonly LoadedProfile[], scope: Scope, value: 'cpu' | 'wall'): string[] {
-  const stacks = new Map<string, number>();
-  eachSample(profiles, ({ frames, labels, cost }) => {
-    if (!inScope(scope, labels)) return;
-    const v = value === 'cpu' ? cost.cpuNanos : cost.wallNanos;
-    if (v <= 0) return;
-    const key = frames
-      .map((f) => `${f.name.replace(/[;\s]+/g, '_')}${f.file ? ` (${f.file}:${f.line})` : ''}`.replace(/;/g, '_'))
-      .reverse()
-      .join(';');
-    stacks.set(key, (stacks.get(key) ?? 0) + v);
-  });
-  return [...stacks.entries()].sort((a, b) => b[1] - a[1]).map(([stack, v]) => `${stack} ${v}`);
+export function collapsed(profiles: readonly IndexedProfile[], scope: Scope, value: TimeKind): string[] {
+  const { tables } = costByStack(profiles, scope);
+  const metric = timeOf(value);
+  const lines = new Map<string, number>();
+  for (const [table, stacks] of tables) {
+    for (const [stackId, cost] of stacks) {
+      const v = metric(cost);
+      if (v <= 0) continue;
+      const key = Array.from(table.stacks[stackId], (id) => {
+        const f = table.frames[id];
+        return `${f.name.replace(/[;\s]+/g, '_')}${f.file ? ` (${f.file}:${f.line})` : ''}`.replace(/;/g, '_');
+      })
+        .reverse()
+        .join(';');
+      lines.set(key, (lines.get(key) ?? 0) + v);
+    }
+  }
+  return [...lines.entries()].sort((a, b) => b[1] - a[1]).map(([stack, v]) => `${stack} ${v}`);
+}
+
+/**
+ * A flame graph node, in the hierarchical form flame-graph renderers take
+ * (`name`, `value`, `children`), with the frame's file and line and its self time.
+ */
+export interface FlameNode {
+  name: string;
+  file: string;
+  line: number;
+  /** Time in this node and below, ns. */
+  value: number;
+  /** Time in this node itself, ns. */
+  self: number;
+  children: FlameNode[];
+}
+
+export interface FlameGraphOptions {
+  /** Nodes under this share of the whole are left out (their time stays in their parent's). Default 0.0005. */
+  minShare?: number;
+}
+
+/** The flame graph of `scope` weighted by CPU or wall time; the root is `all`. */
+export function flameGraph(profiles: readonly IndexedProfile[], scope: Scope, value: TimeKind, options: FlameGraphOptions = {}): FlameNode {
+  const { tables } = costByStack(profiles, scope);
+  const metric = timeOf(value);
+  interface Building {
+    node: FlameNode;
+    kids: Map<Frame, Building>;
+  }
+  const root: Building = { node: { name: 'all', file: '', line: 0, value: 0, self: 0, children: [] }, kids: new Map() };
+  for (const [table, stacks] of tables) {
+    for (const [stackId, cost] of stacks) {
+      const v = metric(cost);
+      if (v <= 0) continue;
+      const stack = table.stacks[stackId];
+      let at = root;
+      at.node.value += v;
+      for (let depth = stack.length - 1; depth >= 0; depth--) {
+        const frame = table.frames[stack[depth]];
+        let next = at.kids.get(frame);
+        if (next === undefined) {
+          next = { node: { name: frame.name, file: frame.file, line: frame.line, value: 0, self: 0, children: [] }, kids: new Map() };
+          at.kids.set(frame, next);
+        }
+        next.node.value += v;
+        at = next;
+      }
+      at.node.self += v;
+    }
+  }
+  const min = root.node.value * (options.minShare ?? 0.0005);
+  const finish = (b: Building): FlameNode => {
+    b.node.children = [...b.kids.values()].filter((k) => k.node.value >= min && k.node.value > 0).map(finish);
+    return b.node;
+  };
+  return finish(root);
 }

@@ -1,5 +1,13 @@
 export { main } from './main';
-export { loadProfiles, ProfileDirectoryError } from './ProfileSet';
-export type { LoadedProfile, LoadResult, ProfileFilter } from './ProfileSet';
-export { collapsed, hotspots, inScope, rank } from './analysis';
-export type { Cost, EndpointCost, Frame, FunctionCost, Hotspots, Ranking, Scope, SpanCost, TraceCost } from './analysis';
+export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';
+export type { LoadResult, ProfileFilter, RefreshResult } from './ProfileDirectory';
+export { FrameTable, indexProfile } from './ProfileIndex';
+export { decodePprof } from './pprofReader';
+export type { PprofMessage } from './pprofReader';
+export type { Frame, IndexedProfile } from './ProfileIndex';
+export { collapsed, findSpan, flameGraph, hotspots, rank } from './analysis';
+export type { Cost, EndpointCost, FlameGraphOptions, FlameNode, FunctionCost, Hotspots, Ranking, Scope, SpanCost, SpanInfo, TimeKind, TraceCost } from './analysis';
+export { compare } from './compare';
+export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
+export { DEFAULT_VIEW_PORT, ViewServer } from './ViewServer';
+export type { ViewServerOptions } from './ViewServer';

@@ -3,8 +3,11 @@ import { VERSION } from '@spanprof/core';
 import { collapsed, hotspots, rank } from './analysis';
 import type { Cost, Scope } from './analysis';
 import { ms, pct, table, truncate } from './format';
-import { loadProfiles, ProfileDirectoryError } from './ProfileSet';
-import type { LoadResult, ProfileFilter } from './ProfileSet';
+import { compare } from './compare';
+import type { Comparison, FunctionChange } from './compare';
+import { loadProfiles, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';
+import type { LoadResult, ProfileFilter } from './ProfileDirectory';
+import { DEFAULT_VIEW_PORT, ViewServer } from './ViewServer';
 
 interface CommonOptions {
   tag: Record<string, string>;
@@ -17,7 +20,7 @@ interface CommonOptions {
 /** Raised for a user error: the message is printed as is, exit code 2. */
 class UsageError extends Error {}
 
-function parseTag(value: string, previous: Record<string, string>): Record<string, string> {
+function parseTag(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
@@ -35,9 +38,15 @@ function parseLimit(value: string): number {
   return n;
 }
 
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`);
+  return n;
+}
+
 function withCommon(cmd: Command): Command {
   return cmd
-    .option('--tag <key=value>', 'only profiles with this tag (repeatable), e.g. service.version=1.4.0', parseTag, {})
+    .option('--tag <key=value>', 'only profiles with this tag (repeatable), e.g. service.version=1.4.0', parseTag)
     .option('--from <time>', 'only profiles ending after this time (ISO 8601 or epoch ms)', parseTime)
     .option('--to <time>', 'only profiles starting before this time (ISO 8601 or epoch ms)', parseTime)
     .option('--limit <n>', 'rows per table', parseLimit, 10)
@@ -153,6 +162,59 @@ export async function main(
     );
   });
 
+  withCommon(
+    program
+      .command('diff')
+      .description('function cost compared between two selections of profiles (say two versions): change in CPU share, and in CPU time per request endpoint by endpoint')
+      .argument('<dir>', 'profile directory (FileExporter output)')
+      .requiredOption('--base <key=value>', 'the baseline selection (repeatable), e.g. service.version=1.4.0', parseTag)
+      .requiredOption('--head <key=value>', 'the selection compared with it (repeatable), e.g. service.version=1.5.0', parseTag)
+      .addOption(new Option('--value <kind>', 'weigh by').choices(['cpu', 'wall']).default('cpu')),
+  ).action((dir: string, opts: CommonOptions & { base: Record<string, string>; head: Record<string, string>; value: 'cpu' | 'wall' }) => {
+    const { profiles } = load(dir, opts, warn);
+    const side = (tags: Record<string, string>, name: string) => {
+      const chosen = selectProfiles(profiles, { tags });
+      if (chosen.length === 0) throw new UsageError(`spanprof: no profiles match --${name} ${describeTags(tags)}`);
+      return chosen;
+    };
+    const result = compare(side(opts.base, 'base'), side(opts.head, 'head'), { value: opts.value, limit: opts.limit });
+    if (opts.json) {
+      print(JSON.stringify({ selections: { base: opts.base, head: opts.head }, ...result }, null, 2));
+      return;
+    }
+    printComparison(print, result, describeTags(opts.base), describeTags(opts.head));
+  });
+
+  program
+    .command('view')
+    .description('a local web viewer: search profiles by tags, flame graphs of a span, trace or endpoint, versions compared')
+    .argument('<dir>', 'profile directory (FileExporter output); new files are picked up as they arrive')
+    .option('--port <n>', `port on 127.0.0.1 (0: any free port)`, parsePort, DEFAULT_VIEW_PORT)
+    .action(async (dir: string, opts: { port: number }) => {
+      const server = new ViewServer({ directory: dir, port: opts.port });
+      let url: string;
+      try {
+        url = await server.start();
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') throw new UsageError(`spanprof: port ${opts.port} is in use; choose another with --port (0 picks a free one)`);
+        throw e;
+      }
+      const n = server.profiles.profiles.length;
+      print(`spanprof view: ${n} profile(s) from ${server.profiles.directory}`);
+      print(`spanprof view: open ${url}   (a span's hotspots: ${url}span/<span id>; Ctrl-C stops)`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await server.close();
+    });
+
   try {
     await program.parseAsync(argv);
     return 0;
@@ -179,5 +241,43 @@ function describe(scope: Scope): string {
       return `local root ${scope.id}`;
     case 'endpoint':
       return `endpoint "${scope.name}"`;
+  }
+}
+
+function describeTags(tags: Record<string, string>): string {
+  return Object.entries(tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+const signedPct = (share: number): string => `${share >= 0 ? '+' : ''}${(100 * share).toFixed(1)}%`;
+const micros = (nanos: number | undefined): string => (nanos === undefined ? '-' : (nanos / 1000).toFixed(1));
+const signedMicros = (nanos: number | undefined): string => (nanos === undefined ? '-' : `${nanos >= 0 ? '+' : ''}${(nanos / 1000).toFixed(1)}`);
+
+function printComparison(print: (text: string) => void, c: Comparison, base: string, head: string): void {
+  const time = (s: Comparison['base']): number => (c.value === 'cpu' ? s.total.cpuNanos : s.total.wallNanos);
+  const side = (label: string, s: Comparison['base']): string =>
+    `${label}: ${s.profiles} profile(s), ${ms(time(s))} ms ${c.value}, ${s.requests} request(s)${s.requestSource === 'sampled' ? ' (seen in samples)' : ''}, ${s.requests > 0 ? `${micros(time(s) / s.requests)} µs ${c.value}/request` : '-'}`;
+  print(side(`base ${base}`, c.base));
+  print(side(`head ${head}`, c.head));
+  const location = (f: FunctionChange): string => (f.file ? f.file : '');
+  print(`\nFunctions by change in share of ${c.value} time (self)`);
+  print(
+    table(
+      ['change', 'base %', 'head %', 'base ms', 'head ms', 'function', 'file'],
+      c.functions.map((f) => [signedPct(f.shareChange), pct(f.baseShare, 1), pct(f.headShare, 1), ms(f.baseNanos), ms(f.headNanos), f.name, location(f)]),
+      new Set([0, 1, 2, 3, 4]),
+    ),
+  );
+  for (const e of c.endpoints) {
+    const perRequest = (s: Comparison['base']): string => (s.requests > 0 ? micros(time(s) / s.requests) : '-');
+    print(`\n${e.endpoint}: ${e.base.requests} -> ${e.head.requests} request(s), ${perRequest(e.base)} -> ${perRequest(e.head)} µs ${c.value}/request`);
+    print(
+      table(
+        ['change µs/req', 'base µs/req', 'head µs/req', 'share change', 'function', 'file'],
+        e.functions.map((f) => [signedMicros(f.perRequestChange), micros(f.basePerRequest), micros(f.headPerRequest), signedPct(f.shareChange), f.name, location(f)]),
+        new Set([0, 1, 2, 3]),
+      ),
+    );
   }
 }

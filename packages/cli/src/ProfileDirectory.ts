@@ -1,0 +1,122 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { PROFILE_FILE_SUFFIX } from '@spanprof/core';
+import { decodePprof } from './pprofReader';
+import { FrameTable, indexProfile } from './ProfileIndex';
+import type { IndexedProfile } from './ProfileIndex';
+
+export interface ProfileFilter {
+  /** Every tag must match exactly. */
+  tags?: Readonly<Record<string, string>>;
+  /** Keep profiles whose period overlaps [from, to] (epoch ms). */
+  from?: number;
+  to?: number;
+}
+
+export class ProfileDirectoryError extends Error {}
+
+/** What a refresh of the directory found. */
+export interface RefreshResult {
+  added: number;
+  removed: number;
+  /** Files that could not be read this time, with the reason. */
+  skipped: { file: string; reason: string }[];
+}
+
+const WALL_SUFFIX = `.wall${PROFILE_FILE_SUFFIX}`;
+
+/**
+ * The wall profiles of a directory written by spanprof's `FileExporter`, kept
+ * indexed: `refresh()` reads the files that appeared since the last call and
+ * forgets the ones that were deleted (the exporter prunes old files).
+ */
+export class ProfileDirectory {
+  readonly frames = new FrameTable();
+  private readonly byFile = new Map<string, IndexedProfile>();
+  /** Files that failed to decode, with their size then, so they are retried only when they change. */
+  private readonly failed = new Map<string, number>();
+  private sorted: IndexedProfile[] | undefined;
+
+  constructor(readonly directory: string) {}
+
+  /** Every indexed profile, oldest first. */
+  get profiles(): readonly IndexedProfile[] {
+    this.sorted ??= [...this.byFile.values()].sort((a, b) => a.start - b.start || (a.file < b.file ? -1 : 1));
+    return this.sorted;
+  }
+
+  /** Profile files in the directory (readable or not) as of the last refresh. */
+  get total(): number {
+    return this.byFile.size + this.failed.size;
+  }
+
+  refresh(): RefreshResult {
+    let names: string[];
+    try {
+      if (!statSync(this.directory).isDirectory()) throw new ProfileDirectoryError(`${this.directory} is not a directory`);
+      names = readdirSync(this.directory);
+    } catch (err) {
+      if (err instanceof ProfileDirectoryError) throw err;
+      throw new ProfileDirectoryError(`cannot read profile directory ${this.directory}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    const present = new Set(names.filter((n) => n.endsWith(WALL_SUFFIX)).map((n) => join(this.directory, n)));
+    const result: RefreshResult = { added: 0, removed: 0, skipped: [] };
+    for (const file of this.byFile.keys()) {
+      if (!present.has(file)) {
+        this.byFile.delete(file);
+        result.removed++;
+      }
+    }
+    for (const file of this.failed.keys()) if (!present.has(file)) this.failed.delete(file);
+    for (const file of [...present].sort()) {
+      if (this.byFile.has(file)) continue;
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch (err) {
+        // Deleted between readdir and read: it will not be listed next time.
+        result.skipped.push({ file, reason: (err as NodeJS.ErrnoException).code ?? String(err) });
+        continue;
+      }
+      if (this.failed.get(file) === bytes.length) continue;
+      try {
+        const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+        this.byFile.set(file, indexProfile(file, decodePprof(raw), this.frames));
+        this.failed.delete(file);
+        result.added++;
+      } catch (err) {
+        this.failed.set(file, bytes.length);
+        result.skipped.push({ file, reason: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    if (result.added > 0 || result.removed > 0) this.sorted = undefined;
+    return result;
+  }
+}
+
+/** The profiles that pass `filter`. */
+export function selectProfiles(profiles: readonly IndexedProfile[], filter: ProfileFilter = {}): IndexedProfile[] {
+  const tagEntries = Object.entries(filter.tags ?? {});
+  return profiles.filter(
+    (p) =>
+      tagEntries.every(([k, v]) => p.tags[k] === v) &&
+      (filter.from === undefined || p.end >= filter.from) &&
+      (filter.to === undefined || p.start <= filter.to),
+  );
+}
+
+export interface LoadResult {
+  profiles: IndexedProfile[];
+  /** Files that could not be read, with the reason. */
+  skipped: { file: string; reason: string }[];
+  /** Profile files found before filtering. */
+  total: number;
+}
+
+/** Reads every wall profile of `dir` that passes `filter`; unreadable files are skipped, not fatal. */
+export function loadProfiles(dir: string, filter: ProfileFilter = {}): LoadResult {
+  const directory = new ProfileDirectory(dir);
+  const { skipped } = directory.refresh();
+  return { profiles: selectProfiles(directory.profiles, filter), skipped, total: directory.total };
+}

@@ -1,0 +1,191 @@
+import { basename } from 'node:path';
+import type { Cost, TimeKind } from './analysis';
+import type { IndexedProfile } from './ProfileIndex';
+import { NONE } from './ProfileIndex';
+
+/**
+ * Function cost compared between two selections of profiles (say two
+ * deployments: `service.version=1.4.0` and `1.5.0`).
+ *
+ * A function is matched across the two by its name and file name (not its
+ * directory, which often carries the release, nor its line, which moves with
+ * every edit). Cost is self time: the time of the samples whose leaf frame is
+ * the function.
+ */
+
+/** One side of a comparison. */
+export interface SideSummary {
+  profiles: number;
+  total: Cost;
+  /** Requests that ended in the selected periods. */
+  requests: number;
+  /**
+   * `counted`: the processor's request counts stored in the profiles;
+   * `sampled`: the profiles carry none, so distinct local root spans seen in
+   * samples (a floor: requests that got no sample are missed).
+   */
+  requestSource: 'counted' | 'sampled';
+}
+
+export interface FunctionChange {
+  name: string;
+  /** File name without directory. */
+  file: string;
+  /** Self time, ns, in each selection. */
+  baseNanos: number;
+  headNanos: number;
+  /** Share of the selection's time, 0..1. */
+  baseShare: number;
+  headShare: number;
+  /** headShare - baseShare. */
+  shareChange: number;
+  /** Self time per request, ns (undefined when the side has no requests). */
+  basePerRequest?: number;
+  headPerRequest?: number;
+  /** headPerRequest - basePerRequest, ns. */
+  perRequestChange?: number;
+}
+
+export interface EndpointComparison {
+  endpoint: string;
+  base: SideSummary;
+  head: SideSummary;
+  /** Functions ordered by the size of their change in time per request (by share when requests are unknown). */
+  functions: FunctionChange[];
+}
+
+export interface Comparison {
+  value: TimeKind;
+  base: SideSummary;
+  head: SideSummary;
+  /** Functions ordered by the size of their change in share of all time. */
+  functions: FunctionChange[];
+  /** Endpoints found in both selections, costliest in head first. */
+  endpoints: EndpointComparison[];
+}
+
+export interface CompareOptions {
+  /** Weigh by CPU (default) or wall time. */
+  value?: TimeKind;
+  /** Functions kept per list. Default 20. */
+  limit?: number;
+}
+
+interface Side {
+  total: Cost;
+  requests: number;
+  roots: Set<string>;
+  /** Self time by function key. */
+  functions: Map<string, number>;
+}
+
+const NO_ENDPOINT = '';
+
+function functionKey(name: string, file: string): string {
+  return `${name}\u0000${file === '' ? '' : basename(file)}`;
+}
+
+/** Self time by function, per endpoint (NO_ENDPOINT for samples outside spans) and overall. */
+function summarize(profiles: readonly IndexedProfile[], value: TimeKind): { all: Side; endpoints: Map<string, Side> } {
+  const newSide = (): Side => ({ total: { cpuNanos: 0, wallNanos: 0, samples: 0 }, requests: 0, roots: new Set(), functions: new Map() });
+  const all = newSide();
+  const endpoints = new Map<string, Side>();
+  const sideOf = (endpoint: string): Side => {
+    let s = endpoints.get(endpoint);
+    if (s === undefined) {
+      s = newSide();
+      endpoints.set(endpoint, s);
+    }
+    return s;
+  };
+  const keyOfFrame = new Map<number, string>();
+  for (const p of profiles) {
+    for (const [endpoint, n] of Object.entries(p.requests)) {
+      sideOf(endpoint).requests += n;
+      all.requests += n;
+    }
+    for (let i = 0; i < p.size; i++) {
+      const v = value === 'cpu' ? p.cpu[i] : p.wall[i];
+      const side = sideOf(p.endpoint[i] === NONE ? NO_ENDPOINT : p.labels[p.endpoint[i]]);
+      for (const s of [all, side]) {
+        s.total.cpuNanos += p.cpu[i];
+        s.total.wallNanos += p.wall[i];
+        s.total.samples += p.count[i];
+        if (p.root[i] !== NONE) s.roots.add(p.labels[p.root[i]]);
+      }
+      if (v <= 0) continue;
+      const leaf = p.frames.stacks[p.stack[i]][0];
+      if (leaf === undefined) continue;
+      let key = keyOfFrame.get(leaf);
+      if (key === undefined) {
+        const f = p.frames.frames[leaf];
+        key = functionKey(f.name, f.file);
+        keyOfFrame.set(leaf, key);
+      }
+      all.functions.set(key, (all.functions.get(key) ?? 0) + v);
+      side.functions.set(key, (side.functions.get(key) ?? 0) + v);
+    }
+    keyOfFrame.clear();
+  }
+  return { all, endpoints };
+}
+
+function summary(side: Side, profiles: number): SideSummary {
+  const counted = side.requests > 0;
+  return { profiles, total: side.total, requests: counted ? side.requests : side.roots.size, requestSource: counted ? 'counted' : 'sampled' };
+}
+
+function changes(base: Side, head: Side, value: TimeKind, perRequest: boolean): FunctionChange[] {
+  const baseTotal = value === 'cpu' ? base.total.cpuNanos : base.total.wallNanos;
+  const headTotal = value === 'cpu' ? head.total.cpuNanos : head.total.wallNanos;
+  const baseRequests = base.requests > 0 ? base.requests : base.roots.size;
+  const headRequests = head.requests > 0 ? head.requests : head.roots.size;
+  const keys = new Set([...base.functions.keys(), ...head.functions.keys()]);
+  const list: FunctionChange[] = [];
+  for (const key of keys) {
+    const [name, file] = key.split('\u0000');
+    const baseNanos = base.functions.get(key) ?? 0;
+    const headNanos = head.functions.get(key) ?? 0;
+    const baseShare = baseTotal > 0 ? baseNanos / baseTotal : 0;
+    const headShare = headTotal > 0 ? headNanos / headTotal : 0;
+    const change: FunctionChange = { name, file, baseNanos, headNanos, baseShare, headShare, shareChange: headShare - baseShare };
+    if (perRequest && baseRequests > 0 && headRequests > 0) {
+      change.basePerRequest = baseNanos / baseRequests;
+      change.headPerRequest = headNanos / headRequests;
+      change.perRequestChange = change.headPerRequest - change.basePerRequest;
+    }
+    list.push(change);
+  }
+  return list;
+}
+
+/** Compares function cost between the `base` and `head` selections, overall and endpoint by endpoint. */
+export function compare(base: readonly IndexedProfile[], head: readonly IndexedProfile[], options: CompareOptions = {}): Comparison {
+  const value = options.value ?? 'cpu';
+  const limit = options.limit ?? 20;
+  const b = summarize(base, value);
+  const h = summarize(head, value);
+  const byShare = (x: FunctionChange, y: FunctionChange): number => Math.abs(y.shareChange) - Math.abs(x.shareChange);
+  const byPerRequest = (x: FunctionChange, y: FunctionChange): number =>
+    Math.abs(y.perRequestChange ?? 0) - Math.abs(x.perRequestChange ?? 0) || byShare(x, y);
+  const endpoints: EndpointComparison[] = [];
+  for (const [endpoint, headSide] of h.endpoints) {
+    const baseSide = b.endpoints.get(endpoint);
+    if (endpoint === NO_ENDPOINT || baseSide === undefined) continue;
+    endpoints.push({
+      endpoint,
+      base: summary(baseSide, base.length),
+      head: summary(headSide, head.length),
+      functions: changes(baseSide, headSide, value, true).sort(byPerRequest).slice(0, limit),
+    });
+  }
+  const time = (c: Cost): number => (value === 'cpu' ? c.cpuNanos : c.wallNanos);
+  endpoints.sort((x, y) => time(y.head.total) - time(x.head.total));
+  return {
+    value,
+    base: summary(b.all, base.length),
+    head: summary(h.all, head.length),
+    functions: changes(b.all, h.all, value, false).sort(byShare).slice(0, limit),
+    endpoints,
+  };
+}
