@@ -25,6 +25,8 @@ export interface RefreshResult {
 }
 
 const WALL_SUFFIX = `.wall${PROFILE_FILE_SUFFIX}`;
+/** Largest uncompressed profile read (a spanprof wall profile of a minute is a few MB). */
+const MAX_PROFILE_BYTES = 512 * 1024 * 1024;
 
 /**
  * The wall profiles of a directory written by spanprof's `FileExporter`, kept
@@ -35,7 +37,7 @@ export class ProfileDirectory {
   readonly frames = new FrameTable();
   private readonly byFile = new Map<string, IndexedProfile>();
   /** Files that failed to decode, with their size then, so they are retried only when they change. */
-  private readonly failed = new Map<string, number>();
+  private readonly failed = new Map<string, { size: number; reason: string }>();
   private sorted: IndexedProfile[] | undefined;
 
   constructor(readonly directory: string) {}
@@ -71,23 +73,29 @@ export class ProfileDirectory {
     for (const file of this.failed.keys()) if (!present.has(file)) this.failed.delete(file);
     for (const file of [...present].sort()) {
       if (this.byFile.has(file)) continue;
+      const failure = this.failed.get(file);
       let bytes: Buffer;
       try {
+        // A file that failed is read again only once its size changed.
+        if (failure !== undefined && statSync(file).size === failure.size) {
+          result.skipped.push({ file, reason: failure.reason });
+          continue;
+        }
         bytes = readFileSync(file);
       } catch (err) {
         // Deleted between readdir and read: it will not be listed next time.
         result.skipped.push({ file, reason: (err as NodeJS.ErrnoException).code ?? String(err) });
         continue;
       }
-      if (this.failed.get(file) === bytes.length) continue;
       try {
-        const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+        const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
         this.byFile.set(file, indexProfile(file, decodePprof(raw), this.frames));
         this.failed.delete(file);
         result.added++;
       } catch (err) {
-        this.failed.set(file, bytes.length);
-        result.skipped.push({ file, reason: err instanceof Error ? err.message : String(err) });
+        const reason = err instanceof Error ? err.message : String(err);
+        this.failed.set(file, { size: bytes.length, reason });
+        result.skipped.push({ file, reason });
       }
     }
     if (result.added > 0 || result.removed > 0) this.sorted = undefined;

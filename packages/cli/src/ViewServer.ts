@@ -249,8 +249,8 @@ export class ViewServer {
           generation: this.generation,
           profiles: all.length,
           skipped: this.skipped.map((s) => s.file),
-          from: all.length > 0 ? Math.min(...all.map((p) => p.start)) : null,
-          to: all.length > 0 ? Math.max(...all.map((p) => p.end)) : null,
+          from: all.length > 0 ? all.reduce((m, p) => Math.min(m, p.start), Infinity) : null,
+          to: all.length > 0 ? all.reduce((m, p) => Math.max(m, p.end), -Infinity) : null,
           searchTags: SEARCH_TAGS,
           tags: Object.fromEntries(keys.map((k) => [k, [...(values.get(k) ?? [])].sort()])),
         };
@@ -291,8 +291,14 @@ export class ViewServer {
         };
       }
       case '/api/compare': {
-        const base = selectProfiles(all, parseFilter(params, 'base'));
-        const head = selectProfiles(all, parseFilter(params, 'head'));
+        // Each side: the page's tag filter narrowed by its own pairs.
+        const common = parseFilter(params);
+        const side = (name: string): ProfileFilter => {
+          const own = parseFilter(params, name);
+          return { ...own, tags: { ...common.tags, ...own.tags } };
+        };
+        const base = selectProfiles(all, side('base'));
+        const head = selectProfiles(all, side('head'));
         const value = parseValue(params);
         return {
           ...compare(base, head, { value, limit: parseLimit(params, 20) }),

@@ -21,8 +21,8 @@ export interface SideSummary {
   requests: number;
   /**
    * `counted`: the processor's request counts stored in the profiles;
-   * `sampled`: the profiles carry none, so distinct local root spans seen in
-   * samples (a floor: requests that got no sample are missed).
+   * `sampled`: one side's profiles carry none, so on both sides the distinct
+   * local root spans seen in samples (a floor: requests that got no sample are missed).
    */
   requestSource: 'counted' | 'sampled';
 }
@@ -130,16 +130,27 @@ function summarize(profiles: readonly IndexedProfile[], value: TimeKind): { all:
   return { all, endpoints };
 }
 
-function summary(side: Side, profiles: number): SideSummary {
-  const counted = side.requests > 0;
-  return { profiles, total: side.total, requests: counted ? side.requests : side.roots.size, requestSource: counted ? 'counted' : 'sampled' };
+/**
+ * Requests of each side: the processor's counts when both sides have them, else
+ * local roots seen in samples on both sides (never one of each: they differ in kind).
+ */
+function requestsOf(base: Side, head: Side): { base: number; head: number; source: SideSummary['requestSource'] } {
+  if (base.requests > 0 && head.requests > 0) return { base: base.requests, head: head.requests, source: 'counted' };
+  return { base: base.roots.size, head: head.roots.size, source: 'sampled' };
+}
+
+function summaries(base: Side, head: Side, baseProfiles: number, headProfiles: number): { base: SideSummary; head: SideSummary } {
+  const r = requestsOf(base, head);
+  return {
+    base: { profiles: baseProfiles, total: base.total, requests: r.base, requestSource: r.source },
+    head: { profiles: headProfiles, total: head.total, requests: r.head, requestSource: r.source },
+  };
 }
 
 function changes(base: Side, head: Side, value: TimeKind, perRequest: boolean): FunctionChange[] {
   const baseTotal = value === 'cpu' ? base.total.cpuNanos : base.total.wallNanos;
   const headTotal = value === 'cpu' ? head.total.cpuNanos : head.total.wallNanos;
-  const baseRequests = base.requests > 0 ? base.requests : base.roots.size;
-  const headRequests = head.requests > 0 ? head.requests : head.roots.size;
+  const { base: baseRequests, head: headRequests } = requestsOf(base, head);
   const keys = new Set([...base.functions.keys(), ...head.functions.keys()]);
   const list: FunctionChange[] = [];
   for (const key of keys) {
@@ -174,8 +185,7 @@ export function compare(base: readonly IndexedProfile[], head: readonly IndexedP
     if (endpoint === NO_ENDPOINT || baseSide === undefined) continue;
     endpoints.push({
       endpoint,
-      base: summary(baseSide, base.length),
-      head: summary(headSide, head.length),
+      ...summaries(baseSide, headSide, base.length, head.length),
       functions: changes(baseSide, headSide, value, true).sort(byPerRequest).slice(0, limit),
     });
   }
@@ -183,9 +193,8 @@ export function compare(base: readonly IndexedProfile[], head: readonly IndexedP
   endpoints.sort((x, y) => time(y.head.total) - time(x.head.total));
   return {
     value,
-    base: summary(b.all, base.length),
-    head: summary(h.all, head.length),
-    functions: changes(b.all, h.all, value, false).sort(byShare).slice(0, limit),
+    ...summaries(b.all, h.all, base.length, head.length),
+    functions: changes(b.all, h.all, value, true).sort(byShare).slice(0, limit),
     endpoints,
   };
 }

@@ -30,8 +30,9 @@
     const q = filterParams();
     if (valueKind() === 'wall') q.set('value', 'wall');
     for (const [k, v] of Object.entries(extra)) {
-      if (v === undefined || v === null) q.delete(k);
-      else q.set(k, v);
+      q.delete(k);
+      if (Array.isArray(v)) for (const x of v) q.append(k, x);
+      else if (v !== undefined && v !== null) q.set(k, v);
     }
     const s = q.toString();
     return s ? `${path}?${s}` : path;
@@ -65,16 +66,27 @@
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   const shortFile = (f) => (f.length > 70 ? `…${f.slice(f.length - 69)}` : f);
   const timeOf = (cost, kind) => (kind === 'cpu' ? cost.cpuNanos : cost.wallNanos);
+  /** A link to the page of a span, trace or endpoint (`kind`), or the plain text when there is no ID. */
+  const idLink = (kind, id, cls = '') =>
+    id ? `<a${cls ? ` class="${cls}"` : ''} href="${esc(link(`/${kind}/${encodeURIComponent(id)}`))}">${esc(id)}</a>` : '(none)';
 
+  /** Thrown instead of an answer that arrives after the user moved on to another page. */
+  class Superseded extends Error {}
+  let current = 0;
   async function api(path, query) {
+    const asked = current;
     const res = await fetch(`/api/${path}?${query.toString()}`);
     const body = await res.json();
+    if (asked !== current) throw new Superseded();
     if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
     return body;
   }
 
   // ---- filters -------------------------------------------------------------
-  const toLocalInput = (ms) => {
+  /** A `from`/`to` parameter as the server reads it (epoch ms or an ISO date), as a datetime-local value. */
+  const toLocalInput = (value) => {
+    const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (!Number.isFinite(ms)) return '';
     const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
     return d.toISOString().slice(0, 19);
   };
@@ -85,12 +97,12 @@
     document.getElementById('tag-filters').innerHTML = keys
       .map(
         (k) => `<label>${esc(k)} <select data-tag="${esc(k)}"><option value="">any</option>${meta.tags[k]
-          .map((v) => `<option${chosen[k] === v ? ' selected' : ''}>${esc(v)}</option>`)
+          .map((v) => `<option value="${esc(v)}"${chosen[k] === v ? ' selected' : ''}>${esc(v)}</option>`)
           .join('')}</select></label>`,
       )
       .join('');
-    document.getElementById('filter-from').value = p.get('from') ? toLocalInput(Number(p.get('from'))) : '';
-    document.getElementById('filter-to').value = p.get('to') ? toLocalInput(Number(p.get('to'))) : '';
+    document.getElementById('filter-from').value = p.get('from') ? toLocalInput(p.get('from')) : '';
+    document.getElementById('filter-to').value = p.get('to') ? toLocalInput(p.get('to')) : '';
     status.textContent = `${meta.profiles} profile(s)${meta.from ? `, ${new Date(meta.from).toLocaleString()} – ${new Date(meta.to).toLocaleString()}` : ''}`;
   }
   document.getElementById('filters').addEventListener('submit', (e) => {
@@ -131,7 +143,7 @@
   function keepExtra() {
     const p = params();
     const out = {};
-    for (const k of ['whole', 'base', 'head']) if (p.get(k)) out[k] = p.get(k);
+    for (const k of ['whole', 'base', 'head']) if (p.getAll(k).length > 0) out[k] = p.getAll(k);
     return out;
   }
 
@@ -227,16 +239,16 @@
       <h2>Endpoints</h2>
       <table id="endpoints"><thead><tr><th>endpoint</th>${costHead}<th class="num">requests</th><th class="num">CPU ms / request</th></tr></thead><tbody>${r.endpoints
         .map(
-          (e) => `<tr><td>${e.endpoint ? `<a href="${esc(link(`/endpoint/${encodeURIComponent(e.endpoint)}`))}">${esc(e.endpoint)}</a>` : '(none)'}</td>${costCells(e, r.total)}
+          (e) => `<tr><td>${idLink('endpoint', e.endpoint)}</td>${costCells(e, r.total)}
             ${right(e.requests || '-')}${right(e.requests ? ms(e.cpuNanos / e.requests) : '-')}</tr>`,
         )
         .join('')}</tbody></table>
       <div>
       <div><h2>Traces</h2><table id="traces"><thead><tr><th>trace ID</th>${costHead}<th class="num">spans</th><th>endpoint</th></tr></thead><tbody>${r.traces
-        .map((t) => `<tr><td class="id"><a href="${esc(link(`/trace/${t.traceId}`))}">${t.traceId}</a></td>${costCells(t, r.total)}${right(t.spans)}<td>${esc(t.endpoint)}</td></tr>`)
+        .map((t) => `<tr><td class="id">${idLink('trace', t.traceId)}</td>${costCells(t, r.total)}${right(t.spans)}<td>${esc(t.endpoint)}</td></tr>`)
         .join('')}</tbody></table></div>
       <div><h2>Spans</h2><table id="spans"><thead><tr><th>span ID</th>${costHead}<th>endpoint</th></tr></thead><tbody>${r.spans
-        .map((s) => `<tr><td class="id"><a href="${esc(link(`/span/${s.spanId}`))}">${s.spanId}</a></td>${costCells(s, r.total)}<td>${esc(s.endpoint)}</td></tr>`)
+        .map((s) => `<tr><td class="id">${idLink('span', s.spanId)}</td>${costCells(s, r.total)}<td>${esc(s.endpoint)}</td></tr>`)
         .join('')}</tbody></table></div></div>`;
     wireValueToggle(view);
   }
@@ -255,7 +267,7 @@
     let extra = '';
     if (kind === 'span') {
       const s = h.span;
-      if (s && whole) {
+      if (s && whole && /^[0-9a-f]{16}$/.test(s.localRootSpanId)) {
         const q2 = new URLSearchParams(q);
         q2.set('scope', 'root');
         q2.set('id', s.localRootSpanId);
@@ -263,9 +275,9 @@
       }
       title = whole ? `Local root of span <span class="mono">${esc(id)}</span>` : `Span <span class="mono">${esc(id)}</span>`;
       facts = s
-        ? `<div><span>trace</span><a class="mono" href="${esc(link(`/trace/${s.traceId}`))}">${s.traceId}</a></div>
-           <div><span>local root</span><a class="mono" href="${esc(link(`/span/${s.localRootSpanId}`))}">${s.localRootSpanId}</a></div>
-           <div><span>endpoint</span><a href="${esc(link(`/endpoint/${encodeURIComponent(s.endpoint)}`))}">${esc(s.endpoint)}</a></div>`
+        ? `<div><span>trace</span>${idLink('trace', s.traceId, 'mono')}</div>
+           <div><span>local root</span>${idLink('span', s.localRootSpanId, 'mono')}</div>
+           <div><span>endpoint</span>${idLink('endpoint', s.endpoint)}</div>`
         : '';
       extra = `<span class="group" role="group" aria-label="scope">
         <button type="button" data-whole="0" class="${whole ? '' : 'on'}">This span</button>
@@ -288,10 +300,10 @@
       <h2>Flame graph (${value === 'cpu' ? 'CPU' : 'wall'} time)</h2><div id="flame-box"></div>
       <h2>Top functions</h2>${functionsTable(h.functions, h.total, value)}
       ${h.spans ? `<h2>Spans</h2><table id="scope-spans"><thead><tr><th>span ID</th>${costHead}<th>local root</th></tr></thead><tbody>${h.spans
-        .map((s) => `<tr><td class="id"><a href="${esc(link(`/span/${s.spanId}`))}">${s.spanId}</a></td>${costCells(s, h.total)}<td class="id">${s.localRootSpanId}</td></tr>`)
+        .map((s) => `<tr><td class="id">${idLink('span', s.spanId)}</td>${costCells(s, h.total)}<td class="id">${esc(s.localRootSpanId)}</td></tr>`)
         .join('')}</tbody></table>` : ''}
       ${h.traces ? `<h2>Costliest traces</h2><table id="scope-traces"><thead><tr><th>trace ID</th>${costHead}<th class="num">spans</th></tr></thead><tbody>${h.traces
-        .map((t) => `<tr><td class="id"><a href="${esc(link(`/trace/${t.traceId}`))}">${t.traceId}</a></td>${costCells(t, h.total)}<td class="num">${t.spans}</td></tr>`)
+        .map((t) => `<tr><td class="id">${idLink('trace', t.traceId)}</td>${costCells(t, h.total)}<td class="num">${t.spans}</td></tr>`)
         .join('')}</tbody></table>` : ''}`;
     flame(document.getElementById('flame-box'), h.flame, value);
     wireValueToggle(view);
@@ -303,7 +315,7 @@
   async function compareView() {
     const p = params();
     const value = valueKind();
-    const versions = meta.tags['service.version'] || [];
+    const versions = [...(meta.tags['service.version'] || [])].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
     let base = p.getAll('base');
     let head = p.getAll('head');
     if (base.length === 0 && head.length === 0 && versions.length >= 2) {
@@ -313,8 +325,8 @@
     const keys = Object.keys(meta.tags);
     const picker = (name, pairs) => {
       const [k, v] = pairs[0] ? [pairs[0].slice(0, pairs[0].indexOf('=')), pairs[0].slice(pairs[0].indexOf('=') + 1)] : ['service.version', ''];
-      return `<label>${name} <select data-side="${name}" data-part="key">${keys.map((x) => `<option${x === k ? ' selected' : ''}>${esc(x)}</option>`).join('')}</select>
-        = <select data-side="${name}" data-part="value">${(meta.tags[k] || []).map((x) => `<option${x === v ? ' selected' : ''}>${esc(x)}</option>`).join('')}</select></label>`;
+      return `<label>${name} <select data-side="${name}" data-part="key">${keys.map((x) => `<option value="${esc(x)}"${x === k ? ' selected' : ''}>${esc(x)}</option>`).join('')}</select>
+        = <select data-side="${name}" data-part="value">${(meta.tags[k] || []).map((x) => `<option value="${esc(x)}"${x === v ? ' selected' : ''}>${esc(x)}</option>`).join('')}</select></label>`;
     };
     const form = `<form id="compare-form" class="toolbar">${picker('base', base)} ${picker('head', head)} <button type="submit">Compare</button> ${valueToggle()}</form>`;
     if (base.length === 0 || head.length === 0) {
@@ -365,7 +377,7 @@
     for (const sel of form.querySelectorAll('select[data-part="key"]')) {
       sel.addEventListener('change', () => {
         const values = form.querySelector(`select[data-side="${sel.dataset.side}"][data-part="value"]`);
-        values.innerHTML = (meta.tags[sel.value] || []).map((x) => `<option>${esc(x)}</option>`).join('');
+        values.innerHTML = (meta.tags[sel.value] || []).map((x) => `<option value="${esc(x)}">${esc(x)}</option>`).join('');
       });
     }
     form.addEventListener('submit', (e) => {
@@ -384,7 +396,10 @@
   }
 
   // ---- router --------------------------------------------------------------
+  let renderSeq = 0;
   async function render() {
+    const seq = ++renderSeq;
+    current = seq;
     destroyCharts();
     const path = location.pathname;
     for (const a of document.querySelectorAll('nav a')) {
@@ -393,6 +408,7 @@
     document.body.dataset.ready = '';
     try {
       meta = await api('meta', new URLSearchParams());
+      if (seq !== renderSeq) return;
       renderFilters();
       const m = /^\/(span|trace|root|endpoint)\/(.+)$/.exec(path);
       if (m) await scopeView(m[1], decodeURIComponent(m[2]));
@@ -400,9 +416,10 @@
       else await overview();
       document.title = `spanprof · ${document.querySelector('h1')?.textContent ?? 'view'}`;
     } catch (err) {
+      if (err instanceof Superseded || seq !== renderSeq) return;
       view.innerHTML = `<h1>Something went wrong</h1><p class="error">${esc(err.message)}</p>`;
     }
-    document.body.dataset.ready = String(Date.now());
+    if (seq === renderSeq) document.body.dataset.ready = String(Date.now());
   }
   render();
 })();
