@@ -85,6 +85,14 @@ function functionKey(name: string, file: string): string {
   return `${name}\u0000${file === '' ? '' : basename(file)}`;
 }
 
+/** Adds sample `i` of `p` to the side's total and its local roots. */
+function count(side: Side, p: IndexedProfile, i: number): void {
+  side.total.cpuNanos += p.cpu[i];
+  side.total.wallNanos += p.wall[i];
+  side.total.samples += p.count[i];
+  if (p.root[i] !== NONE) side.roots.add(p.labels[p.root[i]]);
+}
+
 /** Self time by function, per endpoint (NO_ENDPOINT for samples outside spans) and overall. */
 function summarize(profiles: readonly IndexedProfile[], value: TimeKind): { all: Side; endpoints: Map<string, Side> } {
   const newSide = (): Side => ({ total: { cpuNanos: 0, wallNanos: 0, samples: 0 }, requests: 0, roots: new Set(), functions: new Map() });
@@ -107,12 +115,8 @@ function summarize(profiles: readonly IndexedProfile[], value: TimeKind): { all:
     for (let i = 0; i < p.size; i++) {
       const v = value === 'cpu' ? p.cpu[i] : p.wall[i];
       const side = sideOf(p.endpoint[i] === NONE ? NO_ENDPOINT : p.labels[p.endpoint[i]]);
-      for (const s of [all, side]) {
-        s.total.cpuNanos += p.cpu[i];
-        s.total.wallNanos += p.wall[i];
-        s.total.samples += p.count[i];
-        if (p.root[i] !== NONE) s.roots.add(p.labels[p.root[i]]);
-      }
+      count(all, p, i);
+      count(side, p, i);
       if (v <= 0) continue;
       const leaf = p.frames.stacks[p.stack[i]][0];
       if (leaf === undefined) continue;
