@@ -2,7 +2,8 @@
 // The benchmarked service: node:http with OpenTelemetry's HTTP instrumentation and
 // a batch span processor (spans are built and batched, then dropped), plus
 // spanprof's ProfilingSpanProcessor at its defaults when MODE=spanprof
-// (CONTEXT_TRACKING and SAMPLING_INTERVAL_MICROS override those two options).
+// (CONTEXT_TRACKING, SAMPLING_INTERVAL_MICROS, UPLOAD_PERIOD_MILLIS, CPU_TIME=0,
+// HEAP=0 and HEAP_INTERVAL_BYTES override those options, to take the cost apart).
 // Prints {"port":N} when listening. GET /__stats answers with peak RSS and, in
 // spanprof mode, the profiler's figures after a forced collection.
 const os = require('node:os');
@@ -26,7 +27,7 @@ function createProfiler() {
     samplingIntervalMicros: process.env.SAMPLING_INTERVAL_MICROS ? Number(process.env.SAMPLING_INTERVAL_MICROS) : undefined,
     uploadPeriodMillis: process.env.UPLOAD_PERIOD_MILLIS ? Number(process.env.UPLOAD_PERIOD_MILLIS) : undefined,
     contextTracking: process.env.CONTEXT_TRACKING,
-    heap: process.env.HEAP !== '0',
+    heap: process.env.HEAP === '0' ? false : process.env.HEAP_INTERVAL_BYTES ? { intervalBytes: Number(process.env.HEAP_INTERVAL_BYTES) } : true,
     cpuTime: process.env.CPU_TIME !== '0',
   });
 }
@@ -115,7 +116,8 @@ if (mode === 'switch') {
   const next = async () => {
     const on = index % 4 === 1 || index % 4 === 2;
     index++;
-    if (on && !profiler) profiler = createProfiler();
+    // NULL_SWITCH=1: an A/A run, both kinds of phase without spanprof (the bench's own spread).
+    if (on && !profiler && process.env.NULL_SWITCH !== '1') profiler = createProfiler();
     if (!on && profiler) {
       const stopping = profiler;
       profiler = undefined;

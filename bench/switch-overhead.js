@@ -7,14 +7,24 @@
 // dominates bench/http-overhead.js on a small shared machine.
 //
 // What it reports per workload: the median over phase pairs of
-// (requests/s with spanprof) / (requests/s without), the same ratio from the
-// totals, and the process CPU time per request in each state. What it leaves out:
-// the periodic collection (a phase is shorter than the upload period); its cost is
-// the collection pause that bench/http-overhead.js reports, once per period.
+// (requests/s with spanprof) / (requests/s without) with its 95% interval, the
+// same ratio from the totals, and the main thread's CPU time per request in each
+// state. What it leaves out: the periodic collection (a phase is shorter than the
+// upload period); its cost is the collection pause that bench/http-overhead.js
+// reports, once per period.
+//
+// Neighbouring 2 s phases differ by 3 to 5% (standard deviation of a pair's
+// ratio) on the 2-core machine: a 60 s run places the median within about
+// +-1.5 points, 300 s within about +-0.8. --pin puts the server and its threads on
+// CPU 1 and the load generator on CPU 0 (steadier, and the profiler's own
+// threads then compete with the server's main thread, as in a one-CPU
+// container); --null runs A/A (spanprof never on) to show the bench's own bias.
+// Extra environment reaches the server (HEAP=0, HEAP_INTERVAL_BYTES,
+// SAMPLING_INTERVAL_MICROS, CPU_TIME=0: see server.js) for taking the cost apart.
 //
 //   node bench/switch-overhead.js [--duration 60] [--phase-millis 2000] [--connections 32] [--workloads typical,light]
-//                                 [--context-tracking auto|async-frame|async-hooks]
-const { spawn } = require('node:child_process');
+//                                 [--context-tracking auto|async-frame|async-hooks] [--pin] [--null] [--rate N]
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -29,19 +39,35 @@ const { values: args } = parseArgs({
     workloads: { type: 'string', default: 'typical,light' },
     'context-tracking': { type: 'string', default: 'auto' },
     rate: { type: 'string' },
+    null: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
   },
 });
 const WORKLOADS = { typical: 25, light: 1 };
 
 function startServer(env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'server.js')], {
-      env: { ...process.env, MODE: 'switch', CONTEXT_TRACKING: args['context-tracking'], PHASE_MILLIS: args['phase-millis'], ...env },
+    const server = [process.execPath, path.join(__dirname, 'server.js')];
+    const [command, ...argv] = args.pin ? ['taskset', '-c', '1', ...server] : server;
+    const child = spawn(command, argv, {
+      env: { ...process.env, MODE: 'switch', NULL_SWITCH: args.null ? '1' : '0', CONTEXT_TRACKING: args['context-tracking'], PHASE_MILLIS: args['phase-millis'], ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.once('error', reject);
     child.stdout.once('data', (d) => resolve({ child, port: JSON.parse(String(d)).port }));
   });
+}
+
+/**
+ * A distribution-free 95% confidence interval of the median (order statistics,
+ * normal approximation of the binomial): the range the true median pair ratio
+ * lies in, given this run's spread. Needs about 20 pairs to mean much.
+ */
+function medianInterval(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  const half = 0.98 * Math.sqrt(n);
+  return [s[Math.max(0, Math.floor(n / 2 - half))], s[Math.min(n - 1, Math.ceil(n / 2 + half) - 1)]];
 }
 
 const median = (xs) => {
@@ -83,6 +109,7 @@ async function runWorkload(name) {
     });
     const w = { workUnits: WORKLOADS[name], pairs: ratios.length, off: total(false), on: total(true) };
     w.medianPairRatio = median(ratios);
+    w.medianPairRatioInterval95 = medianInterval(ratios);
     w.totalRatio = w.on.rps / w.off.rps;
     w.medianPairMainCpuRatio = median(cpuRatios);
     w.pairRatios = ratios;
@@ -93,21 +120,39 @@ async function runWorkload(name) {
 }
 
 async function main() {
+  if (args.pin) {
+    // This process (the load generator) on CPU 0, the server on CPU 1 (see startServer).
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    } catch (err) {
+      throw new Error(`--pin needs taskset (util-linux) and two CPUs: ${err.message}`);
+    }
+  }
   const names = args.workloads.split(',').filter((n) => n in WORKLOADS);
-  const result = { node: process.version, date: new Date().toISOString(), durationSeconds: Number(args.duration), phaseMillis: Number(args['phase-millis']), workloads: {} };
+  const result = {
+    node: process.version,
+    date: new Date().toISOString(),
+    durationSeconds: Number(args.duration),
+    phaseMillis: Number(args['phase-millis']),
+    pinned: args.pin,
+    null: args.null,
+    workloads: {},
+  };
   for (const name of names) {
     result.workloads[name] = await runWorkload(name);
     console.error(`${name}: ${result.workloads[name].pairs} phase pairs done`);
   }
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'switch-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nspanprof on/off in one process, Node ${process.version}, ${args.duration} s per workload in ${args['phase-millis']} ms phases`);
-  console.log('| request work | phase pairs | req/s off / on | throughput loss (median pair) | (totals) | CPU per request off / on |');
+  const how = `${args.pin ? 'server pinned to one CPU' : 'unpinned'}${args.null ? ', A/A run: spanprof never turned on' : ''}`;
+  console.log(`\nspanprof on/off in one process, Node ${process.version}, ${args.duration} s per workload in ${args['phase-millis']} ms phases, ${how}`);
+  console.log('| request work | phase pairs | req/s off / on | throughput loss (median pair, 95% interval) | (totals) | main-thread CPU per request off / on |');
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [name, w] of Object.entries(result.workloads)) {
-    console.error(`  main thread CPU per request off / on ${w.off.mainCpuMicrosPerRequest.toFixed(1)} / ${w.on.mainCpuMicrosPerRequest.toFixed(1)} µs, median pair ratio ${w.medianPairMainCpuRatio.toFixed(3)}`);
+    const loss = (ratio) => `${((1 - ratio) * 100).toFixed(1)}%`;
+    const [low, high] = w.medianPairRatioInterval95;
     console.log(
-      `| ${name} (~${(w.workUnits * 0.04).toFixed(2)} ms CPU) | ${w.pairs} | ${w.off.rps.toFixed(0)} / ${w.on.rps.toFixed(0)} | ${((1 - w.medianPairRatio) * 100).toFixed(1)}% | ${((1 - w.totalRatio) * 100).toFixed(1)}% | ${w.off.cpuMicrosPerRequest.toFixed(0)} / ${w.on.cpuMicrosPerRequest.toFixed(0)} µs |`,
+      `| ${name} (~${(w.workUnits * 0.04).toFixed(2)} ms CPU) | ${w.pairs} | ${w.off.rps.toFixed(0)} / ${w.on.rps.toFixed(0)} | ${loss(w.medianPairRatio)} (${loss(high)} to ${loss(low)}) | ${loss(w.totalRatio)} | ${w.off.mainCpuMicrosPerRequest.toFixed(0)} / ${w.on.mainCpuMicrosPerRequest.toFixed(0)} µs |`,
     );
   }
 }
