@@ -15,7 +15,7 @@
 //
 // Neighbouring 2 s phases differ by 3 to 5% (standard deviation of a pair's
 // ratio) on the 2-core machine: a 60 s run places the median within about
-// +-1.5 points, 300 s within about +-0.8. --pin puts the server and its threads on
+// +-1.5 points, 300 s within about +-1. --pin puts the server and its threads on
 // CPU 1 and the load generator on CPU 0 (steadier, and the profiler's own
 // threads then compete with the server's main thread, as in a one-CPU
 // container); --null runs A/A (spanprof never on) to show the bench's own bias.
