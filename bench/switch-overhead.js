@@ -13,7 +13,7 @@
 // upload period); its cost is the collection pause that bench/http-overhead.js
 // reports, once per period.
 //
-// Neighbouring 2 s phases differ by 3 to 5% (standard deviation of a pair's
+// Neighbouring 2 s phases differ by 3 to 7% (standard deviation of a pair's
 // ratio) on the 2-core machine: a 60 s run places the median within about
 // +-1.5 points, 300 s within about +-1. --pin puts the server and its threads on
 // CPU 1 and the load generator on CPU 0 (steadier, and the profiler's own
