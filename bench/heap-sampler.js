@@ -38,6 +38,7 @@ const ARRAY_BYTES = 32 + 16 + ELEMENTS * 8;
 const STACK_DEPTH = 64;
 
 const held = [];
+// Three identical functions on purpose: the profile tells allocation sites apart by function.
 function holdsSmall(n) { for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i)); }
 function holdsMedium(n) { for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i)); }
 function holdsLarge(n) { for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i)); }
