@@ -18,6 +18,7 @@ const v8 = require('node:v8');
 const vm = require('node:vm');
 const { parseArgs } = require('node:util');
 const { heap } = require('@datadog/pprof');
+const { mainThreadCpuNanos } = require('./main-thread-cpu');
 
 const { values: args } = parseArgs({
   options: {
@@ -77,15 +78,6 @@ function precision(interval, trials) {
 let sink;
 function allocate(n) { for (let i = 0; i < n; i++) sink = new Array(ELEMENTS).fill(i); }
 function atDepth(depth, n) { return depth <= 1 ? allocate(n) : atDepth(depth - 1, n); }
-const mainThreadNanos = () => {
-  try {
-    return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
-  } catch {
-    const { user, system } = process.cpuUsage();
-    return (user + system) * 1000;
-  }
-};
-
 function costPerSample(depth, interval, blocks) {
   const perArray = { off: [], on: [] };
   const batch = 2000;
@@ -95,13 +87,13 @@ function costPerSample(depth, interval, blocks) {
       if (on) heap.start(interval, STACK_DEPTH);
       atDepth(depth, batch);
       let arrays = 0;
-      const t0 = mainThreadNanos();
+      const t0 = mainThreadCpuNanos();
       const end = performance.now() + 250;
       while (performance.now() < end) {
         atDepth(depth, batch);
         arrays += batch;
       }
-      perArray[on ? 'on' : 'off'].push((mainThreadNanos() - t0) / arrays);
+      perArray[on ? 'on' : 'off'].push((mainThreadCpuNanos() - t0) / arrays);
       if (on) heap.stop();
     }
   }

@@ -9,6 +9,7 @@
 const os = require('node:os');
 const path = require('node:path');
 const fs = require('node:fs');
+const { mainThreadCpuNanos } = require('./main-thread-cpu');
 const api = require('@opentelemetry/api');
 const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
@@ -100,15 +101,6 @@ const server = http.createServer((req, res) => {
 // SETTLE_MILLIS (which absorb the switch: profiler start, final collection and
 // export of the stopped one).
 const phases = [];
-/** CPU time of the main thread (Linux: the scheduler's nanosecond figure), else of the process. */
-function mainThreadCpuNanos() {
-  try {
-    return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
-  } catch {
-    const { user, system } = process.cpuUsage();
-    return (user + system) * 1000;
-  }
-}
 if (mode === 'switch') {
   const phaseMillis = Number(process.env.PHASE_MILLIS ?? 2000);
   const settleMillis = Number(process.env.SETTLE_MILLIS ?? 400);
