@@ -205,6 +205,15 @@ test('view in Chromium: tag search, a span by deep link, endpoint and compare vi
         [name, scope],
       );
 
+    /** Reads `probe` until `done` holds of its value or 10 s pass (the flame graph animates); returns the last value. */
+    const settled = async (probe, done) => {
+      const end = Date.now() + 10_000;
+      for (;;) {
+        const value = await probe();
+        if (done(value) || Date.now() > end) return value;
+        await page.waitForTimeout(100);
+      }
+    };
     /** The widest flame graph frame named `name`: a function can have several frames, some a pixel wide. */
     const widestFrame = async (name) => {
       const index = await page.evaluate((n) => {
@@ -271,11 +280,11 @@ test('view in Chromium: tag search, a span by deep link, endpoint and compare vi
     await discounts.hover();
     assert.match(await page.textContent('.d3-flame-graph-tip'), /applyDiscounts[\s\S]*pricing\.js:\d+[\s\S]*total [\d.,]+ ms cpu \([\d.]+%\)\s+self [\d.,]+ ms/);
     await discounts.click({ force: true });
-    await page.waitForTimeout(600);
-    assert.ok((await frameWidth('applyDiscounts')) > 0.95 * full, 'zoomed to applyDiscounts');
+    const zoomed = await settled(() => frameWidth('applyDiscounts'), (w) => w > 0.95 * full);
+    assert.ok(zoomed > 0.95 * full, `zoomed to applyDiscounts: ${zoomed}px of ${full}px`);
     await page.click('.flame-reset');
-    await page.waitForTimeout(600);
-    assert.ok(Math.abs((await frameWidth('applyDiscounts')) - width) < 2, 'zoom reset');
+    const reset = await settled(() => frameWidth('applyDiscounts'), (w) => Math.abs(w - width) < 2);
+    assert.ok(Math.abs(reset - width) < 2, `zoom reset: ${reset}px, was ${width}px`);
 
     // 4. Compare versions: the two newest versions by default.
     await page.goto(`${url}compare`);
