@@ -34,7 +34,9 @@ const MAX_PROFILE_BYTES = 512 * 1024 * 1024;
  * forgets the ones that were deleted (the exporter prunes old files).
  */
 export class ProfileDirectory {
-  readonly frames = new FrameTable();
+  private table = new FrameTable();
+  /** Samples of the profiles forgotten since the frame table was last rebuilt. */
+  private forgottenSamples = 0;
   private readonly byFile = new Map<string, IndexedProfile>();
   /** Files that failed to decode, with their size then, so they are retried only when they change. */
   private readonly failed = new Map<string, { size: number; reason: string }>();
@@ -46,6 +48,16 @@ export class ProfileDirectory {
   get profiles(): readonly IndexedProfile[] {
     this.sorted ??= [...this.byFile.values()].sort((a, b) => a.start - b.start || (a.file < b.file ? -1 : 1));
     return this.sorted;
+  }
+
+  /**
+   * The frames and stacks of the indexed profiles. A new table replaces it
+   * once the profiles forgotten since the last one had more samples than the
+   * ones kept, so that a viewer left running over a directory the exporter
+   * prunes holds at most about twice the frames its profiles need.
+   */
+  get frames(): FrameTable {
+    return this.table;
   }
 
   /** Profile files in the directory (readable or not) as of the last refresh. */
@@ -64,11 +76,17 @@ export class ProfileDirectory {
     }
     const present = new Set(names.filter((n) => n.endsWith(WALL_SUFFIX)).map((n) => join(this.directory, n)));
     const result: RefreshResult = { added: 0, removed: 0, skipped: [] };
-    for (const file of this.byFile.keys()) {
+    for (const [file, profile] of this.byFile) {
       if (!present.has(file)) {
         this.byFile.delete(file);
+        this.forgottenSamples += profile.size;
         result.removed++;
       }
+    }
+    if (result.removed > 0) {
+      let kept = 0;
+      for (const p of this.byFile.values()) kept += p.size;
+      if (this.forgottenSamples > kept) this.rebuildFrameTable();
     }
     for (const file of this.failed.keys()) if (!present.has(file)) this.failed.delete(file);
     for (const file of [...present].sort()) {
@@ -89,7 +107,7 @@ export class ProfileDirectory {
       }
       try {
         const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
-        this.byFile.set(file, indexProfile(file, decodePprof(raw), this.frames));
+        this.byFile.set(file, indexProfile(file, decodePprof(raw), this.table));
         this.failed.delete(file);
         result.added++;
       } catch (err) {
@@ -100,6 +118,40 @@ export class ProfileDirectory {
     }
     if (result.added > 0 || result.removed > 0) this.sorted = undefined;
     return result;
+  }
+
+  /** Moves the indexed profiles to a new frame table holding only their own frames and stacks. */
+  private rebuildFrameTable(): void {
+    const old = this.table;
+    const table = new FrameTable();
+    const frameIds = new Map<number, number>();
+    const stackIds = new Map<number, number>();
+    const ids: number[] = [];
+    for (const [file, p] of this.byFile) {
+      const stack = new Int32Array(p.size);
+      for (let i = 0; i < p.size; i++) {
+        let id = stackIds.get(p.stack[i]);
+        if (id === undefined) {
+          ids.length = 0;
+          for (const f of old.stacks[p.stack[i]]) {
+            let frameId = frameIds.get(f);
+            if (frameId === undefined) {
+              const frame = old.frames[f];
+              frameId = table.frameId(frame.name, frame.file, frame.line);
+              frameIds.set(f, frameId);
+            }
+            ids.push(frameId);
+          }
+          id = table.stackId(ids);
+          stackIds.set(p.stack[i], id);
+        }
+        stack[i] = id;
+      }
+      this.byFile.set(file, { ...p, frames: table, stack });
+    }
+    this.table = table;
+    this.forgottenSamples = 0;
+    this.sorted = undefined;
   }
 }
 

@@ -1,0 +1,101 @@
+'use strict';
+// The viewer's index over a directory the exporter prunes: `spanprof view`
+// runs for days while files come and go, so what it keeps must follow the
+// files it still has, not every file it ever read.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { Function: PprofFunction, Label, Line, Location, Profile, Sample, ValueType } = require('pprof-format');
+const { ProfileDirectory, hotspots, flameGraph, rank } = require('@spanprof/cli');
+
+const FUNCTIONS_PER_RELEASE = 40;
+
+/** A wall profile of one release: its own function names (as after a deploy), shared callers, two spans. */
+function writeProfile(dir, generation) {
+  const profile = new Profile();
+  const s = (value) => profile.stringTable.dedup(value);
+  profile.sampleType = [
+    new ValueType({ type: s('sample'), unit: s('count') }),
+    new ValueType({ type: s('wall'), unit: s('nanoseconds') }),
+    new ValueType({ type: s('cpu'), unit: s('nanoseconds') }),
+  ];
+  const start = Date.UTC(2026, 10, 24, 12) + generation * 60_000;
+  profile.timeNanos = BigInt(start) * 1_000_000n;
+  profile.durationNanos = 60_000_000_000n;
+  profile.comment = [s('spanprof:service.name=rolling'), s(`spanprof:service.version=1.${generation}.0`)];
+  const locationOf = (name, file, line) => {
+    const id = profile.location.length + 1;
+    profile.function.push(new PprofFunction({ id, name: s(name), filename: s(file) }));
+    profile.location.push(new Location({ id, line: [new Line({ functionId: id, line })] }));
+    return id;
+  };
+  const main = locationOf('main', '/app/server.js', 10);
+  const handler = locationOf('handler', '/app/server.js', 20);
+  const spans = [1, 2].map((k) => (generation * 16 + k).toString(16).padStart(16, '0'));
+  const trace = generation.toString(16).padStart(32, '0');
+  for (let k = 0; k < FUNCTIONS_PER_RELEASE; k++) {
+    const leaf = locationOf(`work_${generation}_${k}`, `/app/releases/${generation}/work.js`, 100 + k);
+    for (const [i, span] of spans.entries()) {
+      profile.sample.push(
+        new Sample({
+          locationId: [leaf, handler, main],
+          value: [1, 10_101_000, (k + 1) * 1000 * (i + 1)],
+          label: [
+            new Label({ key: s('span_id'), str: s(span) }),
+            new Label({ key: s('local_root_span_id'), str: s(spans[0]) }),
+            new Label({ key: s('trace_id'), str: s(trace) }),
+            new Label({ key: s('trace_endpoint'), str: s('GET /work') }),
+          ],
+        }),
+      );
+    }
+  }
+  const name = `${new Date(start).toISOString().replace(/[-:]/g, '')}.rolling.1.${String(generation).padStart(6, '0')}.wall.pb.gz`;
+  fs.writeFileSync(path.join(dir, name), zlib.gzipSync(profile.encode()));
+  return { file: path.join(dir, name), spans };
+}
+
+/** Everything a view shows of `profiles`, for comparing two indexes of the same files. */
+function views(profiles, spanId) {
+  return {
+    ranking: rank(profiles),
+    all: hotspots(profiles, { kind: 'all' }),
+    span: hotspots(profiles, { kind: 'span', id: spanId }),
+    flame: flameGraph(profiles, { kind: 'endpoint', name: 'GET /work' }, 'cpu'),
+  };
+}
+
+test('view index: frames of pruned profiles are let go, and views stay exactly what a fresh index shows', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-rolling-'));
+  const directory = new ProfileDirectory(dir);
+  const kept = [];
+  let largest = 0;
+  // A rolling directory: each minute one new release's profile, the exporter keeping the newest 3.
+  for (let generation = 0; generation < 60; generation++) {
+    kept.push(writeProfile(dir, generation));
+    if (kept.length > 3) fs.rmSync(kept.shift().file);
+    directory.refresh();
+    assert.equal(directory.profiles.length, kept.length);
+    largest = Math.max(largest, directory.frames.frames.length);
+
+    // The kept profiles need main, handler and their own functions; every frame more is held for a pruned file.
+    const needed = 2 + kept.length * FUNCTIONS_PER_RELEASE;
+    assert.ok(directory.frames.frames.length <= 2 * needed + 2, `generation ${generation}: ${directory.frames.frames.length} frames held, ${needed} in use`);
+    assert.ok(directory.frames.stacks.length <= 2 * kept.length * FUNCTIONS_PER_RELEASE + 2, `${directory.frames.stacks.length} stacks held`);
+
+    if (generation % 7 === 6) {
+      const fresh = new ProfileDirectory(dir);
+      fresh.refresh();
+      const spanId = kept[1].spans[1];
+      const seen = views(directory.profiles, spanId);
+      assert.deepEqual(seen, views(fresh.profiles, spanId));
+      assert.equal(seen.span.functions.length, FUNCTIONS_PER_RELEASE + 2, 'the span\'s release functions, its handler and main');
+      assert.ok(seen.span.functions.every((f) => f.name.startsWith(`work_${generation - 1}_`) || f.name === 'handler' || f.name === 'main'));
+    }
+  }
+  assert.ok(largest > 3 * FUNCTIONS_PER_RELEASE, 'the table did grow between rebuilds (the test exercises them)');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
