@@ -7,55 +7,36 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const zlib = require('node:zlib');
-const { Function: PprofFunction, Label, Line, Location, Profile, Sample, ValueType } = require('pprof-format');
 const { ProfileDirectory, hotspots, flameGraph, rank } = require('@spanprof/cli');
+const { writeWallProfile } = require('./helpers/synthetic');
 
 const FUNCTIONS_PER_RELEASE = 40;
 
 /** A wall profile of one release: its own function names (as after a deploy), shared callers, two spans. */
 function writeProfile(dir, generation) {
-  const profile = new Profile();
-  const s = (value) => profile.stringTable.dedup(value);
-  profile.sampleType = [
-    new ValueType({ type: s('sample'), unit: s('count') }),
-    new ValueType({ type: s('wall'), unit: s('nanoseconds') }),
-    new ValueType({ type: s('cpu'), unit: s('nanoseconds') }),
-  ];
-  const start = Date.UTC(2026, 10, 24, 12) + generation * 60_000;
-  profile.timeNanos = BigInt(start) * 1_000_000n;
-  profile.durationNanos = 60_000_000_000n;
-  profile.comment = [s('spanprof:service.name=rolling'), s(`spanprof:service.version=1.${generation}.0`)];
-  const locationOf = (name, file, line) => {
-    const id = profile.location.length + 1;
-    profile.function.push(new PprofFunction({ id, name: s(name), filename: s(file) }));
-    profile.location.push(new Location({ id, line: [new Line({ functionId: id, line })] }));
-    return id;
-  };
-  const main = locationOf('main', '/app/server.js', 10);
-  const handler = locationOf('handler', '/app/server.js', 20);
   const spans = [1, 2].map((k) => (generation * 16 + k).toString(16).padStart(16, '0'));
-  const trace = generation.toString(16).padStart(32, '0');
+  const labels = (span) => ({
+    span_id: span,
+    local_root_span_id: spans[0],
+    trace_id: generation.toString(16).padStart(32, '0'),
+    trace_endpoint: 'GET /work',
+  });
+  const samples = [];
   for (let k = 0; k < FUNCTIONS_PER_RELEASE; k++) {
-    const leaf = locationOf(`work_${generation}_${k}`, `/app/releases/${generation}/work.js`, 100 + k);
-    for (const [i, span] of spans.entries()) {
-      profile.sample.push(
-        new Sample({
-          locationId: [leaf, handler, main],
-          value: [1, 10_101_000, (k + 1) * 1000 * (i + 1)],
-          label: [
-            new Label({ key: s('span_id'), str: s(span) }),
-            new Label({ key: s('local_root_span_id'), str: s(spans[0]) }),
-            new Label({ key: s('trace_id'), str: s(trace) }),
-            new Label({ key: s('trace_endpoint'), str: s('GET /work') }),
-          ],
-        }),
-      );
-    }
+    const stack = [
+      { name: `work_${generation}_${k}`, file: `/app/releases/${generation}/work.js`, line: 100 + k },
+      { name: 'handler', file: '/app/server.js', line: 20 },
+      { name: 'main', file: '/app/server.js', line: 10 },
+    ];
+    for (const [i, span] of spans.entries()) samples.push({ stack, cpu: (k + 1) * 1000 * (i + 1), labels: labels(span) });
   }
-  const name = `${new Date(start).toISOString().replace(/[-:]/g, '')}.rolling.1.${String(generation).padStart(6, '0')}.wall.pb.gz`;
-  fs.writeFileSync(path.join(dir, name), zlib.gzipSync(profile.encode()));
-  return { file: path.join(dir, name), spans };
+  const file = writeWallProfile(dir, {
+    start: Date.UTC(2026, 10, 24, 12) + generation * 60_000,
+    tags: { 'service.name': 'rolling', 'service.version': `1.${generation}.0` },
+    samples,
+    sequence: generation,
+  });
+  return { file, spans };
 }
 
 /** Everything a view shows of `profiles`, for comparing two indexes of the same files. */

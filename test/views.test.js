@@ -9,17 +9,15 @@
 //   Screenshots of each view go to test/artifacts/viewer-*.png.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+const { bin, CHROMIUM, hasChromium, skipBrowser, startViewer, stopViewer, launchChromium, keepOffline } = require('./helpers/viewer');
+
 const repo = path.resolve(__dirname, '..');
-const bin = path.join(repo, 'packages', 'cli', 'bin', 'spanprof.js');
 const artifacts = path.join(__dirname, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-const skipBrowser = !hasChromium && process.env.CI !== 'true' && `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
 
 const QUOTE = 'GET /quote/:sku';
 let dir;
@@ -83,27 +81,6 @@ test('diff: tables in the terminal, and a clear error for a selection that match
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /--head/);
 });
-
-/** Starts `spanprof view DIR --port 0` as a child process; resolves with its URL. */
-function startViewer(directory) {
-  const child = spawn(process.execPath, [bin, 'view', directory, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-      const m = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) resolve({ child, url: m[1], out: () => out });
-    });
-    child.stderr.on('data', (c) => (out += c));
-    child.once('exit', (code) => reject(new Error(`spanprof view exited (${code}): ${out}`)));
-  });
-}
-
-async function stopViewer(child) {
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  child.kill('SIGTERM');
-  return exited;
-}
 
 const getJson = async (url) => {
   const res = await fetch(url);
@@ -174,22 +151,13 @@ test('view: the JSON queries, the loopback-only answer, and files picked up and 
 
 test('view in Chromium: tag search, a span by deep link, endpoint and compare views, flame graph search and zoom', { skip: skipBrowser, timeout: 120_000 }, async () => {
   assert.ok(hasChromium, `Chromium must be installed in CI (${CHROMIUM})`);
-  const { chromium } = require('playwright-core');
   fs.mkdirSync(artifacts, { recursive: true });
   const { child, url } = await startViewer(dir);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     // Offline: every request the page makes must go to the viewer itself.
-    const foreign = [];
-    await page.route('**/*', (route) => {
-      if (route.request().url().startsWith(url)) return route.continue();
-      foreign.push(route.request().url());
-      return route.abort();
-    });
+    const foreign = await keepOffline(page, url);
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
     const ready = async () => page.waitForFunction(() => document.body.dataset.ready !== undefined && document.body.dataset.ready !== '');

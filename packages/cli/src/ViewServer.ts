@@ -115,6 +115,22 @@ function parseScope(params: URLSearchParams): Scope {
 }
 
 /**
+ * What the page may load and run: its own scripts only (no inline script or
+ * event handler, so a name that slipped through escaping still cannot run),
+ * inline styles (d3 and d3-flame-graph set them), nothing from elsewhere.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * `spanprof view`: a local web viewer over a profile directory. Listens on
  * 127.0.0.1 only, reads the directory again every `refreshMillis`, and answers
  * the page's JSON queries from an in-memory index of the wall profiles.
@@ -189,7 +205,7 @@ export class ViewServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const send = (status: number, type: string, body: Buffer | string, extra: Record<string, string> = {}): void => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-security-policy': CONTENT_SECURITY_POLICY, 'referrer-policy': 'no-referrer', ...extra });
       res.end(body);
     };
     try {
