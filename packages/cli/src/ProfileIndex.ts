@@ -178,6 +178,15 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     trace,
     endpoint,
     labels,
-    labelId: (value) => labelIds.get(value),
+    labelId: lookupIn(labelIds),
   };
+}
+
+/**
+ * A lookup that keeps only `ids` alive: a closure made inside `indexProfile`
+ * would share its scope, and with it the decoded string table and the
+ * per-string maps, for as long as the profile is indexed.
+ */
+function lookupIn(ids: ReadonlyMap<string, number>): (value: string) => number | undefined {
+  return (value) => ids.get(value);
 }
