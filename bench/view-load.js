@@ -15,7 +15,8 @@
 //    time from navigation until the page has rendered: the overview (ranking of
 //    the whole hour), a span by deep link, and an endpoint's flame graph; the
 //    first load (the viewer computes the answers) and the median of the next
-//    --loads - 1 (answered from the viewer's cache), each in a fresh browser context.
+//    --loads - 1 (answered from the viewer's cache), each in a fresh browser context;
+//    and the viewer's resident memory once indexed, after the loads, and at its peak.
 // Results: printed, and written to bench/results/view-load.json.
 //
 //   node bench/view-load.js [--seconds 60] [--copies 60] [--loads 5]
@@ -83,6 +84,13 @@ function makeHour(source, dir) {
   return { samples, bytes: size };
 }
 
+/** A process's resident set now and at its peak, MiB (Linux: /proc/<pid>/status). */
+function memoryOf(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024 };
+}
+
 function startViewer(dir) {
   const started = performance.now();
   const child = spawn(process.execPath, [path.join(__dirname, '..', 'packages', 'cli', 'bin', 'spanprof.js'), 'view', dir, '--port', '0'], {
@@ -116,7 +124,8 @@ async function main() {
     executablePath: args.chromium,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const result = { seconds, copies, samples: made.samples, megabytes: made.bytes / 1e6, requests: one.requests, viewerStartMillis: viewer.startMillis, pages: {} };
+  const indexed = memoryOf(viewer.child.pid);
+  const result = { seconds, copies, samples: made.samples, megabytes: made.bytes / 1e6, requests: one.requests, viewerStartMillis: viewer.startMillis, viewerRssAfterStartMiB: indexed.rssMiB, pages: {} };
   try {
     const ranking = await (await fetch(`${viewer.url}api/ranking?limit=1`)).json();
     const pages = {
@@ -142,12 +151,16 @@ async function main() {
       result.pages[name] = { coldMillis: cold, warmMedianMillis: warm };
       console.log(`${name.padEnd(9)} page ready in ${cold.toFixed(0)} ms on first load, ${warm.toFixed(0)} ms after (median of ${loads - 1})`);
     }
+    const end = memoryOf(viewer.child.pid);
+    result.viewerRssMiB = end.rssMiB;
+    result.viewerPeakRssMiB = end.peakRssMiB;
   } finally {
     await browser.close();
     viewer.child.kill('SIGTERM');
     fs.rmSync(work, { recursive: true, force: true });
   }
   console.log(`viewer start (read and index ${copies} files): ${viewer.startMillis.toFixed(0)} ms`);
+  console.log(`viewer memory: ${result.viewerRssAfterStartMiB.toFixed(0)} MiB resident once indexed, ${result.viewerRssMiB?.toFixed(0)} MiB after the page loads, peak ${result.viewerPeakRssMiB?.toFixed(0)} MiB`);
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'view-load.json'), `${JSON.stringify(result, null, 2)}\n`);
 }

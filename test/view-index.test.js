@@ -80,3 +80,34 @@ test('view index: frames of pruned profiles are let go, and views stay exactly w
   assert.ok(largest > 3 * FUNCTIONS_PER_RELEASE, 'the table did grow between rebuilds (the test exercises them)');
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('view index: label values come back exactly, packed or not, and are found by value', () => {
+  const { LabelTable } = require('@spanprof/cli');
+  const table = new LabelTable();
+  const values = [
+    '0000000000000000',
+    'ffffffffffffffff',
+    '00000000000000a1',
+    '0123456789abcdef0123456789abcdef',
+    'ffffffffffffffffffffffffffffffff',
+    '0123456789ABCDEF', // not spanprof's form: kept as it came
+    '0123456789abcdeg',
+    '0123456789abcdef0',
+    'GET /users/:id',
+    '',
+    '<b>x</b>',
+  ];
+  // Enough to make the packed stores grow several times.
+  for (let i = 0; i < 500; i++) values.push((0x9e3779b9 * (i + 1)).toString(16).padStart(16, '0').slice(-16), `${i.toString(16).padStart(8, '0')}`.repeat(4));
+  const ids = values.map((v) => table.add(v));
+  table.trim();
+  assert.equal(new Set(ids).size, values.length, 'one ID per value');
+  values.forEach((v, i) => {
+    assert.equal(table.get(ids[i]), v);
+    assert.equal(table.find(v), ids[i], v);
+  });
+  assert.equal(table.get(-1), '', 'NONE reads as no value');
+  for (const missing of ['00000000000000a2', '0123456789abcdef0123456789abcdee', 'GET /', '1123456789abcdef']) {
+    assert.equal(table.find(missing), undefined, missing);
+  }
+});

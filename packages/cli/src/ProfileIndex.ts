@@ -46,11 +46,105 @@ export class FrameTable {
 /** No label: the sample was taken outside any span. */
 export const NONE = -1;
 
+const HEX16 = /^[0-9a-f]{16}$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+const D = [...'0123456789abcdef'].map((c) => c.charCodeAt(0));
+/** 16 hex digits of `hi`, `lo` as one flat string (about twice as fast as `toString(16)` and padding). */
+function hex16(hi: number, lo: number): string {
+  return String.fromCharCode(
+    D[hi >>> 28], D[(hi >>> 24) & 15], D[(hi >>> 20) & 15], D[(hi >>> 16) & 15], D[(hi >>> 12) & 15], D[(hi >>> 8) & 15], D[(hi >>> 4) & 15], D[hi & 15],
+    D[lo >>> 28], D[(lo >>> 24) & 15], D[(lo >>> 20) & 15], D[(lo >>> 16) & 15], D[(lo >>> 12) & 15], D[(lo >>> 8) & 15], D[(lo >>> 4) & 15], D[lo & 15],
+  );
+}
+// An ID's low two bits say where its value is kept, the rest is its index there.
+const PACKED_16 = 0;
+const PACKED_32 = 1;
+const STRING = 2;
+
+/**
+ * The label values of one profile. Span and trace IDs in spanprof's form (16
+ * or 32 lowercase hex digits) are kept packed, 8 or 16 bytes each, where a
+ * string and a map entry would take about 100; any other value is kept as
+ * it came. At 1,000 requests/s nearly every sample has span IDs of its own, so
+ * this is most of what an indexed sample costs.
+ */
+export class LabelTable {
+  private hex16: Uint32Array = new Uint32Array(64);
+  private hex32: Uint32Array = new Uint32Array(64);
+  private size16 = 0;
+  private size32 = 0;
+  private readonly strings: string[] = [];
+
+  /** Adds `value` and returns its ID; the caller adds each distinct value once. */
+  add(value: string): number {
+    if (HEX16.test(value)) {
+      if (this.size16 * 2 === this.hex16.length) this.hex16 = grow(this.hex16);
+      this.hex16[this.size16 * 2] = Number.parseInt(value.slice(0, 8), 16);
+      this.hex16[this.size16 * 2 + 1] = Number.parseInt(value.slice(8), 16);
+      return (this.size16++ << 2) | PACKED_16;
+    }
+    if (HEX32.test(value)) {
+      if (this.size32 * 4 === this.hex32.length) this.hex32 = grow(this.hex32);
+      for (let k = 0; k < 4; k++) this.hex32[this.size32 * 4 + k] = Number.parseInt(value.slice(8 * k, 8 * k + 8), 16);
+      return (this.size32++ << 2) | PACKED_32;
+    }
+    this.strings.push(value);
+    return ((this.strings.length - 1) << 2) | STRING;
+  }
+
+  /** The value of `id` (`''` for `NONE`). */
+  get(id: number): string {
+    if (id === NONE) return '';
+    const i = id >> 2;
+    switch (id & 3) {
+      case PACKED_16:
+        return hex16(this.hex16[2 * i], this.hex16[2 * i + 1]);
+      case PACKED_32:
+        return hex16(this.hex32[4 * i], this.hex32[4 * i + 1]) + hex16(this.hex32[4 * i + 2], this.hex32[4 * i + 3]);
+      default:
+        return this.strings[i];
+    }
+  }
+
+  /** The ID of `value`, or undefined when no sample has it (a scan: lookups are one per profile and query). */
+  find(value: string): number | undefined {
+    if (HEX16.test(value)) {
+      const hi = Number.parseInt(value.slice(0, 8), 16);
+      const lo = Number.parseInt(value.slice(8), 16);
+      const packed = this.hex16;
+      for (let i = 0; i < this.size16; i++) if (packed[2 * i + 1] === lo && packed[2 * i] === hi) return (i << 2) | PACKED_16;
+      return undefined;
+    }
+    if (HEX32.test(value)) {
+      const want = [0, 1, 2, 3].map((k) => Number.parseInt(value.slice(8 * k, 8 * k + 8), 16));
+      const packed = this.hex32;
+      for (let i = 0; i < this.size32; i++) {
+        if (packed[4 * i + 3] === want[3] && packed[4 * i + 2] === want[2] && packed[4 * i + 1] === want[1] && packed[4 * i] === want[0]) return (i << 2) | PACKED_32;
+      }
+      return undefined;
+    }
+    const i = this.strings.indexOf(value);
+    return i < 0 ? undefined : (i << 2) | STRING;
+  }
+
+  /** Gives back the room kept for growth, once the profile is read. */
+  trim(): void {
+    this.hex16 = this.hex16.slice(0, this.size16 * 2);
+    this.hex32 = this.hex32.slice(0, this.size32 * 4);
+  }
+}
+
+function grow(a: Uint32Array): Uint32Array {
+  const bigger = new Uint32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
+
 /**
  * One wall profile, reduced to what the views read: its tags and period, and
  * one row per sample (stack, cost, span labels) in typed columns. Label
- * columns index `labels`, the profile's own strings, so that a profile's span
- * IDs go away with it.
+ * columns hold IDs into `labels`, the profile's own table, so that a
+ * profile's span IDs go away with it.
  */
 export interface IndexedProfile {
   readonly file: string;
@@ -70,8 +164,8 @@ export interface IndexedProfile {
   readonly root: Int32Array;
   readonly trace: Int32Array;
   readonly endpoint: Int32Array;
-  readonly labels: readonly string[];
-  /** Index in `labels` of a label value, or undefined when no sample has it. */
+  readonly labels: LabelTable;
+  /** The ID in `labels` of a label value, or undefined when no sample has it. */
   labelId(value: string): number | undefined;
 }
 
@@ -106,21 +200,15 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   const traceKey = keyId(LABEL_TRACE_ID);
   const endpointKey = keyId(LABEL_TRACE_ENDPOINT);
 
-  const labels: string[] = [];
-  const labelIds = new Map<string, number>();
-  // String-table index -> label index, so each distinct value is copied once.
+  const labels = new LabelTable();
+  // String-table index -> label ID, so each distinct value is added once (a
+  // value the string table holds twice is added twice: harmless, and rare).
   const labelOfString = new Map<number, number>();
   const labelId = (stringId: number): number => {
     if (stringId <= 0) return NONE;
     let id = labelOfString.get(stringId);
     if (id === undefined) {
-      const value = strings[stringId] ?? '';
-      id = labelIds.get(value);
-      if (id === undefined) {
-        id = labels.length;
-        labels.push(value);
-        labelIds.set(value, id);
-      }
+      id = labels.add(strings[stringId] ?? '');
       labelOfString.set(stringId, id);
     }
     return id;
@@ -161,6 +249,7 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     }
   }
 
+  labels.trim();
   return {
     file,
     tags: Object.freeze(readProfileTags(comments)),
@@ -178,15 +267,15 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     trace,
     endpoint,
     labels,
-    labelId: lookupIn(labelIds),
+    labelId: lookupIn(labels),
   };
 }
 
 /**
- * A lookup that keeps only `ids` alive: a closure made inside `indexProfile`
- * would share its scope, and with it the decoded string table and the
- * per-string maps, for as long as the profile is indexed.
+ * A lookup that keeps only `labels` alive: a closure made inside
+ * `indexProfile` would share its scope, and with it the decoded string table
+ * and the per-string map, for as long as the profile is indexed.
  */
-function lookupIn(ids: ReadonlyMap<string, number>): (value: string) => number | undefined {
-  return (value) => ids.get(value);
+function lookupIn(labels: LabelTable): (value: string) => number | undefined {
+  return (value) => labels.find(value);
 }

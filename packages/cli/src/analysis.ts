@@ -112,7 +112,7 @@ export function rank(profiles: readonly IndexedProfile[], sortBy: TimeKind = 'cp
     const keep = scopeFilter(scope, p);
     if (keep === undefined) continue;
     for (const [endpoint, n] of Object.entries(p.requests)) requests.set(endpoint, (requests.get(endpoint) ?? 0) + n);
-    const label = (id: number): string => (id === NONE ? '' : p.labels[id]);
+    const label = (id: number): string => p.labels.get(id);
     for (let i = 0; i < p.size; i++) {
       if (!keep(i)) continue;
       addSample(total, p, i);
@@ -172,7 +172,7 @@ export function findSpan(profiles: readonly IndexedProfile[], spanId: string): S
     if (id === undefined) continue;
     const i = p.span.indexOf(id);
     if (i < 0) continue;
-    const label = (l: number): string => (l === NONE ? '' : p.labels[l]);
+    const label = (l: number): string => p.labels.get(l);
     return { spanId, traceId: label(p.trace[i]), localRootSpanId: label(p.root[i]), endpoint: label(p.endpoint[i]) };
   }
   return undefined;

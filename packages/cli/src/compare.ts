@@ -90,7 +90,7 @@ function count(side: Side, p: IndexedProfile, i: number): void {
   side.total.cpuNanos += p.cpu[i];
   side.total.wallNanos += p.wall[i];
   side.total.samples += p.count[i];
-  if (p.root[i] !== NONE) side.roots.add(p.labels[p.root[i]]);
+  if (p.root[i] !== NONE) side.roots.add(p.labels.get(p.root[i]));
 }
 
 /** Self time by function, per endpoint (NO_ENDPOINT for samples outside spans) and overall. */
@@ -114,7 +114,7 @@ function summarize(profiles: readonly IndexedProfile[], value: TimeKind): { all:
     }
     for (let i = 0; i < p.size; i++) {
       const v = value === 'cpu' ? p.cpu[i] : p.wall[i];
-      const side = sideOf(p.endpoint[i] === NONE ? NO_ENDPOINT : p.labels[p.endpoint[i]]);
+      const side = sideOf(p.endpoint[i] === NONE ? NO_ENDPOINT : p.labels.get(p.endpoint[i]));
       count(all, p, i);
       count(side, p, i);
       if (v <= 0) continue;

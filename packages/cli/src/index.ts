@@ -1,7 +1,7 @@
 export { main } from './main';
 export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';
 export type { LoadResult, ProfileFilter, RefreshResult } from './ProfileDirectory';
-export { FrameTable, indexProfile } from './ProfileIndex';
+export { FrameTable, indexProfile, LabelTable } from './ProfileIndex';
 export { decodePprof } from './pprofReader';
 export type { PprofMessage } from './pprofReader';
 export type { Frame, IndexedProfile } from './ProfileIndex';
