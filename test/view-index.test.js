@@ -111,3 +111,28 @@ test('view index: label values come back exactly, packed or not, and are found b
     assert.equal(table.find(missing), undefined, missing);
   }
 });
+
+test('view index: a value the string table holds twice is one label', () => {
+  // pprof-format always deduplicates its string table, so this profile is encoded with protobufjs.
+  const protobuf = require('protobufjs');
+  const { decodePprof, FrameTable, indexProfile } = require('@spanprof/cli');
+  const ProfileType = protobuf.loadSync(path.join(__dirname, 'helpers', 'profile.proto')).lookupType('perftools.profiles.Profile');
+  const span = '00000000000000a1';
+  const strings = ['', 'sample', 'count', 'wall', 'nanoseconds', 'cpu', 'work', '/app/work.js', 'span_id', span, span];
+  const buffer = ProfileType.encode(
+    ProfileType.fromObject({
+      sampleType: [{ type: 1, unit: 2 }, { type: 3, unit: 4 }, { type: 5, unit: 4 }],
+      function: [{ id: 1, name: 6, filename: 7 }],
+      location: [{ id: 1, line: [{ functionId: 1, line: 3 }] }],
+      sample: [
+        { locationId: [1], value: [1, 10_000, 1000], label: [{ key: 8, str: 9 }] },
+        { locationId: [1], value: [1, 10_000, 2000], label: [{ key: 8, str: 10 }] },
+      ],
+      stringTable: strings,
+    }),
+  ).finish();
+  const indexed = indexProfile('twice', decodePprof(Buffer.from(buffer)), new FrameTable());
+  assert.notEqual(indexed.span[0], -1);
+  assert.equal(indexed.span[0], indexed.span[1], 'one label ID for both string-table entries');
+  assert.equal(hotspots([indexed], { kind: 'span', id: span }).total.cpuNanos, 3000);
+});

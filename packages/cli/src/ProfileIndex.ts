@@ -201,14 +201,21 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   const endpointKey = keyId(LABEL_TRACE_ENDPOINT);
 
   const labels = new LabelTable();
-  // String-table index -> label ID, so each distinct value is added once (a
-  // value the string table holds twice is added twice: harmless, and rare).
+  // String-table index -> label ID, and value -> label ID (a string table may
+  // hold a value twice), so each distinct value is added once. Both maps go
+  // when indexing ends; only the table stays.
   const labelOfString = new Map<number, number>();
+  const labelOfValue = new Map<string, number>();
   const labelId = (stringId: number): number => {
     if (stringId <= 0) return NONE;
     let id = labelOfString.get(stringId);
     if (id === undefined) {
-      id = labels.add(strings[stringId] ?? '');
+      const value = strings[stringId] ?? '';
+      id = labelOfValue.get(value);
+      if (id === undefined) {
+        id = labels.add(value);
+        labelOfValue.set(value, id);
+      }
       labelOfString.set(stringId, id);
     }
     return id;
