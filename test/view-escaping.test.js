@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { hasChromium, CHROMIUM, skipBrowser, startViewer, stopViewer, launchChromium, keepOffline } = require('./helpers/viewer');
+const { hasChromium, CHROMIUM, skipBrowser, openViewerPage, viewReady } = require('./helpers/viewer');
 const { writeWallProfile } = require('./helpers/synthetic');
 
 /** Markup that sets `window.__xss` to `where` if it ever runs. */
@@ -48,13 +48,8 @@ test('view: names, labels, tags and URLs from outside are shown as text, never r
   assert.ok(hasChromium, `Chromium must be installed in CI (${CHROMIUM})`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-escaping-'));
   writeProfiles(dir);
-  const { child, url } = await startViewer(dir);
-  const browser = await launchChromium();
+  const { page, url, foreign, pageErrors, close } = await openViewerPage(dir);
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const foreign = await keepOffline(page, url);
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
     const violations = [];
     page.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
@@ -63,7 +58,7 @@ test('view: names, labels, tags and URLs from outside are shown as text, never r
     /** Opens `target` and checks that nothing hostile became markup; returns the page's text. */
     const open = async (target) => {
       await page.goto(`${url}${target}`);
-      await page.waitForFunction(() => document.body.dataset.ready !== undefined && document.body.dataset.ready !== '');
+      await viewReady(page);
       const found = await page.evaluate(() => ({
         ran: window.__xss,
         markup: [...document.querySelectorAll('img, b, [onerror], [onload], [onmouseover], script:not([src])')].map((e) => e.outerHTML),
@@ -124,8 +119,7 @@ test('view: names, labels, tags and URLs from outside are shown as text, never r
     assert.equal(await page.evaluate(() => window.__xss), undefined, 'an inline handler is refused');
     assert.ok(violations.length > 0, 'Chromium reported the refusal');
   } finally {
-    await browser.close();
-    await stopViewer(child);
+    await close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

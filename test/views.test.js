@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { bin, CHROMIUM, hasChromium, skipBrowser, startViewer, stopViewer, launchChromium, keepOffline } = require('./helpers/viewer');
+const { bin, CHROMIUM, hasChromium, skipBrowser, startViewer, stopViewer, openViewerPage, viewReady } = require('./helpers/viewer');
 
 const repo = path.resolve(__dirname, '..');
 const artifacts = path.join(__dirname, 'artifacts');
@@ -152,15 +152,10 @@ test('view: the JSON queries, the loopback-only answer, and files picked up and 
 test('view in Chromium: tag search, a span by deep link, endpoint and compare views, flame graph search and zoom', { skip: skipBrowser, timeout: 120_000 }, async () => {
   assert.ok(hasChromium, `Chromium must be installed in CI (${CHROMIUM})`);
   fs.mkdirSync(artifacts, { recursive: true });
-  const { child, url } = await startViewer(dir);
-  const browser = await launchChromium();
+  // Offline: every request the page makes must go to the viewer itself (`foreign` lists the others).
+  const { page, url, foreign, pageErrors, close } = await openViewerPage(dir);
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    // Offline: every request the page makes must go to the viewer itself.
-    const foreign = await keepOffline(page, url);
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    const ready = async () => page.waitForFunction(() => document.body.dataset.ready !== undefined && document.body.dataset.ready !== '');
+    const ready = () => viewReady(page);
     const shot = async (name) => {
       await page.waitForTimeout(800); // the flame graph's transitions
       await page.evaluate(() => window.scrollTo(0, 0));
@@ -274,7 +269,6 @@ test('view in Chromium: tag search, a span by deep link, endpoint and compare vi
     assert.deepEqual(foreign, [], 'the page fetched nothing from outside the viewer');
     assert.deepEqual(pageErrors, []);
   } finally {
-    await browser.close();
-    await stopViewer(child);
+    await close();
   }
 });

@@ -57,4 +57,26 @@ async function keepOffline(page, origin) {
   return foreign;
 }
 
-module.exports = { bin, CHROMIUM, hasChromium, skipBrowser, startViewer, stopViewer, launchChromium, keepOffline };
+/**
+ * `spanprof view DIR` and a Chromium page (1400 x 1000) kept offline, with
+ * the requests that left the viewer and the page's uncaught errors collected.
+ * `close()` ends both.
+ */
+async function openViewerPage(directory) {
+  const { child, url } = await startViewer(directory);
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const foreign = await keepOffline(page, url);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const close = async () => {
+    await browser.close();
+    return stopViewer(child);
+  };
+  return { page, url, foreign, pageErrors, close };
+}
+
+/** Waits until the page has rendered the current view (app.js sets `data-ready` on the body). */
+const viewReady = (page) => page.waitForFunction(() => document.body.dataset.ready !== undefined && document.body.dataset.ready !== '');
+
+module.exports = { bin, CHROMIUM, hasChromium, skipBrowser, startViewer, stopViewer, openViewerPage, viewReady };
