@@ -151,7 +151,6 @@ export class ProfileDirectory {
     }
     this.table = table;
     this.forgottenSamples = 0;
-    this.sorted = undefined;
   }
 }
 
