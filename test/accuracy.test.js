@@ -23,8 +23,10 @@ function run(node, script, args, name, nodeFlags = []) {
   return result;
 }
 
-function check(result, strategy, line) {
+function check(result, strategy, line, contextManager = strategy === 'async-frame' ? 'storage' : 'wrapped') {
   assert.equal(result.strategy, strategy);
+  // On AsyncContextFrame the stock context manager's storage carries the sample context; any other manager is wrapped.
+  assert.equal(result.contextManager, contextManager);
   assert.equal(result.line, line);
   assert.equal(Object.keys(result.patterns).length, 13);
   const report = Object.entries(result.patterns)
@@ -45,6 +47,12 @@ test('Node 24, OpenTelemetry 3.x, AsyncContextFrame tracking', () => {
   const dir = otel3Fixture();
   const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), [], 'node24-otel3');
   check(result, 'async-frame', 3);
+});
+
+test('Node 24, OpenTelemetry 3.x, AsyncContextFrame tracking, a context manager other than the stock one (wrapped)', () => {
+  const dir = otel3Fixture();
+  const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), ['--other-manager'], 'node24-otel3-other-manager');
+  check(result, 'async-frame', 3, 'wrapped');
 });
 
 test('Node 24, OpenTelemetry 3.x, async_hooks tracking forced', () => {

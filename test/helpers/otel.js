@@ -20,8 +20,12 @@ function resetTracing() {
   api.propagation.disable();
 }
 
-/** Starts tracing with `spanProcessors` plus an in-memory exporter of all ended spans. */
-function startTracing(spanProcessors) {
+/**
+ * Starts tracing with `spanProcessors` plus an in-memory exporter of all ended spans.
+ * `otherManager`: register a context manager spanprof does not know as the stock one
+ * (a subclass of it), so that spanprof wraps it instead of adopting its storage.
+ */
+function startTracing(spanProcessors, { otherManager = false } = {}) {
   resetTracing();
   const { W3CTraceContextPropagator } = require('@opentelemetry/core');
   const line = sdkLine();
@@ -32,18 +36,25 @@ function startTracing(spanProcessors) {
     const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
     memory = new InMemorySpanExporter();
     provider = new NodeTracerProvider({ spanProcessors: [...spanProcessors, new SimpleSpanProcessor(memory)] });
-    provider.register();
+    provider.register(otherManager ? { contextManager: otherContextManager() } : undefined);
   } else {
     const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = require('@opentelemetry/sdk-trace');
     const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
     memory = new InMemorySpanExporter();
     // 3.x processors take an options object.
     provider = new TracerProvider({ spanProcessors: [...spanProcessors, new SimpleSpanProcessor({ exporter: memory })] });
-    api.context.setGlobalContextManager(new AsyncLocalStorageContextManager());
+    api.context.setGlobalContextManager(otherManager ? otherContextManager() : new AsyncLocalStorageContextManager());
     api.trace.setGlobalTracerProvider(provider);
     api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   }
   return { line, provider, memory };
+}
+
+/** A context manager that works like the stock one under another name. */
+function otherContextManager() {
+  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+  class OtherContextManager extends AsyncLocalStorageContextManager {}
+  return new OtherContextManager();
 }
 
 /** span ID → its local root's span ID, from ended spans alone (walks local parents). */

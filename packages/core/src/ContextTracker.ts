@@ -1,14 +1,18 @@
-import { context as contextApi, trace } from '@opentelemetry/api';
+import { context as contextApi } from '@opentelemetry/api';
 import type { Context, ContextManager } from '@opentelemetry/api';
 import { createHook } from 'node:async_hooks';
 import type { AsyncHook } from 'node:async_hooks';
 import { time } from '@datadog/pprof';
-import { getSpanLabels, SpanLabels } from './labels';
+import { labelsOfContext, SpanLabels } from './labels';
 import { logger } from './diag';
+import { ContextStorage } from './ContextStorage';
 import { FrameHolders } from './frameHolders';
+import { PprofStorage } from './pprofStorage';
 
 /** The two ways the sample context follows the active span. */
 export type TrackingStrategy = 'async-frame' | 'async-hooks';
+/** How the registered context manager is followed (see SessionStats.contextManager). */
+export type ContextManagerMode = 'storage' | 'wrapped';
 
 /**
  * The sample context in `async-hooks` mode. pprof keeps one global slot; a
@@ -26,11 +30,6 @@ export function labelsOfSampleContext(value: unknown): SpanLabels | undefined {
   if (value instanceof SampleContextHolder) return value.ref;
   if (value instanceof SpanLabels) return value;
   return undefined;
-}
-
-function labelsOfContext(ctx: Context | undefined): SpanLabels | undefined {
-  // `context.with(undefined, fn)` is tolerated by the stock manager: tolerate it too.
-  return ctx != null && typeof ctx.getValue === 'function' ? getSpanLabels(trace.getSpan(ctx)) : undefined;
 }
 
 /** The context manager registered with the OpenTelemetry API, if any. */
@@ -60,11 +59,17 @@ const SAMPLE_COUNT_INDEX: number = time.constants.kSampleCount ?? 0;
  * Keeps the profiler's sample context equal to the labels of the span that
  * OpenTelemetry considers active.
  *
- * Synchronous changes are caught by wrapping `with` and `attach` of the context
- * manager the application registered (any manager works: it is wrapped, never
- * replaced). Asynchronous continuations are caught either by AsyncContextFrame,
- * which carries the sample context along with the OpenTelemetry context, or by
- * an `async_hooks` before/after hook that re-reads the active context.
+ * On AsyncContextFrame (`async-frame`), the sample context rides in the frame
+ * next to the OpenTelemetry context, so asynchronous continuations carry it by
+ * themselves. When the registered manager is OpenTelemetry's stock
+ * `AsyncLocalStorageContextManager`, its storage is replaced by a
+ * `ContextStorage`, and one frame entry holds both contexts. Any other manager
+ * has its `with` and `attach` wrapped (never replaced): a frame of pprof's
+ * storage is entered around its own.
+ *
+ * With `async-hooks`, synchronous changes are caught by that same wrapping and
+ * asynchronous continuations by an `async_hooks` before/after hook that
+ * re-reads the active context.
  */
 export class ContextTracker {
   private running = false;
@@ -81,7 +86,9 @@ export class ContextTracker {
   private readonly restore: (SpanLabels | undefined)[] = new Array<SpanLabels | undefined>(MAX_DEPTH);
   private depth = 0;
 
-  // async-frame mode: reusable context holders per span
+  // async-frame mode: pprof's storage; the adopted manager's storage, or holders for the wrapped one
+  private pprof: PprofStorage | undefined;
+  private storage: ContextStorage | undefined;
   private frames: FrameHolders | undefined;
 
   constructor(readonly strategy: TrackingStrategy) {}
@@ -121,7 +128,7 @@ export class ContextTracker {
       };
       this.hook = createHook({ before, after }).enable();
     }
-    if (this.strategy === 'async-frame') this.frames = new FrameHolders();
+    if (this.strategy === 'async-frame') this.pprof = PprofStorage.find();
     this.patchContextManager();
   }
 
@@ -135,9 +142,11 @@ export class ContextTracker {
     this.current = NO_LABELS;
     this.holder = new SampleContextHolder(NO_LABELS);
     this.sampleCounter = undefined;
+    this.unpatchContextManager();
     this.frames?.dispose();
     this.frames = undefined;
-    this.unpatchContextManager();
+    this.pprof?.dispose();
+    this.pprof = undefined;
   }
 
   /**
@@ -164,6 +173,11 @@ export class ContextTracker {
     // The no-op manager of the API (nothing registered yet) is never wrapped.
     if (manager.constructor?.name === 'NoopContextManager') return;
     this.manager = manager;
+    if (this.pprof !== undefined) {
+      this.storage = ContextStorage.adopt(manager, this.pprof);
+      if (this.storage !== undefined) return;
+    }
+    if (this.strategy === 'async-frame') this.frames ??= new FrameHolders(this.pprof);
     // Async hooks run in the order they were enabled. A manager that tracks the
     // context with hooks of its own (AsyncHooksContextManager) was enabled after
     // ours when the processor was built first: re-enable ours to run after it.
@@ -193,14 +207,27 @@ export class ContextTracker {
     }
   }
 
-  /** Whether a registered context manager is wrapped now. */
+  /** Whether a registered context manager is followed now. */
   wrapsManager(): boolean {
     return this.manager !== undefined;
+  }
+
+  /** How the registered context manager is followed, if one is. */
+  managerMode(): ContextManagerMode | undefined {
+    if (this.manager === undefined) return undefined;
+    return this.storage !== undefined ? 'storage' : 'wrapped';
   }
 
   private unpatchContextManager(): void {
     const manager = this.manager as (ContextManager & { attach?: AttachFn }) | undefined;
     if (manager === undefined) return;
+    if (this.storage !== undefined) {
+      // The storage stays in the manager: continuations created meanwhile read their context from it.
+      this.storage.detach();
+      this.storage = undefined;
+      this.manager = undefined;
+      return;
+    }
     // Methods wrapped again by someone else stay; ours then pass straight through.
     if (this.originalWith !== undefined && manager.with.name === 'spanprofWith') {
       manager.with = this.originalWith as unknown as ContextManager['with'];

@@ -3,6 +3,7 @@ import type { Profile } from 'pprof-format';
 import { performance } from 'node:perf_hooks';
 import { isAsyncContextFrameActive } from './asyncContextFrame';
 import { ContextTracker, labelsOfSampleContext } from './ContextTracker';
+import type { ContextManagerMode } from './ContextTracker';
 import type { TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
 import { withTracingSuppressed } from './suppress';
@@ -49,6 +50,13 @@ export interface SessionOptions extends ProfilerOptions {
 export interface SessionStats {
   /** How the sample context follows the active span in this process. */
   strategy: TrackingStrategy | undefined;
+  /**
+   * How the registered OpenTelemetry context manager is followed: `storage` (the
+   * stock manager's storage carries the sample context too: one frame per
+   * switch, async-frame only), `wrapped` (its `with` and `attach` are wrapped),
+   * or undefined (none registered).
+   */
+  contextManager: ContextManagerMode | undefined;
   batches: number;
   /**
    * Longest event-loop pause of the last collection, ms: the wall profile's stop,
@@ -81,7 +89,7 @@ export class ProfilerSession {
   private queue: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
   private readonly inFlight = new Map<ProfileExporter, number>();
-  private readonly figures: SessionStats = {
+  private readonly figures: Omit<SessionStats, 'contextManager'> = {
     strategy: undefined,
     batches: 0,
     lastCollectPauseMillis: 0,
@@ -199,7 +207,7 @@ export class ProfilerSession {
   }
 
   stats(): Readonly<SessionStats> {
-    return { ...this.figures };
+    return { ...this.figures, contextManager: this.tracker?.managerMode() };
   }
 
   /**

@@ -29,7 +29,7 @@ export {
   writeRequestCounts,
 } from './tags';
 export { isAsyncContextFrameActive } from './asyncContextFrame';
-export type { TrackingStrategy } from './ContextTracker';
+export type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
 export { codes } from './errors';
 export { ExportResultCode } from './types';
 export type {

@@ -1,4 +1,5 @@
-import type { Span } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
 
 /** Sample label names, as they appear in every wall-time sample taken inside a span. */
 export const LABEL_SPAN_ID = 'span_id';
@@ -131,4 +132,9 @@ export function setSpanLabels(span: Span, labels: SpanLabels): void {
 export function getSpanLabels(span: Span | undefined): SpanLabels | undefined {
   if (span === undefined) return undefined;
   return (span as Labelled)[LABELS] ?? frozenSpans.get(span);
+}
+
+/** The label data of the span active in `ctx`, if any (a non-context, tolerated as by the stock manager, has none). */
+export function labelsOfContext(ctx: Context | undefined): SpanLabels | undefined {
+  return ctx != null && typeof ctx.getValue === 'function' ? getSpanLabels(trace.getSpan(ctx)) : undefined;
 }

@@ -1,0 +1,117 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { time } from '@datadog/pprof';
+import { logger } from './diag';
+
+type RunFn = (this: AsyncLocalStorage<unknown>, store: unknown, fn: (...args: unknown[]) => unknown, ...args: unknown[]) => unknown;
+
+const protoRun = AsyncLocalStorage.prototype.run as unknown as RunFn;
+const noop = (): void => {};
+
+/**
+ * The AsyncLocalStorage that `@datadog/pprof`'s wall profiler reads its sample
+ * context from when it runs on AsyncContextFrame (`useCPED`), and a way to make
+ * the "context holders" it expects there.
+ *
+ * Under CPED the profiler's signal handler looks its storage up in the current
+ * AsyncContextFrame and reads a holder: an object with a native field that only
+ * `time.runWithContext` makes (it makes one and enters a frame holding it). This
+ * class finds that storage once per profiler start (the instance whose `run`
+ * `runWithContext` calls), and makes holders without entering a frame: while
+ * `holder()` runs, the storage's own `run` keeps what it is handed and returns.
+ * A holder can then be entered as often as needed with the storage's plain
+ * `run`, or carried in frames entered by spanprof's own context storage.
+ *
+ * If pprof works otherwise, `find()` returns undefined and callers fall back to
+ * `runWithContext` for every switch.
+ */
+export class PprofStorage {
+  private capturing = false;
+  private captured: unknown;
+
+  private constructor(readonly key: AsyncLocalStorage<unknown>) {}
+
+  /** pprof's storage, or undefined (logged) when it cannot be found and checked. Never throws. */
+  static find(): PprofStorage | undefined {
+    const key = findKey();
+    if (key === undefined) return undefined;
+    const storage = new PprofStorage(key);
+    const run = function run(this: AsyncLocalStorage<unknown>, store: unknown, fn: (...a: unknown[]) => unknown, ...args: unknown[]): unknown {
+      if (storage.capturing) {
+        storage.captured = store;
+        return undefined;
+      }
+      return protoRun.call(this, store, fn, ...args);
+    };
+    try {
+      Object.defineProperty(key, 'run', { configurable: true, writable: true, value: run });
+    } catch (err) {
+      logger.debug('pprof storage could not be wrapped', err);
+      return undefined;
+    }
+    // The holder must be what the profiler reads back in a frame entered with it.
+    const probe = {};
+    const holder = storage.holder(probe);
+    if (holder === undefined || storage.run(holder, () => time.getContext()) !== probe) {
+      storage.dispose();
+      logger.debug('pprof storage found, but its holders do not read back');
+      return undefined;
+    }
+    return storage;
+  }
+
+  /** A new holder whose sample context is `value` (none for undefined); undefined if pprof refused. Enters no frame. */
+  holder(value: object | undefined): object | undefined {
+    this.capturing = true;
+    try {
+      time.runWithContext(value as object, noop);
+    } catch (err) {
+      logger.debug('runWithContext failed', err);
+    } finally {
+      this.capturing = false;
+    }
+    const holder = this.captured;
+    this.captured = undefined;
+    return typeof holder === 'object' && holder !== null ? holder : undefined;
+  }
+
+  /** Runs `fn()` in a frame whose sample context is the holder's. */
+  run<R>(holder: object, fn: () => R): R {
+    return protoRun.call(this.key, holder, fn) as R;
+  }
+
+  /** Takes the capturing `run` off pprof's storage. */
+  dispose(): void {
+    const key = this.key as unknown as { run?: unknown };
+    if (Object.getOwnPropertyDescriptor(key, 'run') !== undefined) delete key.run;
+  }
+}
+
+/**
+ * The storage pprof's `runWithContext` enters, found by watching which
+ * AsyncLocalStorage's `run` it calls; undefined if anything about that fails.
+ */
+function findKey(): AsyncLocalStorage<unknown> | undefined {
+  const proto = AsyncLocalStorage.prototype as unknown as { run: RunFn };
+  let found: AsyncLocalStorage<unknown> | undefined;
+  const probe = {};
+  try {
+    const watch = function (this: AsyncLocalStorage<unknown>, store: unknown, fn: (...a: unknown[]) => unknown, ...args: unknown[]): unknown {
+      found ??= this;
+      return protoRun.call(this, store, fn, ...args);
+    };
+    proto.run = watch;
+    const patched = proto.run === watch;
+    const seen = time.runWithContext(probe, () => time.getContext());
+    if (!patched || seen !== probe) found = undefined;
+  } catch (err) {
+    logger.debug('pprof storage not found', err);
+    found = undefined;
+  } finally {
+    try {
+      if (proto.run !== protoRun) proto.run = protoRun;
+    } catch (err) {
+      logger.debug('AsyncLocalStorage.prototype.run could not be put back', err);
+    }
+  }
+  return found;
+}
