@@ -1,7 +1,8 @@
 'use strict';
 // Requests per endpoint per collection period: counted where local root spans
-// end, under the endpoint they have at collection (a route set after the span
-// ended counts), carried in batch.requests and in the wall profile as comments
+// end, under the endpoint they have then (a route set after the span ended moves
+// the count, within its period), with no ended request held until collection,
+// carried in batch.requests and in the wall profile as comments
 // `spanprof.requests:<count>:<endpoint>`. Real SDK, real HTTP on 127.0.0.1 with
 // OpenTelemetry's HTTP instrumentation and @spanprof/express, real files.
 const { test, beforeEach } = require('node:test');
@@ -9,6 +10,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const v8 = require('node:v8');
+const vm = require('node:vm');
 const api = require('@opentelemetry/api');
 const { Profile } = require('pprof-format');
 const { registerInstrumentations } = require('@opentelemetry/instrumentation');
@@ -141,7 +144,7 @@ test('requests per endpoint and period: sent over real HTTP, counted exactly, la
   for (const e of endpoints) assert.ok(e in total, `sample endpoint ${e} has a count`);
 });
 
-test('a route set just after the root span ended counts, across the generations of held-back requests', async () => {
+test('a route set just after the root span ended moves the count, 10,000 requests in one period', async () => {
   const { getSpanLabels } = require('@spanprof/core');
   const kept = keeper();
   const processor = new ProfilingSpanProcessor({ exporter: kept, uploadPeriodMillis: 600_000, heap: false });
@@ -150,7 +153,7 @@ test('a route set just after the root span ended counts, across the generations 
   const tp = new NodeTracerProvider({ spanProcessors: [processor] });
   tp.register();
   const tracer = tp.getTracer('t');
-  const N = 10_000; // more than two generations of 4096
+  const N = 10_000;
   for (let i = 0; i < N; i++) {
     const span = tracer.startSpan('GET', { attributes: { 'http.request.method': 'GET' } });
     const root = getSpanLabels(span).root;
@@ -161,6 +164,42 @@ test('a route set just after the root span ended counts, across the generations 
   }
   await tp.shutdown();
   assert.deepEqual(kept.batches.map((b) => b.requests), [{ 'GET /users/:id': N / 2, 'GET /orders/:id': N / 2 }]);
+});
+
+test('a route set after its period was collected leaves that count alone; a root counts once; ended roots are not held', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  const { getSpanLabels } = require('@spanprof/core');
+  const kept = keeper();
+  const processor = new ProfilingSpanProcessor({ exporter: kept, uploadPeriodMillis: 600_000, heap: false });
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+  const tp = new NodeTracerProvider({ spanProcessors: [processor] });
+  tp.register();
+  const tracer = tp.getTracer('t');
+  const late = tracer.startSpan('GET', { attributes: { 'http.request.method': 'GET' } });
+  const lateRoot = getSpanLabels(late).root;
+  late.end();
+  processor.onEnd(late); // reported twice (two processors on one provider): counted once
+  await processor.forceFlush();
+  lateRoot.setRouteEndpoint('GET /late'); // after the period that counted it was collected
+  const refs = [];
+  for (let i = 0; i < 2000; i++) {
+    const span = tracer.startSpan('POST', { attributes: { 'http.request.method': 'POST' } });
+    refs.push(new WeakRef(getSpanLabels(span).root));
+    span.end();
+    getSpanLabels(span).root.setRouteEndpoint('POST /items');
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  const alive = refs.filter((r) => r.deref() !== undefined).length;
+  await tp.shutdown();
+  assert.ok(alive <= 1, `${alive} of 2000 ended requests still held before collection`);
+  assert.deepEqual(
+    kept.batches.map((b) => b.requests),
+    [{ GET: 1 }, { 'POST /items': 2000 }],
+  );
 });
 
 test('only local roots count; distinct endpoints per period are bounded, the excess summed under (other)', async () => {

@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
+import type { RequestCounter } from './RequestCounter';
 
 /** Sample label names, as they appear in every wall-time sample taken inside a span. */
 export const LABEL_SPAN_ID = 'span_id';
@@ -30,6 +31,10 @@ export class LocalRoot {
   private custom: SampleLabels | undefined;
   /** Bumped at every change, so label objects know to rebuild. */
   revision = 0;
+  /** The counter that counted this request when it ended, the period and the endpoint key it counted it under. */
+  counter: RequestCounter | undefined;
+  countedPeriod = -1;
+  countedAs: string | undefined;
 
   constructor(readonly spanId: string, endpoint: string) {
     this.spanEndpoint = endpoint;
@@ -48,6 +53,8 @@ export class LocalRoot {
     if (value === this.spanEndpoint) return;
     this.spanEndpoint = value;
     this.revision++;
+    // A request already counted moves its count along (the span's endpoint only matters without a route).
+    if (this.counter !== undefined && this.routeEndpoint === '') this.counter.moved(this);
   }
 
   /** The endpoint a framework integration found (`GET /users/:id`); wins over the span's. */
@@ -55,6 +62,7 @@ export class LocalRoot {
     if (value === this.routeEndpoint) return;
     this.routeEndpoint = value;
     this.revision++;
+    this.counter?.moved(this);
   }
 
   /** Extra sample labels for the whole request (already checked and bounded by the caller). */
