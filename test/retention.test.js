@@ -1,8 +1,9 @@
 'use strict';
 // Ended spans' label data is not retained beyond a fixed bound on any tracking
-// strategy (in async-frame mode a ring of recent spans keeps their reusable
-// context holders: at most 4096 label objects; fixtures/retention.js), and those
-// holders stay with their own span (fixtures/frames.js).
+// strategy (fixtures/retention.js): none with the stock context manager on any
+// runtime; in async-frame mode with another manager a ring of recent spans keeps
+// their reusable context holders (at most 4096 label objects), and those holders
+// stay with their own span (fixtures/frames.js, run both ways).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
@@ -24,10 +25,19 @@ test('host runtime: label objects of ended spans are collected', () => {
   assert.ok(r.alive <= (r.strategy === 'async-hooks' ? SLACK : BOUND), `${r.alive} of ${r.spans} label objects alive (${r.strategy})`);
 });
 
-test('Node 24, AsyncContextFrame: label objects of ended spans stay bounded', () => {
+test('Node 24, AsyncContextFrame, stock context manager (its storage replaced): label objects of ended spans are collected', () => {
   const dir = otel3Fixture();
   const r = run(node24(), path.join(dir, 'fixtures', 'retention.js'), []);
   assert.equal(r.strategy, 'async-frame');
+  assert.equal(r.contextManager, 'storage');
+  assert.ok(r.alive <= SLACK, `${r.alive} of ${r.spans} label objects alive`);
+});
+
+test('Node 24, AsyncContextFrame, another context manager (wrapped): label objects of ended spans stay bounded', () => {
+  const dir = otel3Fixture();
+  const r = run(node24(), path.join(dir, 'fixtures', 'retention.js'), ['--other-manager']);
+  assert.equal(r.strategy, 'async-frame');
+  assert.equal(r.contextManager, 'wrapped');
   assert.ok(r.alive <= BOUND, `${r.alive} of ${r.spans} label objects alive`);
 });
 
@@ -38,11 +48,14 @@ test('Node 24, async_hooks forced: label objects of ended spans are collected', 
   assert.ok(r.alive <= SLACK, `${r.alive} of ${r.spans} label objects alive`);
 });
 
-test('Node 24, AsyncContextFrame: reused context holders stay with their own span (nested first switches, exceptions)', () => {
-  const dir = otel3Fixture();
-  const out = execFileSync(node24(), [path.join(dir, 'fixtures', 'frames.js')], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'inherit'] });
-  const r = JSON.parse(out.trim().split('\n').pop());
-  assert.equal(r.strategy, 'async-frame');
-  assert.ok(Object.keys(r.checks).length >= 8);
-  for (const [name, ok] of Object.entries(r.checks)) assert.equal(ok, true, `${name}: ${JSON.stringify(r.checks)}`);
-});
+for (const [manager, args] of [['storage', []], ['wrapped', ['--other-manager']]]) {
+  test(`Node 24, AsyncContextFrame (${manager}): the sample context stays with its own span (nested first switches, exceptions)`, () => {
+    const dir = otel3Fixture();
+    const out = execFileSync(node24(), [path.join(dir, 'fixtures', 'frames.js'), ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = JSON.parse(out.trim().split('\n').pop());
+    assert.equal(r.strategy, 'async-frame');
+    assert.equal(r.contextManager, manager);
+    assert.ok(Object.keys(r.checks).length >= 8);
+    for (const [name, ok] of Object.entries(r.checks)) assert.equal(ok, true, `${name}: ${JSON.stringify(r.checks)}`);
+  });
+}
