@@ -18,6 +18,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
+const { median } = require('./common');
 
 const { values: args } = parseArgs({
   options: {
@@ -68,11 +69,6 @@ async function measure(mode, env) {
     await stop(child);
   }
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function runWorkload(name) {
   const env = { WORK_UNITS: String(WORKLOADS[name]) };

@@ -12,6 +12,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
+const { median } = require('./common');
 
 const { values: args } = parseArgs({
   options: {
@@ -34,10 +35,6 @@ function startServer(framework) {
 }
 
 const cpuOf = async (control) => (await (await fetch(`http://127.0.0.1:${control}/`)).json()).cpuMicros;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function phase(port, control) {
   const before = await cpuOf(control);

@@ -4,6 +4,11 @@
 // spanprof's ProfilingSpanProcessor at its defaults when MODE=spanprof
 // (CONTEXT_TRACKING, SAMPLING_INTERVAL_MICROS, UPLOAD_PERIOD_MILLIS, CPU_TIME=0,
 // HEAP=0 and HEAP_INTERVAL_BYTES override those options, to take the cost apart).
+// MODE=samplers: tracing plus @datadog/pprof's profilers started and collected
+// as spanprof drives them, without spanprof (same overrides; see startSamplers).
+// MODE=dd-trace: the same handler traced by dd-trace instead of the OpenTelemetry
+// SDK, loaded from BENCH_DD_TRACE_MODULE (a dd-trace package directory) and configured
+// by its DD_* environment (DD_PROFILING_ENABLED turns its profiler on).
 // Prints {"port":N} when listening. GET /__stats answers with peak RSS and, in
 // spanprof mode, the profiler's figures after a forced collection.
 const os = require('node:os');
@@ -11,18 +16,13 @@ const path = require('node:path');
 const fs = require('node:fs');
 const { mainThreadCpuNanos } = require('./main-thread-cpu');
 const api = require('@opentelemetry/api');
-const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
-const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-const { registerInstrumentations } = require('@opentelemetry/instrumentation');
-const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
 
 const mode = process.env.MODE ?? 'tracing';
-const discard = { export: (spans, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
-const processors = [new BatchSpanProcessor(discard)];
-const profilesDir = process.env.PROFILES_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-bench-'));
+let profilesDir = process.env.PROFILES_DIR;
 function createProfiler() {
   const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
   const { FileExporter } = require('@spanprof/core');
+  profilesDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-bench-'));
   return new ProfilingSpanProcessor({
     exporter: new FileExporter({ directory: profilesDir }),
     samplingIntervalMicros: process.env.SAMPLING_INTERVAL_MICROS ? Number(process.env.SAMPLING_INTERVAL_MICROS) : undefined,
@@ -32,24 +32,96 @@ function createProfiler() {
     cpuTime: process.env.CPU_TIME !== '0',
   });
 }
-let profiler;
-if (mode === 'spanprof') {
-  profiler = createProfiler();
-  processors.unshift(profiler);
-} else if (mode === 'switch') {
-  // Both configurations in one process, alternating (see switchPhases below): the
-  // processor slot forwards to a ProfilingSpanProcessor while spanprof is on and
-  // to nothing while it is off.
-  processors.unshift({
-    onStart: (span, ctx) => profiler?.onStart(span, ctx),
-    onEnd: (span) => profiler?.onEnd(span),
-    forceFlush: async () => profiler?.forceFlush(),
-    shutdown: async () => profiler?.shutdown(),
+
+/**
+ * MODE=samplers: @datadog/pprof's wall/CPU and heap profilers started exactly as
+ * spanprof's ProfilerSession starts them (same options, same copy of pprof) and
+ * collected every upload period as it does (wall profile stopped and restarted,
+ * heap profile a tick later, both encoded), but with no sample context ever set
+ * and every sample's labels empty. What spanprof costs above this is its own:
+ * context tracking, labels, request counts, profile tags and the export.
+ */
+function startSamplers() {
+  const core = require.resolve('@spanprof/core');
+  const { encode, heap, time } = require(require.resolve('@datadog/pprof', { paths: [core] }));
+  const { isAsyncContextFrameActive } = require('@spanprof/core');
+  // spanprof's defaults: exported by its options module, not by the package index.
+  const defaults = require(path.join(path.dirname(core), 'options'));
+  const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
+  const uploadPeriodMillis = env('UPLOAD_PERIOD_MILLIS', defaults.DEFAULT_UPLOAD_PERIOD_MILLIS);
+  const heapOn = process.env.HEAP !== '0';
+  time.start({
+    intervalMicros: env('SAMPLING_INTERVAL_MICROS', defaults.DEFAULT_SAMPLING_INTERVAL_MICROS),
+    durationMillis: uploadPeriodMillis,
+    withContexts: true,
+    collectCpuTime: process.env.CPU_TIME !== '0',
+    // ProfilerSession.chooseStrategy: the async-frame strategy (CPED) wherever AsyncContextFrame is active.
+    useCPED: process.env.CONTEXT_TRACKING !== 'async-hooks' && isAsyncContextFrameActive(),
+    workaroundV8Bug: true,
   });
+  if (heapOn) heap.start(env('HEAP_INTERVAL_BYTES', defaults.DEFAULT_HEAP_INTERVAL_BYTES), defaults.DEFAULT_HEAP_STACK_DEPTH);
+  const noLabels = Object.freeze({});
+  const collect = async () => {
+    const profiles = [time.stop(true, () => noLabels)];
+    time.v8ProfilerStuckEventLoopDetected();
+    if (heapOn) {
+      await new Promise((resolve) => setImmediate(resolve));
+      profiles.push(heap.profile());
+    }
+    for (const profile of profiles) await encode(profile);
+  };
+  let timer;
+  const schedule = () => {
+    timer = setTimeout(() => {
+      collect()
+        .catch((err) => process.stderr.write(`samplers: collection failed: ${err}\n`))
+        .finally(schedule);
+    }, uploadPeriodMillis).unref();
+  };
+  schedule();
+  return () => {
+    clearTimeout(timer);
+    time.stop(false);
+    if (heapOn) heap.stop();
+  };
 }
-const provider = new NodeTracerProvider({ spanProcessors: processors });
-provider.register();
-registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
+
+let profiler;
+let shutdown = async () => {};
+if (mode === 'dd-trace') {
+  // Before anything loads node:http, so that dd-trace's HTTP plug-in instruments it.
+  // Its OpenTelemetry TracerProvider makes the handler's OpenTelemetry API calls dd-trace spans.
+  if (!process.env.BENCH_DD_TRACE_MODULE) throw new Error('MODE=dd-trace needs BENCH_DD_TRACE_MODULE, the path of a dd-trace package (bench/own-cost.js installs one)');
+  const ddTrace = require(process.env.BENCH_DD_TRACE_MODULE).init();
+  new ddTrace.TracerProvider().register();
+} else {
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+  const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
+  const discard = { export: (spans, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
+  const processors = [new BatchSpanProcessor(discard)];
+  if (mode === 'spanprof') {
+    profiler = createProfiler();
+    processors.unshift(profiler);
+  } else if (mode === 'samplers') {
+    startSamplers();
+  } else if (mode === 'switch') {
+    // Both configurations in one process, alternating (see switchPhases below): the
+    // processor slot forwards to a ProfilingSpanProcessor while spanprof is on and
+    // to nothing while it is off.
+    processors.unshift({
+      onStart: (span, ctx) => profiler?.onStart(span, ctx),
+      onEnd: (span) => profiler?.onEnd(span),
+      forceFlush: async () => profiler?.forceFlush(),
+      shutdown: async () => profiler?.shutdown(),
+    });
+  }
+  const provider = new NodeTracerProvider({ spanProcessors: processors });
+  provider.register();
+  registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
+  shutdown = () => provider.shutdown();
+}
 
 const http = require('node:http');
 const crypto = require('node:crypto');
@@ -102,19 +174,26 @@ const server = http.createServer((req, res) => {
 // export of the stopped one).
 const phases = [];
 if (mode === 'switch') {
+  let stopSamplers;
   const phaseMillis = Number(process.env.PHASE_MILLIS ?? 2000);
   const settleMillis = Number(process.env.SETTLE_MILLIS ?? 400);
   let index = 0;
   const next = async () => {
     const on = index % 4 === 1 || index % 4 === 2;
     index++;
-    // NULL_SWITCH=1: an A/A run, both kinds of phase without spanprof (the bench's own spread).
-    if (on && !profiler && process.env.NULL_SWITCH !== '1') profiler = createProfiler();
-    if (!on && profiler) {
+    // Whatever ran stops at each phase boundary, and the phase starts its own:
+    // spanprof when on; when off, nothing, or with SWITCH_BASELINE=samplers the
+    // samplers alone (spanprof's own cost is then on - off). NULL_SWITCH=1 is the
+    // A/A run: on phases run what off phases run (the bench's own spread).
+    stopSamplers?.();
+    stopSamplers = undefined;
+    if (profiler) {
       const stopping = profiler;
       profiler = undefined;
       await stopping.shutdown();
     }
+    if (on && process.env.NULL_SWITCH !== '1') profiler = createProfiler();
+    else if (process.env.SWITCH_BASELINE === 'samplers') stopSamplers = startSamplers();
     setTimeout(() => {
       const start = { at: performance.now(), served, cpu: process.cpuUsage(), main: mainThreadCpuNanos() };
       setTimeout(() => {
@@ -131,5 +210,5 @@ if (mode === 'switch') {
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
 process.on('SIGTERM', () => {
   server.close();
-  provider.shutdown().finally(() => process.exit(0));
+  shutdown().finally(() => process.exit(0));
 });

@@ -21,14 +21,17 @@
 // container); --null runs A/A (spanprof never on) to show the bench's own bias.
 // Extra environment reaches the server (HEAP=0, HEAP_INTERVAL_BYTES,
 // SAMPLING_INTERVAL_MICROS, CPU_TIME=0: see server.js) for taking the cost apart.
+// --baseline samplers: the off phases run pprof's samplers alone, as spanprof
+// configures them (server.js MODE=samplers), so on/off is spanprof's own cost.
 //
 //   node bench/switch-overhead.js [--duration 60] [--phase-millis 2000] [--connections 32] [--workloads typical,light]
-//                                 [--context-tracking auto|async-frame|async-hooks] [--pin] [--null] [--rate N]
+//                                 [--context-tracking auto|async-frame|async-hooks] [--baseline tracing|samplers] [--pin] [--null] [--rate N]
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
+const { median, medianInterval } = require('./common');
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +41,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     workloads: { type: 'string', default: 'typical,light' },
     'context-tracking': { type: 'string', default: 'auto' },
+    baseline: { type: 'string', default: 'tracing' },
     rate: { type: 'string' },
     null: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
@@ -50,30 +54,13 @@ function startServer(env) {
     const server = [process.execPath, path.join(__dirname, 'server.js')];
     const [command, ...argv] = args.pin ? ['taskset', '-c', '1', ...server] : server;
     const child = spawn(command, argv, {
-      env: { ...process.env, MODE: 'switch', NULL_SWITCH: args.null ? '1' : '0', CONTEXT_TRACKING: args['context-tracking'], PHASE_MILLIS: args['phase-millis'], ...env },
+      env: { ...process.env, MODE: 'switch', NULL_SWITCH: args.null ? '1' : '0', CONTEXT_TRACKING: args['context-tracking'], PHASE_MILLIS: args['phase-millis'], SWITCH_BASELINE: args.baseline, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.once('error', reject);
     child.stdout.once('data', (d) => resolve({ child, port: JSON.parse(String(d)).port }));
   });
 }
-
-/**
- * A distribution-free 95% confidence interval of the median (order statistics,
- * normal approximation of the binomial): the range the true median pair ratio
- * lies in, given this run's spread. Needs about 20 pairs to mean much.
- */
-function medianInterval(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  const half = 0.98 * Math.sqrt(n);
-  return [s[Math.max(0, Math.floor(n / 2 - half))], s[Math.min(n - 1, Math.ceil(n / 2 + half) - 1)]];
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function runWorkload(name) {
   const { child, port } = await startServer({ WORK_UNITS: String(WORKLOADS[name]) });
