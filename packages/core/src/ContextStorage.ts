@@ -143,10 +143,16 @@ export class ContextStorage implements StorageLike {
   private recordOf(ctx: Context | undefined): ContextRecord {
     // `context.with(undefined, fn)` is tolerated by the stock manager: tolerate it too.
     if (ctx === undefined || ctx === null) return this.empty;
-    const cached = (ctx as Cached)[RECORD];
-    // `c` is checked too: a copy of a context (spread) would carry its original's record.
-    if (cached !== undefined && cached.k === this.key && cached.c === ctx) return cached;
-    return this.newRecord(ctx);
+    try {
+      const cached = (ctx as Cached)[RECORD];
+      // `c` is checked too: a copy of a context (spread) would carry its original's record.
+      if (cached !== undefined && cached.k === this.key && cached.c === ctx) return cached;
+      return this.newRecord(ctx);
+    } catch (err) {
+      // A context object that refuses to be read or extended (a Proxy, say) still runs, unlabelled and uncached.
+      logger.debug('context record not cached', err);
+      return { c: ctx, k: this.key };
+    }
   }
 
   private newRecord(ctx: Context): ContextRecord {
