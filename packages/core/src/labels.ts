@@ -31,7 +31,11 @@ export class LocalRoot {
   private custom: SampleLabels | undefined;
   /** Bumped at every change, so label objects know to rebuild. */
   revision = 0;
-  /** The counter that counted this request when it ended, the period and the endpoint key it counted it under. */
+  /**
+   * Kept by RequestCounter, not for other use: the counter that counted this
+   * request when its root span ended, in which of its periods, and under which
+   * endpoint key (a later endpoint change moves the count).
+   */
   counter: RequestCounter | undefined;
   countedPeriod = -1;
   countedAs: string | undefined;
