@@ -125,9 +125,11 @@ export class ContextStorage implements StorageLike {
     return this.original.getStore() as Context | undefined;
   }
 
-  run(ctx: Context, fn: (...args: unknown[]) => unknown, ...args: unknown[]): unknown {
+  // No rest parameter: the manager's `with` calls this at every switch, almost never with arguments.
+  run(ctx: Context, fn: (...args: unknown[]) => unknown): unknown {
     const record = this.recordOf(ctx);
-    return args.length === 0 ? protoRun.call(this.key, record, fn) : protoRun.call(this.key, record, fn, ...args);
+    if (arguments.length <= 2) return protoRun.call(this.key, record, fn);
+    return protoRun.call(this.key, record, fn, ...(Array.prototype.slice.call(arguments, 2) as unknown[]));
   }
 
   enterWith(ctx: Context): void {
