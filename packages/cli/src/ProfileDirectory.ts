@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { PROFILE_FILE_SUFFIX } from '@spanprof/core';
+import { PROFILE_FILE_SUFFIX } from '@spanprof/profile';
 import { decodePprof } from './pprofReader';
 import { FrameTable, indexProfile } from './ProfileIndex';
 import type { IndexedProfile } from './ProfileIndex';

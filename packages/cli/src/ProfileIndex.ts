@@ -1,4 +1,4 @@
-import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, readProfileTags, readRequestCounts } from '@spanprof/core';
+import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, readProfileTags, readRequestCounts } from '@spanprof/profile';
 import { num } from './pprofReader';
 import type { PprofMessage } from './pprofReader';
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { VERSION } from '@spanprof/core';
+import { VERSION } from './version';
 import { findSpan, flameGraph, hotspots, rank } from './analysis';
 import type { Scope, TimeKind } from './analysis';
 import { compare } from './compare';

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { VERSION } from '@spanprof/core';
+import { VERSION } from './version';
 import { collapsed, hotspots, rank } from './analysis';
 import type { Cost, Scope } from './analysis';
 import { ms, pct, table, truncate } from './format';

@@ -1,5 +1,6 @@
 import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { PROFILE_FILE_SUFFIX } from '@spanprof/profile';
 import { logger } from './diag';
 import { integerOption } from './options';
 import { TAG_SERVICE_NAME } from './tags';
@@ -17,8 +18,7 @@ export interface FileExporterOptions {
   maxFiles?: number;
 }
 
-/** Suffix of every profile file: gzipped pprof. */
-export const PROFILE_FILE_SUFFIX = '.pb.gz';
+export { PROFILE_FILE_SUFFIX };
 
 const STAMP_LENGTH = '20260101T000000.000Z'.length;
 

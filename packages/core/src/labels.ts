@@ -1,20 +1,10 @@
 import { trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
+import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, SPAN_LABEL_NAMES } from '@spanprof/profile';
 import type { RequestCounter } from './RequestCounter';
 
-/** Sample label names, as they appear in every wall-time sample taken inside a span. */
-export const LABEL_SPAN_ID = 'span_id';
-export const LABEL_LOCAL_ROOT_SPAN_ID = 'local_root_span_id';
-export const LABEL_TRACE_ID = 'trace_id';
-export const LABEL_TRACE_ENDPOINT = 'trace_endpoint';
-
-/** All sample label names spanprof writes, in a fixed order. */
-export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([
-  LABEL_SPAN_ID,
-  LABEL_LOCAL_ROOT_SPAN_ID,
-  LABEL_TRACE_ID,
-  LABEL_TRACE_ENDPOINT,
-]);
+// The label names are file-format vocabulary, defined with the format in @spanprof/profile.
+export { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, SPAN_LABEL_NAMES } from '@spanprof/profile';
 
 /** A sample's labels, as the profile serializer takes them. */
 export type SampleLabels = Readonly<Record<string, string>>;

@@ -1,0 +1,32 @@
+/**
+ * The vocabulary of spanprof's profile files: the sample label names the
+ * profiler writes, the profile tag names, and the file suffix. The profiler
+ * (`@spanprof/core`), the exporters and every reader take them from here.
+ */
+
+/** Sample label names, as they appear in every wall-time sample taken inside a span. */
+export const LABEL_SPAN_ID = 'span_id';
+export const LABEL_LOCAL_ROOT_SPAN_ID = 'local_root_span_id';
+export const LABEL_TRACE_ID = 'trace_id';
+export const LABEL_TRACE_ENDPOINT = 'trace_endpoint';
+
+/** All sample label names spanprof writes, in a fixed order. */
+export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([
+  LABEL_SPAN_ID,
+  LABEL_LOCAL_ROOT_SPAN_ID,
+  LABEL_TRACE_ID,
+  LABEL_TRACE_ENDPOINT,
+]);
+
+/** Tag names spanprof fills in itself (OpenTelemetry resource attribute names). */
+export const TAG_SERVICE_NAME = 'service.name';
+export const TAG_SERVICE_VERSION = 'service.version';
+export const TAG_DEPLOYMENT_ENVIRONMENT = 'deployment.environment.name';
+export const TAG_HOST_NAME = 'host.name';
+export const TAG_PROCESS_PID = 'process.pid';
+export const TAG_RUNTIME_NAME = 'process.runtime.name';
+export const TAG_RUNTIME_VERSION = 'process.runtime.version';
+export const TAG_PROFILER_VERSION = 'spanprof.version';
+
+/** Suffix of every profile file: gzipped pprof (`<...>.wall.pb.gz`, `<...>.heap.pb.gz`). */
+export const PROFILE_FILE_SUFFIX = '.pb.gz';
