@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-/** This package's version, read from its own package.json (next to `build/`). */
-export const VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+/**
+ * This package's version, from its own package.json (next to `build/`). A plain
+ * `require` of the JSON file, which bundlers resolve and inline like any other module.
+ */
+export const VERSION: string = (require('../../package.json') as { version: string }).version;
