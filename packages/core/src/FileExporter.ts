@@ -1,9 +1,8 @@
 import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PROFILE_FILE_SUFFIX } from '@spanprof/profile';
+import { PROFILE_FILE_SUFFIX, TAG_SERVICE_NAME } from '@spanprof/profile';
 import { logger } from './diag';
 import { integerOption } from './options';
-import { TAG_SERVICE_NAME } from './tags';
 import { ExportResultCode } from './types';
 import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
 
@@ -17,8 +16,6 @@ export interface FileExporterOptions {
    */
   maxFiles?: number;
 }
-
-export { PROFILE_FILE_SUFFIX };
 
 const STAMP_LENGTH = '20260101T000000.000Z'.length;
 

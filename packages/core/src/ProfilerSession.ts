@@ -14,7 +14,8 @@ import { resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
 import { ProfileMetrics } from './ProfileMetrics';
 import { RequestCounter } from './RequestCounter';
-import { processTags, writeProfileTags, writeRequestCounts } from './tags';
+import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
+import { processTags } from './tags';
 import { ExportResultCode } from './types';
 import type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter, ProfilerOptions } from './types';
 

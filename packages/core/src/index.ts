@@ -1,21 +1,18 @@
 export { ProfilerSession } from './ProfilerSession';
 export type { SessionOptions, SessionStats } from './ProfilerSession';
-export { FileExporter, PROFILE_FILE_SUFFIX } from './FileExporter';
+export { FileExporter } from './FileExporter';
 export { ProfileMetrics } from './ProfileMetrics';
 export type { FileExporterOptions } from './FileExporter';
+export { LocalRoot, SpanLabels, getSpanLabels, setSpanLabels } from './labels';
+export type { SampleLabels } from './labels';
+// The file format's names and codec, defined in @spanprof/profile.
 export {
   LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_SPAN_ID,
   LABEL_TRACE_ENDPOINT,
   LABEL_TRACE_ID,
-  LocalRoot,
+  PROFILE_FILE_SUFFIX,
   SPAN_LABEL_NAMES,
-  SpanLabels,
-  getSpanLabels,
-  setSpanLabels,
-} from './labels';
-export type { SampleLabels } from './labels';
-export {
   TAG_DEPLOYMENT_ENVIRONMENT,
   TAG_HOST_NAME,
   TAG_PROCESS_PID,
@@ -27,7 +24,7 @@ export {
   readProfileTags,
   readRequestCounts,
   writeRequestCounts,
-} from './tags';
+} from '@spanprof/profile';
 export { isAsyncContextFrameActive } from './asyncContextFrame';
 export type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
 export { codes } from './errors';

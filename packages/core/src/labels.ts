@@ -3,9 +3,6 @@ import type { Context, Span } from '@opentelemetry/api';
 import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, SPAN_LABEL_NAMES } from '@spanprof/profile';
 import type { RequestCounter } from './RequestCounter';
 
-// The label names are file-format vocabulary, defined with the format in @spanprof/profile.
-export { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, SPAN_LABEL_NAMES } from '@spanprof/profile';
-
 /** A sample's labels, as the profile serializer takes them. */
 export type SampleLabels = Readonly<Record<string, string>>;
 

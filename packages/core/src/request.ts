@@ -1,7 +1,8 @@
 import { trace } from '@opentelemetry/api';
 import { logger } from './diag';
 import { codes, message } from './errors';
-import { getSpanLabels, SPAN_LABEL_NAMES } from './labels';
+import { SPAN_LABEL_NAMES } from '@spanprof/profile';
+import { getSpanLabels } from './labels';
 import type { LocalRoot, SampleLabels } from './labels';
 
 /** At most this many custom labels per request; further ones are left out. */

@@ -2,22 +2,6 @@ import { hostname } from 'node:os';
 import { TAG_HOST_NAME, TAG_PROCESS_PID, TAG_PROFILER_VERSION, TAG_RUNTIME_NAME, TAG_RUNTIME_VERSION } from '@spanprof/profile';
 import { VERSION } from './version';
 
-// Tag names and the comment codec are file-format vocabulary, defined with the format in @spanprof/profile.
-export {
-  TAG_DEPLOYMENT_ENVIRONMENT,
-  TAG_HOST_NAME,
-  TAG_PROCESS_PID,
-  TAG_PROFILER_VERSION,
-  TAG_RUNTIME_NAME,
-  TAG_RUNTIME_VERSION,
-  TAG_SERVICE_NAME,
-  TAG_SERVICE_VERSION,
-  readProfileTags,
-  readRequestCounts,
-  writeProfileTags,
-  writeRequestCounts,
-} from '@spanprof/profile';
-
 /** Tags every profile of this process carries unless overridden. */
 export function processTags(): Record<string, string> {
   return {
