@@ -12,10 +12,15 @@
 //
 // Under callgrind the server runs about 50 times slower, so the wall profiler
 // samples every --interval-micros (default 500 ms) instead of spanprof's 10 ms,
-// to take about as many samples per request as it does at full speed.
+// to take about as many samples per request as it does at full speed. Profiles
+// are collected every --upload-period-millis (default an hour): a collection
+// that fell into one window and not another would swamp the comparison (on
+// Node 20, +140k instructions per request over 3,000 requests), and its cost is
+// measured on its own (bench/http-overhead.js, the collection pause).
 //
 // node bench/instructions.js [--node PATH ...] [--subjects tracing,samplers,spanprof]
-//   [--requests 3000] [--warmup 1500] [--repeat 3] [--interval-micros 500000] [--json FILE]
+//   [--requests 3000] [--warmup 1500] [--repeat 3] [--interval-micros 500000]
+//   [--upload-period-millis 3600000] [--json FILE]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -24,7 +29,7 @@ const path = require('node:path');
 const { median, startServer, stopChild, stopChildrenOnSignals } = require('./common');
 
 function parseArgs(argv) {
-  const opts = { nodes: [], subjects: ['tracing', 'samplers', 'spanprof'], requests: 3000, warmup: 1500, repeat: 3, intervalMicros: 500_000, json: undefined };
+  const opts = { nodes: [], subjects: ['tracing', 'samplers', 'spanprof'], requests: 3000, warmup: 1500, repeat: 3, intervalMicros: 500_000, uploadPeriodMillis: 3_600_000, json: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s);
     const value = () => inline ?? argv[++i];
@@ -34,6 +39,7 @@ function parseArgs(argv) {
     else if (flag === '--warmup') opts.warmup = Number(value());
     else if (flag === '--repeat') opts.repeat = Number(value());
     else if (flag === '--interval-micros') opts.intervalMicros = Number(value());
+    else if (flag === '--upload-period-millis') opts.uploadPeriodMillis = Number(value());
     else if (flag === '--json') opts.json = value();
     else throw new Error(`unknown option ${argv[i]}`);
   }
@@ -73,7 +79,7 @@ async function measure(node, subject, opts, dir) {
   const { child, port } = await startServer({
     node: 'valgrind',
     args: ['-q', '--tool=callgrind', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${out}`, node],
-    env: { MODE: subject, SAMPLING_INTERVAL_MICROS: String(opts.intervalMicros) },
+    env: { MODE: subject, SAMPLING_INTERVAL_MICROS: String(opts.intervalMicros), UPLOAD_PERIOD_MILLIS: String(opts.uploadPeriodMillis) },
     timeoutMillis: 600_000,
   });
   try {
