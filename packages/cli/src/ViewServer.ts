@@ -5,11 +5,8 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { VERSION } from './version';
-import { findSpan, flameGraph, hotspots, rank } from './analysis';
-import type { Scope, TimeKind } from './analysis';
-import { compare } from './compare';
-import { ProfileDirectory, selectProfiles } from './ProfileDirectory';
-import type { ProfileFilter } from './ProfileDirectory';
+import { compare, findSpan, flameGraph, hotspots, ProfileDirectory, rank, selectProfiles } from '@spanprof/profile';
+import type { ProfileFilter, Scope, TimeKind } from '@spanprof/profile';
 
 export interface ViewServerOptions {
   /** Profile directory (FileExporter output). */

@@ -1,13 +1,30 @@
 export { main } from './main';
-export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';
-export type { LoadResult, ProfileFilter, RefreshResult } from './ProfileDirectory';
-export { FrameTable, indexProfile, LabelTable } from './ProfileIndex';
-export { decodePprof } from './pprofReader';
-export type { PprofMessage } from './pprofReader';
-export type { Frame, IndexedProfile } from './ProfileIndex';
-export { collapsed, findSpan, flameGraph, hotspots, rank } from './analysis';
-export type { Cost, EndpointCost, FlameGraphOptions, FlameNode, FunctionCost, Hotspots, Ranking, Scope, SpanCost, SpanInfo, TimeKind, TraceCost } from './analysis';
-export { compare } from './compare';
-export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
 export { DEFAULT_VIEW_PORT, ViewServer } from './ViewServer';
 export type { ViewServerOptions } from './ViewServer';
+// The profile model moved to @spanprof/profile; these names stay importable from here.
+export { collapsed, compare, decodePprof, findSpan, flameGraph, FrameTable, hotspots, indexProfile, LabelTable, loadProfiles, ProfileDirectory, ProfileDirectoryError, rank, selectProfiles } from '@spanprof/profile';
+export type {
+  CompareOptions,
+  Comparison,
+  Cost,
+  EndpointComparison,
+  EndpointCost,
+  FlameGraphOptions,
+  FlameNode,
+  Frame,
+  FunctionChange,
+  FunctionCost,
+  Hotspots,
+  IndexedProfile,
+  LoadResult,
+  PprofMessage,
+  ProfileFilter,
+  Ranking,
+  RefreshResult,
+  Scope,
+  SideSummary,
+  SpanCost,
+  SpanInfo,
+  TimeKind,
+  TraceCost,
+} from '@spanprof/profile';

@@ -1,12 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from './version';
-import { collapsed, hotspots, rank } from './analysis';
-import type { Cost, Scope } from './analysis';
+import { collapsed, compare, hotspots, loadProfiles, ProfileDirectoryError, rank, selectProfiles } from '@spanprof/profile';
+import type { Comparison, Cost, FunctionChange, LoadResult, ProfileFilter, Scope } from '@spanprof/profile';
 import { ms, pct, table, truncate } from './format';
-import { compare } from './compare';
-import type { Comparison, FunctionChange } from './compare';
-import { loadProfiles, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';
-import type { LoadResult, ProfileFilter } from './ProfileDirectory';
 import { DEFAULT_VIEW_PORT, ViewServer } from './ViewServer';
 
 interface CommonOptions {

@@ -1,4 +1,4 @@
-import type { Frame, FrameTable, IndexedProfile } from './ProfileIndex';
+import type { FrameTable, IndexedProfile } from './ProfileIndex';
 import { NONE } from './ProfileIndex';
 
 /** What part of the samples to look at. */
@@ -180,7 +180,9 @@ export function findSpan(profiles: readonly IndexedProfile[], spanId: string): S
 
 export interface FunctionCost {
   name: string;
+  /** The function's file as a path (`''` for V8's pseudo-frames). */
   file: string;
+  /** Its definition line: the lowest where several locations of one function were seen. */
   line: number;
   /** Time in the function itself (leaf frame). */
   self: Cost;
@@ -195,26 +197,41 @@ export interface Hotspots {
   functions: FunctionCost[];
 }
 
-/** The functions that cost the most in `scope`, self and total, CPU and wall. */
+/**
+ * The functions that cost the most in `scope`, self and total, CPU and wall.
+ * A function is its name and path (see `functionKey`): frames of one function
+ * at different lines, or from different frame tables, make one row.
+ */
 export function hotspots(profiles: readonly IndexedProfile[], scope: Scope, sortBy: TimeKind = 'cpu'): Hotspots {
   const { total, tables } = costByStack(profiles, scope);
-  const functions = new Map<Frame, FunctionCost>();
-  const seen = new Set<number>();
+  const functions = new Map<string, FunctionCost>();
+  const seen = new Set<FunctionCost>();
   for (const [table, stacks] of tables) {
+    const costOf: (FunctionCost | undefined)[] = [];
+    const functionOf = (frameId: number): FunctionCost => {
+      const frame = table.frames[frameId];
+      let fn = costOf[frame.fn];
+      if (fn === undefined) {
+        const ref = table.functions[frame.fn];
+        fn = functions.get(ref.key);
+        if (fn === undefined) {
+          fn = { name: ref.name, file: ref.file, line: frame.line, self: zero(), total: zero() };
+          functions.set(ref.key, fn);
+        }
+        costOf[frame.fn] = fn;
+      }
+      if (frame.line > 0 && (fn.line === 0 || frame.line < fn.line)) fn.line = frame.line;
+      return fn;
+    };
     for (const [stackId, cost] of stacks) {
       const stack = table.stacks[stackId];
       seen.clear();
       for (let depth = 0; depth < stack.length; depth++) {
-        const frame = table.frames[stack[depth]];
-        let fn = functions.get(frame);
-        if (fn === undefined) {
-          fn = { name: frame.name, file: frame.file, line: frame.line, self: zero(), total: zero() };
-          functions.set(frame, fn);
-        }
+        const fn = functionOf(stack[depth]);
         if (depth === 0) add(fn.self, cost);
         // Recursion: a function counts once per sample in its total.
-        if (!seen.has(stack[depth])) {
-          seen.add(stack[depth]);
+        if (!seen.has(fn)) {
+          seen.add(fn);
           add(fn.total, cost);
         }
       }
@@ -272,10 +289,12 @@ export function flameGraph(profiles: readonly IndexedProfile[], scope: Scope, va
   const metric = timeOf(value);
   interface Building {
     node: FlameNode;
-    kids: Map<Frame, Building>;
+    /** Children by frame (name, file and line), equal across frame tables. */
+    kids: Map<string, Building>;
   }
   const root: Building = { node: { name: 'all', file: '', line: 0, value: 0, self: 0, children: [] }, kids: new Map() };
   for (const [table, stacks] of tables) {
+    const keys: (string | undefined)[] = [];
     for (const [stackId, cost] of stacks) {
       const v = metric(cost);
       if (v <= 0) continue;
@@ -284,10 +303,11 @@ export function flameGraph(profiles: readonly IndexedProfile[], scope: Scope, va
       at.node.value += v;
       for (let depth = stack.length - 1; depth >= 0; depth--) {
         const frame = table.frames[stack[depth]];
-        let next = at.kids.get(frame);
+        const key = (keys[stack[depth]] ??= `${frame.name}\u0000${frame.file}\u0000${frame.line}`);
+        let next = at.kids.get(key);
         if (next === undefined) {
           next = { node: { name: frame.name, file: frame.file, line: frame.line, value: 0, self: 0, children: [] }, kids: new Map() };
-          at.kids.set(frame, next);
+          at.kids.set(key, next);
         }
         next.node.value += v;
         at = next;

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { PROFILE_FILE_SUFFIX } from '@spanprof/profile';
-import { decodePprof } from './pprofReader';
+import { PROFILE_FILE_SUFFIX } from './schema';
+import { decodePprof } from './decode';
 import { FrameTable, indexProfile } from './ProfileIndex';
 import type { IndexedProfile } from './ProfileIndex';
 

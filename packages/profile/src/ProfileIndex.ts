@@ -1,12 +1,25 @@
-import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, readProfileTags, readRequestCounts } from '@spanprof/profile';
-import { num } from './pprofReader';
-import type { PprofMessage } from './pprofReader';
+import { readProfileTags, readRequestCounts } from './comments';
+import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID } from './schema';
+import { nanosPerUnit, num, stringsOf } from './decode';
+import type { Int64, PprofMessage } from './decode';
+import { functionKey, functionName, normalizeFile, UNKNOWN_FUNCTION } from './functions';
 
 /** A function and line, as a location of a profile names it. */
 export interface Frame {
   readonly name: string;
+  /** A path (`file://` URLs are turned into one), or `''` for V8's pseudo-frames. */
   readonly file: string;
   readonly line: number;
+  /** The frame's function: its index in the table's `functions`. */
+  readonly fn: number;
+}
+
+/** A function (name and path, see `functionKey`) of a frame table. */
+export interface FunctionRef {
+  readonly name: string;
+  readonly file: string;
+  /** `functionKey(name, file)`: equal across frame tables for the same function. */
+  readonly key: string;
 }
 
 /**
@@ -15,18 +28,33 @@ export interface Frame {
  */
 export class FrameTable {
   readonly frames: Frame[] = [];
+  /** The functions of the frames; frames of one function at different lines share one. */
+  readonly functions: FunctionRef[] = [];
   /** Stacks as frame IDs, leaf first. */
   readonly stacks: Int32Array[] = [];
   private readonly frameIds = new Map<string, number>();
+  private readonly functionIds = new Map<string, number>();
   private readonly stackIds = new Map<string, number>();
 
+  /** The ID of a frame; `file` should already be a path (see `normalizeFile`). */
   frameId(name: string, file: string, line: number): number {
     const key = `${name}\u0000${file}\u0000${line}`;
     let id = this.frameIds.get(key);
     if (id === undefined) {
       id = this.frames.length;
-      this.frames.push(Object.freeze({ name, file, line }));
+      this.frames.push(Object.freeze({ name, file, line, fn: this.functionId(name, file) }));
       this.frameIds.set(key, id);
+    }
+    return id;
+  }
+
+  private functionId(name: string, file: string): number {
+    const key = functionKey(name, file);
+    let id = this.functionIds.get(key);
+    if (id === undefined) {
+      id = this.functions.length;
+      this.functions.push(Object.freeze({ name, file, key }));
+      this.functionIds.set(key, id);
     }
     return id;
   }
@@ -169,10 +197,14 @@ export interface IndexedProfile {
   labelId(value: string): number | undefined;
 }
 
-/** Reduces a decoded wall profile to an `IndexedProfile` whose frames go to `frames`. */
+/**
+ * Reduces a wall profile (decoded by `decodePprof`, or a pprof-format
+ * `Profile`) to an `IndexedProfile` whose frames go to `frames`. CPU and wall
+ * values are converted to nanoseconds by their sample type's unit.
+ */
 export function indexProfile(file: string, profile: PprofMessage, frames: FrameTable): IndexedProfile {
-  const strings = profile.stringTable;
-  const str = (id: Parameters<typeof num>[0]): string => strings[num(id)] ?? '';
+  const strings = stringsOf(profile);
+  const str = (id: Int64 | undefined): string => strings[num(id)] ?? '';
   const comments = profile.comment.map(str);
   // Nanoseconds since 1970 exceed 2^53, but their milliseconds do not: the rounding is below a microsecond.
   const start = Math.round(num(profile.timeNanos) / 1e6);
@@ -182,16 +214,20 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   const countIdx = types.indexOf('sample');
   const wallIdx = types.indexOf('wall');
   const cpuIdx = types.indexOf('cpu');
+  const toNanos = (index: number): number => (index < 0 ? 1 : nanosPerUnit(str(profile.sampleType[index].unit)));
+  const wallScale = toNanos(wallIdx);
+  const cpuScale = toNanos(cpuIdx);
 
   const functions = new Map<number, { name: string; file: string }>();
-  for (const f of profile.function) functions.set(num(f.id), { name: str(f.name) || '?', file: str(f.filename) });
+  for (const f of profile.function) functions.set(num(f.id), { name: functionName(str(f.name)), file: normalizeFile(str(f.filename)) });
+  // A location's frame is its innermost function (pprof lists inlined callers after it).
   const frameOfLocation = new Map<number, number>();
   for (const loc of profile.location) {
     const line = loc.line[0];
     const fn = line === undefined ? undefined : functions.get(num(line.functionId));
-    frameOfLocation.set(num(loc.id), frames.frameId(fn?.name ?? '?', fn?.file ?? '', line === undefined ? 0 : num(line.line)));
+    frameOfLocation.set(num(loc.id), frames.frameId(fn?.name ?? UNKNOWN_FUNCTION, fn?.file ?? '', line === undefined ? 0 : num(line.line)));
   }
-  const unknownFrame = frames.frameId('?', '', 0);
+  const unknownFrame = frames.frameId(UNKNOWN_FUNCTION, '', 0);
 
   // Label keys are string-table indices; find the four spanprof reads once.
   const keyId = (name: string): number => strings.indexOf(name);
@@ -245,8 +281,8 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     stack[i] = stackId;
     const v = sample.value;
     if (countIdx >= 0) count[i] = num(v[countIdx]);
-    if (wallIdx >= 0) wall[i] = num(v[wallIdx]);
-    if (cpuIdx >= 0) cpu[i] = num(v[cpuIdx]);
+    if (wallIdx >= 0) wall[i] = num(v[wallIdx]) * wallScale;
+    if (cpuIdx >= 0) cpu[i] = num(v[cpuIdx]) * cpuScale;
     for (const l of sample.label) {
       const key = num(l.key);
       if (key === spanKey) span[i] = labelId(num(l.str));

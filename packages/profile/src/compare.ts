@@ -1,5 +1,5 @@
-import { basename } from 'node:path';
 import type { Cost, TimeKind } from './analysis';
+import { functionKey, portablePath } from './functions';
 import type { IndexedProfile } from './ProfileIndex';
 import { NONE } from './ProfileIndex';
 
@@ -7,10 +7,12 @@ import { NONE } from './ProfileIndex';
  * Function cost compared between two selections of profiles (say two
  * deployments: `service.version=1.4.0` and `1.5.0`).
  *
- * A function is matched across the two by its name and file name (not its
- * directory, which often carries the release, nor its line, which moves with
- * every edit). Cost is self time: the time of the samples whose leaf frame is
- * the function.
+ * Each side sums self time (the samples whose leaf frame is the function) by
+ * function, as `hotspots` does (name and path, see `functionKey`). A function
+ * found on both sides under the same path is one row. The rest are matched by
+ * name and `portablePath` (the path inside its package under `node_modules`,
+ * else the file name), since the directory often carries the release; a
+ * function's line is never part of it, as it moves with every edit.
  */
 
 /** One side of a comparison. */
@@ -29,7 +31,7 @@ export interface SideSummary {
 
 export interface FunctionChange {
   name: string;
-  /** File name without directory. */
+  /** The part of the path that matched the sides: inside its package under `node_modules`, else the file name. */
   file: string;
   /** Self time, ns, in each selection. */
   baseNanos: number;
@@ -75,14 +77,22 @@ interface Side {
   total: Cost;
   requests: number;
   roots: Set<string>;
-  /** Self time by function key. */
-  functions: Map<string, number>;
+  /** Self time by function (`functionKey`). */
+  functions: Map<string, SelfTime>;
+}
+
+interface SelfTime {
+  name: string;
+  file: string;
+  nanos: number;
 }
 
 const NO_ENDPOINT = '';
 
-function functionKey(name: string, file: string): string {
-  return `${name}\u0000${file === '' ? '' : basename(file)}`;
+function addSelf(side: Side, key: string, name: string, file: string, nanos: number): void {
+  const entry = side.functions.get(key);
+  if (entry === undefined) side.functions.set(key, { name, file, nanos });
+  else entry.nanos += nanos;
 }
 
 /** Adds sample `i` of `p` to the side's total and its local roots. */
@@ -106,7 +116,6 @@ function summarize(profiles: readonly IndexedProfile[], value: TimeKind): { all:
     }
     return s;
   };
-  const keyOfFrame = new Map<number, string>();
   for (const p of profiles) {
     for (const [endpoint, n] of Object.entries(p.requests)) {
       sideOf(endpoint).requests += n;
@@ -120,16 +129,10 @@ function summarize(profiles: readonly IndexedProfile[], value: TimeKind): { all:
       if (v <= 0) continue;
       const leaf = p.frames.stacks[p.stack[i]][0];
       if (leaf === undefined) continue;
-      let key = keyOfFrame.get(leaf);
-      if (key === undefined) {
-        const f = p.frames.frames[leaf];
-        key = functionKey(f.name, f.file);
-        keyOfFrame.set(leaf, key);
-      }
-      all.functions.set(key, (all.functions.get(key) ?? 0) + v);
-      side.functions.set(key, (side.functions.get(key) ?? 0) + v);
+      const fn = p.frames.functions[p.frames.frames[leaf].fn];
+      addSelf(all, fn.key, fn.name, fn.file, v);
+      addSelf(side, fn.key, fn.name, fn.file, v);
     }
-    keyOfFrame.clear();
   }
   return { all, endpoints };
 }
@@ -155,12 +158,8 @@ function changes(base: Side, head: Side, value: TimeKind, perRequest: boolean): 
   const baseTotal = value === 'cpu' ? base.total.cpuNanos : base.total.wallNanos;
   const headTotal = value === 'cpu' ? head.total.cpuNanos : head.total.wallNanos;
   const { base: baseRequests, head: headRequests } = requestsOf(base, head);
-  const keys = new Set([...base.functions.keys(), ...head.functions.keys()]);
   const list: FunctionChange[] = [];
-  for (const key of keys) {
-    const [name, file] = key.split('\u0000');
-    const baseNanos = base.functions.get(key) ?? 0;
-    const headNanos = head.functions.get(key) ?? 0;
+  for (const { name, file, base: baseNanos, head: headNanos } of matchFunctions(base.functions, head.functions)) {
     const baseShare = baseTotal > 0 ? baseNanos / baseTotal : 0;
     const headShare = headTotal > 0 ? headNanos / headTotal : 0;
     const change: FunctionChange = { name, file, baseNanos, headNanos, baseShare, headShare, shareChange: headShare - baseShare };
@@ -172,6 +171,44 @@ function changes(base: Side, head: Side, value: TimeKind, perRequest: boolean): 
     list.push(change);
   }
   return list;
+}
+
+/**
+ * Pairs the functions of two sides: the same function (name and path) first.
+ * The rest are matched by name and portable path; one that shares those with
+ * exactly one pair already made joins it (a function the head also runs from a
+ * new release directory). Returns name, shown file, and self time per side.
+ */
+function matchFunctions(base: Map<string, SelfTime>, head: Map<string, SelfTime>): { name: string; file: string; base: number; head: number }[] {
+  type Row = { name: string; file: string; base: number; head: number };
+  const rows: Row[] = [];
+  const exactByPortable = new Map<string, Row | null>();
+  const portableKey = (fn: SelfTime): [string, string] => {
+    const file = fn.file === '' ? '' : portablePath(fn.file);
+    return [functionKey(fn.name, file), file];
+  };
+  for (const [key, fn] of base) {
+    const other = head.get(key);
+    if (other === undefined) continue;
+    const [pk, file] = portableKey(fn);
+    const row = { name: fn.name, file, base: fn.nanos, head: other.nanos };
+    rows.push(row);
+    exactByPortable.set(pk, exactByPortable.has(pk) ? null : row);
+  }
+  const rest = new Map<string, Row>();
+  const addRest = (fn: SelfTime, side: 'base' | 'head'): void => {
+    const [pk, file] = portableKey(fn);
+    let row = exactByPortable.get(pk) ?? rest.get(pk);
+    if (row === undefined) {
+      row = { name: fn.name, file, base: 0, head: 0 };
+      rest.set(pk, row);
+      rows.push(row);
+    }
+    row[side] += fn.nanos;
+  };
+  for (const [key, fn] of base) if (!head.has(key)) addRest(fn, 'base');
+  for (const [key, fn] of head) if (!base.has(key)) addRest(fn, 'head');
+  return rows;
 }
 
 /** Compares function cost between the `base` and `head` selections, overall and endpoint by endpoint. */
