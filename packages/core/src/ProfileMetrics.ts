@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { metrics } from '@opentelemetry/api';
 import type { Attributes, Counter, Meter, MeterProvider } from '@opentelemetry/api';
 import type { Profile } from 'pprof-format';
 import { logger } from './diag';
-import { LABEL_TRACE_ENDPOINT, TAG_SERVICE_VERSION } from '@spanprof/profile';
+import { costByEndpoint, FrameTable, functionKey, hotspots, indexProfile, sampleTotals, TAG_SERVICE_VERSION } from '@spanprof/profile';
+import type { FunctionCost } from '@spanprof/profile';
 import { resolveMetricsOptions } from './options';
 import type { ResolvedMetricsOptions } from './options';
 import { ExportResultCode } from './types';
@@ -24,9 +24,6 @@ const OTHER = '(other)';
 const MAX_ENDPOINT_SERIES = 100;
 /** Functions that ever get a series of their own, as a multiple of `topFunctions`. */
 const FUNCTION_SERIES_FACTOR = 4;
-
-/** Seconds per unit of a pprof sample type. */
-const SECONDS_PER_UNIT: Readonly<Record<string, number>> = { nanoseconds: 1e-9, microseconds: 1e-6, milliseconds: 1e-3, seconds: 1 };
 
 type RecordValue = (value: number, attributes: Attributes) => void;
 
@@ -52,7 +49,7 @@ export class ProfileMetrics implements ProfileExporter {
   private readonly options: ResolvedMetricsOptions;
   private instruments: Instruments | undefined;
   private instrumentsOf: MeterProvider | undefined;
-  /** Functions (`name\0file`) that have a series; at most FUNCTION_SERIES_FACTOR × topFunctions. */
+  /** Functions (`functionKey`: name and path) that have a series; at most FUNCTION_SERIES_FACTOR × topFunctions. */
   private readonly functionSeries = new Set<string>();
   /** Endpoints that have a series; at most MAX_ENDPOINT_SERIES. */
   private readonly endpointSeries = new Set<string>();
@@ -117,78 +114,41 @@ export class ProfileMetrics implements ProfileExporter {
     return this.instruments;
   }
 
+  /**
+   * CPU and wall time per endpoint, and self CPU per function, read through
+   * the profile model the views use, so a function's series shows the same
+   * self CPU as its row in `spanprof hotspots` and the viewer.
+   */
   private recordWall(profile: Profile, base: Attributes, instruments: Instruments): void {
-    const strings = profile.stringTable.strings;
-    const cpu = valueIndex(profile, 'cpu');
-    const wall = valueIndex(profile, 'wall');
-    const endpointKey = strings.indexOf(LABEL_TRACE_ENDPOINT);
-    const leafFunction = leafFunctions(profile);
-    // Sums by string index of the endpoint (0, the empty string, for none) and by function ID.
-    const byEndpoint = new Map<number, { cpu: number; wall: number }>();
-    const byFunction = new Map<number, number>();
-    for (const sample of profile.sample) {
-      const cpuValue = cpu === undefined ? 0 : Number(sample.value[cpu.index] ?? 0);
-      const wallValue = wall === undefined ? 0 : Number(sample.value[wall.index] ?? 0);
-      let endpoint = 0;
-      if (endpointKey > 0) {
-        for (const label of sample.label) {
-          if (Number(label.key) === endpointKey) {
-            endpoint = Number(label.str);
-            break;
-          }
-        }
-      }
-      let sums = byEndpoint.get(endpoint);
-      if (sums === undefined) byEndpoint.set(endpoint, (sums = { cpu: 0, wall: 0 }));
-      sums.cpu += cpuValue;
-      sums.wall += wallValue;
-      if (cpuValue > 0 && sample.locationId.length > 0) {
-        const fn = leafFunction.get(Number(sample.locationId[0]));
-        if (fn !== undefined) byFunction.set(fn, (byFunction.get(fn) ?? 0) + cpuValue);
-      }
+    const indexed = [indexProfile('', profile, new FrameTable())];
+    for (const [endpoint, cost] of costByEndpoint(indexed)) {
+      const attributes = endpoint === '' ? base : { ...base, [ATTR_ENDPOINT]: this.endpointSeriesOf(endpoint) };
+      if (cost.cpuNanos > 0) instruments.endpointCpu.add(cost.cpuNanos * 1e-9, attributes);
+      if (cost.wallNanos > 0) instruments.endpointWall.add(cost.wallNanos * 1e-9, attributes);
     }
-    for (const [index, sums] of byEndpoint) {
-      const name = strings[index] ?? '';
-      const attributes = name === '' ? base : { ...base, [ATTR_ENDPOINT]: this.endpointSeriesOf(name) };
-      if (cpu !== undefined && sums.cpu > 0) instruments.endpointCpu.add(sums.cpu * cpu.seconds, attributes);
-      if (wall !== undefined && sums.wall > 0) instruments.endpointWall.add(sums.wall * wall.seconds, attributes);
-    }
-    if (cpu !== undefined) this.recordFunctions(profile, byFunction, cpu.seconds, base, instruments);
+    this.recordFunctions(hotspots(indexed, { kind: 'all' }, 'cpu').functions, base, instruments);
   }
 
   /** The top functions by self CPU time get a series each (within the bound across periods); the rest `(other)`. */
-  private recordFunctions(profile: Profile, byFunctionId: Map<number, number>, seconds: number, base: Attributes, instruments: Instruments): void {
-    const strings = profile.stringTable.strings;
-    const functions = new Map<number, { name: string; file: string }>();
-    for (const fn of profile.function) {
-      functions.set(Number(fn.id), { name: strings[Number(fn.name)] ?? '', file: strings[Number(fn.filename)] ?? '' });
-    }
-    // Functions of one name in one file (defined at different lines) make one series.
-    const byFunction = new Map<string, { name: string; file: string; cpu: number }>();
-    for (const [id, cpu] of byFunctionId) {
-      const fn = functions.get(id) ?? { name: '', file: '' };
-      const name = fn.name === '' ? '(anonymous)' : fn.name;
-      const key = `${name}\0${fn.file}`;
-      const entry = byFunction.get(key);
-      if (entry === undefined) byFunction.set(key, { name, file: fn.file, cpu });
-      else entry.cpu += cpu;
-    }
+  private recordFunctions(ranked: readonly FunctionCost[], base: Attributes, instruments: Instruments): void {
     const top = this.options.topFunctions;
     const everMax = FUNCTION_SERIES_FACTOR * top;
-    const ranked = [...byFunction].sort((a, b) => b[1].cpu - a[1].cpu);
     let other = 0;
     for (let i = 0; i < ranked.length; i++) {
-      const [key, fn] = ranked[i];
+      const fn = ranked[i];
+      const cpu = fn.self.cpuNanos;
+      if (cpu <= 0) break;
+      const key = functionKey(fn.name, fn.file);
       if (i < top && (this.functionSeries.has(key) || this.functionSeries.size < everMax)) {
         this.functionSeries.add(key);
         const attributes: Attributes = { ...base, [ATTR_FUNCTION_NAME]: fn.name };
-        if (fn.file !== '') attributes[ATTR_FILE_PATH] = filePath(fn.file);
-        instruments.functionCpu.add(fn.cpu * seconds, attributes);
+        if (fn.file !== '') attributes[ATTR_FILE_PATH] = fn.file;
+        instruments.functionCpu.add(cpu * 1e-9, attributes);
       } else {
-        other += fn.cpu;
+        other += cpu;
       }
     }
-    if (other > 0) instruments.functionCpu.add(other * seconds, { ...base, [ATTR_FUNCTION_NAME]: OTHER });
+    if (other > 0) instruments.functionCpu.add(other * 1e-9, { ...base, [ATTR_FUNCTION_NAME]: OTHER });
   }
 
   /** The endpoint's own series while fewer than MAX_ENDPOINT_SERIES exist, else `(other)`. */
@@ -239,44 +199,9 @@ function gauge(meter: Meter, name: string, unit: string, description: string): R
 }
 
 function recordHeap(profile: Profile, base: Attributes, instruments: Instruments): void {
-  const space = valueIndex(profile, 'inuse_space');
-  const objects = valueIndex(profile, 'inuse_objects');
-  let bytes = 0;
-  let count = 0;
-  for (const sample of profile.sample) {
-    if (space !== undefined) bytes += Number(sample.value[space.index] ?? 0);
-    if (objects !== undefined) count += Number(sample.value[objects.index] ?? 0);
-  }
-  if (space !== undefined) instruments.heapInUse(bytes, base);
-  if (objects !== undefined) instruments.heapObjects(count, base);
-}
-
-/** The position of a sample type in the values, and seconds per unit for time types; undefined if absent. */
-function valueIndex(profile: Profile, type: string): { index: number; seconds: number } | undefined {
-  const strings = profile.stringTable.strings;
-  for (let index = 0; index < profile.sampleType.length; index++) {
-    const t = profile.sampleType[index];
-    if (strings[Number(t.type)] === type) return { index, seconds: SECONDS_PER_UNIT[strings[Number(t.unit)] ?? ''] ?? 1e-9 };
-  }
-  return undefined;
-}
-
-/** `code.file.path` is a path: ES modules' `file://` URLs become one; other names (`node:internal/...`) stay. */
-function filePath(file: string): string {
-  if (!file.startsWith('file://')) return file;
-  try {
-    return fileURLToPath(file);
-  } catch {
-    return file;
-  }
-}
-
-/** Location ID → the ID of its innermost function (pprof lists inlined functions first). */
-function leafFunctions(profile: Profile): Map<number, number> {
-  const byLocation = new Map<number, number>();
-  for (const location of profile.location) {
-    const line = location.line[0];
-    if (line !== undefined) byLocation.set(Number(location.id), Number(line.functionId));
-  }
-  return byLocation;
+  const totals = sampleTotals(profile);
+  const bytes = totals.get('inuse_space');
+  const objects = totals.get('inuse_objects');
+  if (bytes !== undefined) instruments.heapInUse(bytes, base);
+  if (objects !== undefined) instruments.heapObjects(objects, base);
 }

@@ -33,6 +33,8 @@ export interface FunctionChange {
   name: string;
   /** The part of the path that matched the sides: inside its package under `node_modules`, else the file name. */
   file: string;
+  /** The function's full path, in head (in base when head has none). */
+  path: string;
   /** Self time, ns, in each selection. */
   baseNanos: number;
   headNanos: number;
@@ -159,10 +161,10 @@ function changes(base: Side, head: Side, value: TimeKind, perRequest: boolean): 
   const headTotal = value === 'cpu' ? head.total.cpuNanos : head.total.wallNanos;
   const { base: baseRequests, head: headRequests } = requestsOf(base, head);
   const list: FunctionChange[] = [];
-  for (const { name, file, base: baseNanos, head: headNanos } of matchFunctions(base.functions, head.functions)) {
+  for (const { name, file, path, base: baseNanos, head: headNanos } of matchFunctions(base.functions, head.functions)) {
     const baseShare = baseTotal > 0 ? baseNanos / baseTotal : 0;
     const headShare = headTotal > 0 ? headNanos / headTotal : 0;
-    const change: FunctionChange = { name, file, baseNanos, headNanos, baseShare, headShare, shareChange: headShare - baseShare };
+    const change: FunctionChange = { name, file, path, baseNanos, headNanos, baseShare, headShare, shareChange: headShare - baseShare };
     if (perRequest && baseRequests > 0 && headRequests > 0) {
       change.basePerRequest = baseNanos / baseRequests;
       change.headPerRequest = headNanos / headRequests;
@@ -179,8 +181,8 @@ function changes(base: Side, head: Side, value: TimeKind, perRequest: boolean): 
  * exactly one pair already made joins it (a function the head also runs from a
  * new release directory). Returns name, shown file, and self time per side.
  */
-function matchFunctions(base: Map<string, SelfTime>, head: Map<string, SelfTime>): { name: string; file: string; base: number; head: number }[] {
-  type Row = { name: string; file: string; base: number; head: number };
+function matchFunctions(base: Map<string, SelfTime>, head: Map<string, SelfTime>): { name: string; file: string; path: string; base: number; head: number }[] {
+  type Row = { name: string; file: string; path: string; base: number; head: number };
   const rows: Row[] = [];
   const exactByPortable = new Map<string, Row | null>();
   const portableKey = (fn: SelfTime): [string, string] => {
@@ -191,7 +193,7 @@ function matchFunctions(base: Map<string, SelfTime>, head: Map<string, SelfTime>
     const other = head.get(key);
     if (other === undefined) continue;
     const [pk, file] = portableKey(fn);
-    const row = { name: fn.name, file, base: fn.nanos, head: other.nanos };
+    const row = { name: fn.name, file, path: fn.file, base: fn.nanos, head: other.nanos };
     rows.push(row);
     exactByPortable.set(pk, exactByPortable.has(pk) ? null : row);
   }
@@ -200,11 +202,12 @@ function matchFunctions(base: Map<string, SelfTime>, head: Map<string, SelfTime>
     const [pk, file] = portableKey(fn);
     let row = exactByPortable.get(pk) ?? rest.get(pk);
     if (row === undefined) {
-      row = { name: fn.name, file, base: 0, head: 0 };
+      row = { name: fn.name, file, path: fn.file, base: 0, head: 0 };
       rest.set(pk, row);
       rows.push(row);
     }
     row[side] += fn.nanos;
+    if (side === 'head') row.path = fn.file;
   };
   for (const [key, fn] of base) if (!head.has(key)) addRest(fn, 'base');
   for (const [key, fn] of head) if (!base.has(key)) addRest(fn, 'head');
