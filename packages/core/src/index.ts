@@ -24,7 +24,10 @@ export {
   readProfileTags,
   readRequestCounts,
   writeRequestCounts,
+  encodeGzipped,
+  relabelProfile,
 } from '@spanprof/profile';
+export type { LabelValues } from '@spanprof/profile';
 export { isAsyncContextFrameActive } from './asyncContextFrame';
 export type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
 export { codes } from './errors';
@@ -45,8 +48,6 @@ export { HttpProfileExporter, MAX_TIMER_MILLIS, parseRetryAfter, positiveInteger
 export { withTracingSuppressed } from './suppress';
 export type { HttpExporterOptions, HttpExporterStats, HttpRequestSpec } from './HttpProfileExporter';
 export { envPositiveInteger, envString, firstEnv, parseKeyValueList } from './env';
-export { encodeGzipped, relabelProfile } from './relabel';
-export type { LabelValues } from './relabel';
 export { RequestLabeler, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_ROUTE_LENGTH } from './request';
 export type { CustomLabelValues } from './request';
 export { DebugPprofEndpoints } from './debugPprof';

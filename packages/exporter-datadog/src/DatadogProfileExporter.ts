@@ -1,23 +1,8 @@
 import { diag } from '@opentelemetry/api';
-import {
-  codes,
-  encodeGzipped,
-  envString,
-  HttpProfileExporter,
-  LABEL_LOCAL_ROOT_SPAN_ID,
-  LABEL_SPAN_ID,
-  LABEL_TRACE_ENDPOINT,
-  relabelProfile,
-  TAG_DEPLOYMENT_ENVIRONMENT,
-  TAG_HOST_NAME,
-  TAG_PROCESS_PID,
-  TAG_PROFILER_VERSION,
-  TAG_RUNTIME_VERSION,
-  TAG_SERVICE_NAME,
-  TAG_SERVICE_VERSION,
-  VERSION,
-} from '@spanprof/core';
-import type { HttpExporterOptions, HttpRequestSpec, LabelValues, ProfileBatch, ProfileKind } from '@spanprof/core';
+import { codes, envString, HttpProfileExporter, VERSION } from '@spanprof/core';
+import { encodeGzipped, LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, relabelProfile, TAG_DEPLOYMENT_ENVIRONMENT, TAG_HOST_NAME, TAG_PROCESS_PID, TAG_PROFILER_VERSION, TAG_RUNTIME_VERSION, TAG_SERVICE_NAME, TAG_SERVICE_VERSION } from '@spanprof/profile';
+import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch, ProfileKind } from '@spanprof/core';
+import type { LabelValues } from '@spanprof/profile';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-datadog' });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Profile } from 'pprof-format';
-import { LABEL_SPAN_ID, LABEL_TRACE_ID, VERSION } from '@spanprof/core';
+import { VERSION } from '@spanprof/core';
+import { LABEL_SPAN_ID, LABEL_TRACE_ID } from '@spanprof/profile';
 import type { ProfileBatch } from '@spanprof/core';
 
 /** The instrumentation scope of every exported profile. */

@@ -1,19 +1,8 @@
 import { diag } from '@opentelemetry/api';
-import {
-  codes,
-  encodeGzipped,
-  envString,
-  HttpProfileExporter,
-  validHeaders,
-  LABEL_SPAN_ID,
-  LABEL_TRACE_ENDPOINT,
-  relabelProfile,
-  TAG_DEPLOYMENT_ENVIRONMENT,
-  TAG_HOST_NAME,
-  TAG_SERVICE_NAME,
-  TAG_SERVICE_VERSION,
-} from '@spanprof/core';
-import type { HttpExporterOptions, HttpRequestSpec, LabelValues, ProfileBatch } from '@spanprof/core';
+import { codes, envString, HttpProfileExporter, validHeaders } from '@spanprof/core';
+import { encodeGzipped, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, relabelProfile, TAG_DEPLOYMENT_ENVIRONMENT, TAG_HOST_NAME, TAG_SERVICE_NAME, TAG_SERVICE_VERSION } from '@spanprof/profile';
+import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/core';
+import type { LabelValues } from '@spanprof/profile';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-pyroscope' });
 

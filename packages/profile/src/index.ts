@@ -27,3 +27,5 @@ export { compare } from './compare';
 export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
 export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';
 export type { LoadResult, ProfileFilter, RefreshResult } from './ProfileDirectory';
+export { encodeGzipped, relabelProfile } from './relabel';
+export type { LabelValues } from './relabel';
