@@ -74,6 +74,16 @@ test('wrong values: one problem each, naming the variable, what it accepts and w
   assert.match(readSpanprofEnv({ SPANPROF_EXPORTER: 'nope' }).problems[0], /using file \(the default\)$/);
 });
 
+test('a misspelled SPANPROF_ variable is named, with the variable it likely meant', () => {
+  const c = readSpanprofEnv({ SPANPROF_EXPORTERS: 'otlp', SPANPROF_PROFILE_DIR: '/tmp/p', SPANPROF_WHATEVER_THIS_IS: '1', SPANPROFILER: 'x', SPANPROF_ENABLED: 'true' });
+  assert.deepEqual(c.exporters, ['file'], 'the misspelled variable is not read');
+  assert.equal(c.profilesDir, undefined);
+  assert.equal(c.problems.length, 3, c.problems.join('\n'));
+  assert.match(c.problems[0], /^SPANPROF_EXPORTERS is not a spanprof variable and is ignored; did you mean SPANPROF_EXPORTER\? Known: SPANPROF_ENABLED, /);
+  assert.match(c.problems[1], /^SPANPROF_PROFILE_DIR is not a spanprof variable and is ignored; did you mean SPANPROF_PROFILES_DIR\? /);
+  assert.match(c.problems[2], /^SPANPROF_WHATEVER_THIS_IS is not a spanprof variable and is ignored\. Known: /);
+});
+
 test('problems are logged once each as SPANPROF_W001 warnings when the processor is built', async () => {
   const warnings = captureDiag('info');
   const processor = profilingSpanProcessorFromEnv({}, { SPANPROF_CPU_TIME: 'bogus', SPANPROF_PROFILES_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-auto-')) });

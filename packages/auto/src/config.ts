@@ -41,6 +41,19 @@ type Env = Record<string, string | undefined>;
 /** Default of `SPANPROF_SHUTDOWN_TIMEOUT_MILLIS`. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5000;
 
+/** Every `SPANPROF_*` variable spanprof reads; any other is a typo, warned about. */
+export const SPANPROF_VARIABLES = [
+  'SPANPROF_ENABLED',
+  'SPANPROF_EXPORTER',
+  'SPANPROF_PROFILES_DIR',
+  'SPANPROF_SAMPLING_INTERVAL_MICROS',
+  'SPANPROF_UPLOAD_PERIOD_MILLIS',
+  'SPANPROF_CPU_TIME',
+  'SPANPROF_HEAP',
+  'SPANPROF_METRICS',
+  'SPANPROF_SHUTDOWN_TIMEOUT_MILLIS',
+] as const;
+
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
@@ -102,7 +115,34 @@ export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
   if (value('SPANPROF_HEAP') !== undefined) options.heap = bool('SPANPROF_HEAP', true, 'the heap profile stays on (the default)');
   if (value('SPANPROF_METRICS') !== undefined) options.metrics = bool('SPANPROF_METRICS', false, 'profiling metrics stay off (the default)');
   const shutdownTimeoutMillis = integer('SPANPROF_SHUTDOWN_TIMEOUT_MILLIS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('SPANPROF_') || (SPANPROF_VARIABLES as readonly string[]).includes(name)) continue;
+    const near = closest(name, SPANPROF_VARIABLES);
+    problems.push(`${name} is not a spanprof variable and is ignored${near === undefined ? '.' : `; did you mean ${near}?`} Known: ${SPANPROF_VARIABLES.join(', ')}`);
+  }
   return { enabled, exporters, profilesDir: value('SPANPROF_PROFILES_DIR'), options, shutdownTimeoutMillis, problems };
+}
+
+/** The known name nearest to `name` by edit distance, if it is near enough to be a typo of it. */
+function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 5)) ? best : undefined;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 /** The span processor that stands in when profiling is off: it does nothing. */

@@ -3,7 +3,7 @@
  * different meaning; search the docs for it.
  */
 export const codes = Object.freeze({
-  /** An option has a wrong type or value; the default or a clamped value is used. */
+  /** Bad configuration: an option or variable has a wrong type or value (the default or a clamped value is used), or a SPANPROF_ variable is unknown. */
   INVALID_OPTION: 'SPANPROF_W001',
   /** Another spanprof profiler already runs in this process; this session does not profile. */
   PROFILER_ALREADY_RUNNING: 'SPANPROF_W002',
