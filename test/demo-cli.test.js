@@ -3,7 +3,7 @@
 // the profiles it wrote: every route's expected hotspot must come out on top.
 const { test, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -106,6 +106,19 @@ test('spanprof hotspots --format collapsed prints folded stacks', () => {
   const lines = r.stdout.trim().split('\n');
   assert.ok(lines.every((l) => /^\S.* \d+$/.test(l)), 'stack value');
   assert.ok(lines[0].split(';').pop().startsWith('renderAvatar '), `heaviest stack ends in renderAvatar: ${lines[0]}`);
+});
+
+test('spanprof piped into a reader that stops early (`| head`) ends quietly with status 0', async () => {
+  for (const args of [['spans', dir], ['hotspots', dir, '--format', 'collapsed']]) {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader is gone before the command writes its first line (it is still loading).
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(stderr, '', `${args[0]}: nothing on stderr`);
+    assert.equal(code, 0, `${args[0]} exits with 0`);
+  }
 });
 
 test('spanprof: tag and time filters', () => {
