@@ -247,3 +247,30 @@ test('bundle: a wrong SPANPROF_* value is one clear warning and the app still st
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bundle: a flush at exit held up by an OTLP endpoint that never answers ends at SPANPROF_SHUTDOWN_TIMEOUT_MILLIS with a warning saying why', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-stuck-exit-'));
+  // A collector address that accepts connections and never answers: the SDK's default OTLP
+  // metrics exporter waits on it, as it does on a collector that is not there.
+  const silent = require('node:net').createServer(() => {});
+  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => silent.close());
+  const endpoint = `http://127.0.0.1:${silent.address().port}/v1/metrics`;
+  const app = start(FIXTURE, {
+    flags: REGISTER,
+    env: { SPANPROF_PROFILES_DIR: dir, SPANPROF_SHUTDOWN_TIMEOUT_MILLIS: '1000', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: endpoint },
+  });
+  try {
+    const port = await app.listening;
+    for (let i = 0; i < 5; i++) await getOnce(port);
+    app.child.kill('SIGTERM');
+    const { signal } = await app.exited;
+    assert.equal(signal, 'SIGTERM', 'the process ended as the signal would have');
+    assert.match(app.out.stderr, /\[SPANPROF_W007\] Warning: .*SPANPROF_SHUTDOWN_TIMEOUT_MILLIS=1000 ms; exiting without it\. .*OTEL_METRICS_EXPORTER=none/);
+    assert.ok(readProfiles(dir, 'wall').length >= 1, 'the final profile was written meanwhile');
+  } finally {
+    if (app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGKILL');
+    silent.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

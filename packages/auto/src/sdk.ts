@@ -46,7 +46,7 @@ function traceProcessorsFromEnv(): SpanProcessor[] {
   } catch (err) {
     logger.debug('sdk-node env processors unavailable', err);
   }
-  warn('OTEL_TRACES_EXPORTER could not be applied with this @opentelemetry/sdk-node; spans are not exported (profiling goes on)', codes.INVALID_OPTION);
+  warn('OTEL_TRACES_EXPORTER could not be applied with this @opentelemetry/sdk-node; spans are not exported (profiling goes on)', codes.TRACES_EXPORTER_UNAVAILABLE);
   return [];
 }
 
@@ -77,7 +77,7 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
     });
     sdk.start();
   } catch (err) {
-    warn(`the OpenTelemetry SDK did not start (${String(err)}); the app runs without tracing and profiling`, codes.PROFILER_START_FAILED);
+    warn(`the OpenTelemetry SDK did not start (${String(err)}); the app runs without tracing and profiling`, codes.SDK_START_FAILED);
     return undefined;
   }
   let stopping: Promise<void> | undefined;
@@ -85,7 +85,13 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
   const shutdown = (): Promise<void> => {
     stopping ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        logger.warn(`shutdown did not finish within SPANPROF_SHUTDOWN_TIMEOUT_MILLIS=${deadline}; exiting without waiting further`);
+        // Spans or metrics not yet sent are lost: said without a logger too. The usual cause is an
+        // OTLP exporter (the SDK's default for traces and metrics) with no collector to answer.
+        warn(
+          `the flush at exit did not finish within SPANPROF_SHUTDOWN_TIMEOUT_MILLIS=${deadline} ms; exiting without it. ` +
+            'An OTLP exporter with no collector to answer waits out its timeout: set OTEL_TRACES_EXPORTER=none or OTEL_METRICS_EXPORTER=none for what nothing collects',
+          codes.SHUTDOWN_TIMED_OUT,
+        );
         resolve();
       }, deadline);
       timer.unref();

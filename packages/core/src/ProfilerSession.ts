@@ -151,7 +151,7 @@ export class ProfilerSession {
       try {
         heap.start(this.options.heap.intervalBytes, this.options.heap.stackDepth);
       } catch (err) {
-        logger.warn(message(codes.PROFILER_START_FAILED, `the heap profiler did not start, heap profiles are off: ${String(err)}`));
+        logger.warn(message(codes.HEAP_PROFILER_START_FAILED, `the heap profiler did not start, heap profiles are off: ${String(err)}`));
         this.options.heap = false;
       }
     }

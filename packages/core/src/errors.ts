@@ -13,10 +13,18 @@ export const codes = Object.freeze({
   EXPORT_DROPPED: 'SPANPROF_W004',
   /** An export failed or timed out. */
   EXPORT_FAILED: 'SPANPROF_W005',
+  /** The heap profiler could not start; wall profiles go on, heap profiles are off. */
+  HEAP_PROFILER_START_FAILED: 'SPANPROF_W006',
+  /** `@spanprof/auto/register`'s flush at exit did not finish within SPANPROF_SHUTDOWN_TIMEOUT_MILLIS; the process exits without it. */
+  SHUTDOWN_TIMED_OUT: 'SPANPROF_W007',
+  /** `OTEL_TRACES_EXPORTER` could not be applied with the installed `@opentelemetry/sdk-node`; spans are not exported. */
+  TRACES_EXPORTER_UNAVAILABLE: 'SPANPROF_W008',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */
   COLLECT_FAILED: 'SPANPROF_E002',
+  /** `@spanprof/auto/register`'s OpenTelemetry SDK could not start; the application runs without tracing and profiling. */
+  SDK_START_FAILED: 'SPANPROF_E003',
 });
 
 /** `SPANPROF_W001 option samplingIntervalMicros: ...` */
