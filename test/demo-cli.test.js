@@ -67,8 +67,14 @@ test('spanprof spans: endpoints, traces and spans ranked by CPU', () => {
   const table = spanprof('spans', dir, '--limit', '3');
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^Endpoints$/m);
-  assert.match(table.stdout, /^endpoint\s+cpu ms\s+cpu %\s+wall ms\s+samples\s+traces$/m);
+  assert.match(table.stdout, /^endpoint\s+cpu ms\s+cpu %\s+wall ms\s+samples\s+requests\s+traces sampled$/m);
   assert.match(table.stdout, /^GET \/reports\/daily\s+[\d,.]+\s+[\d.]+%/m);
+  // The requests column is the processor's count, the traces column those with samples.
+  for (const e of json('spans', dir, '--limit', '3').endpoints) {
+    assert.ok(e.requests >= e.traces && e.requests > 0, `${e.endpoint}: ${e.requests} requests, ${e.traces} traces sampled`);
+    const row = table.stdout.split('\n').find((l) => l.startsWith(`${e.endpoint} `));
+    assert.match(row, new RegExp(`\\s${e.requests.toLocaleString('en-US')}\\s+${e.traces.toLocaleString('en-US')}$`), row);
+  }
 });
 
 test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and --trace add up to the spans listing', () => {
@@ -89,6 +95,10 @@ test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and 
     assert.equal(span.total.samples, s.samples);
     assert.equal(span.total.cpuNanos, s.cpuNanos);
     assert.ok(span.functions.every((f) => f.total.samples <= s.samples && f.self.samples <= f.total.samples));
+    // The files that hold the span: those whose samples carry its span_id, read by an independent decoder.
+    const holding = fs.readdirSync(dir).filter((f) => f.endsWith('.wall.pb.gz')).map((f) => path.join(dir, f))
+      .filter((f) => decodeProfileFile(f).samples.some((x) => x.labels.span_id === s.spanId));
+    assert.deepEqual([...span.files].sort(), holding.sort(), `${e.endpoint}: the files holding span ${s.spanId}`);
     const root = json('hotspots', dir, '--root', s.localRootSpanId);
     assert.equal(root.total.samples, sum(spans.filter((x) => x.localRootSpanId === s.localRootSpanId)));
     const trace = json('hotspots', dir, '--trace', s.traceId);
@@ -96,7 +106,7 @@ test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and 
   }
   const table = spanprof('hotspots', dir, '--endpoint', 'GET /search', '--limit', '3');
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stdout, /^endpoint "GET \/search": [\d,.]+ ms CPU/m);
+  assert.match(table.stdout, /^endpoint "GET \/search": [\d,.]+ ms CPU.*\nin (file|\d+ files): \S+\.wall\.pb\.gz/m);
   assert.match(table.stdout, /rankSearchResults\s+\S*examples\/demo\/app\.js:\d+/);
 });
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from './version';
-import { collapsed, compare, hotspots, loadProfiles, ProfileDirectoryError, rank, selectProfiles } from '@spanprof/profile';
+import { collapsed, compare, filesOf, hotspots, loadProfiles, ProfileDirectoryError, rank, selectProfiles } from '@spanprof/profile';
 import type { Comparison, Cost, FunctionChange, LoadResult, ProfileFilter, Scope } from '@spanprof/profile';
 import { ms, pct, table, truncate } from './format';
 import { DEFAULT_VIEW_PORT, ViewServer } from './ViewServer';
@@ -98,7 +98,9 @@ export async function main(
     const right = new Set([1, 2, 3, 4, 5]);
     print(`${profiles.length} profile(s); ${ms(r.total.cpuNanos)} ms CPU in all, ${pct(r.total.cpuNanos - r.unattributed.cpuNanos, r.total.cpuNanos)} inside spans\n`);
     print('Endpoints');
-    print(table(['endpoint', ...COST_HEADER, 'traces'], r.endpoints.slice(0, opts.limit).map((e) => [e.endpoint || '(none)', ...costColumns(e, r.total), String(e.traces)]), right));
+    // Requests as the processor counted them ('-' in profiles without counts); traces with samples are fewer.
+    const endpointRows = r.endpoints.slice(0, opts.limit).map((e) => [e.endpoint || '(none)', ...costColumns(e, r.total), e.requests > 0 ? e.requests.toLocaleString('en-US') : '-', e.traces.toLocaleString('en-US')]);
+    print(table(['endpoint', ...COST_HEADER, 'requests', 'traces sampled'], endpointRows, new Set([...right, 6])));
     print('\nTraces');
     print(table(['trace id', ...COST_HEADER, 'spans', 'endpoint'], r.traces.slice(0, opts.limit).map((t) => [t.traceId, ...costColumns(t, r.total), String(t.spans), t.endpoint]), right));
     print('\nSpans');
@@ -134,11 +136,14 @@ export async function main(
     }
     const h = hotspots(profiles, scope, opts.sort);
     if (h.total.samples === 0) throw new UsageError(`spanprof: no samples for ${describe(scope)} in ${profiles.length} profile(s)`);
+    const files = scope.kind === 'all' ? undefined : filesOf(profiles, scope);
     if (format === 'json') {
-      print(JSON.stringify({ scope, total: h.total, functions: h.functions.slice(0, opts.limit) }, null, 2));
+      print(JSON.stringify({ scope, total: h.total, files, functions: h.functions.slice(0, opts.limit) }, null, 2));
       return;
     }
-    print(`${describe(scope)}: ${ms(h.total.cpuNanos)} ms CPU, ${ms(h.total.wallNanos)} ms wall, ${h.total.samples} samples\n`);
+    print(`${describe(scope)}: ${ms(h.total.cpuNanos)} ms CPU, ${ms(h.total.wallNanos)} ms wall, ${h.total.samples} samples`);
+    if (files !== undefined) print(`in ${files.length === 1 ? 'file' : `${files.length} files`}: ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''}`);
+    print('');
     print(
       table(
         ['self cpu ms', 'self cpu %', 'total cpu ms', 'self wall ms', 'total wall ms', 'function', 'location'],

@@ -184,6 +184,22 @@ export function costByEndpoint(profiles: readonly IndexedProfile[], scope: Scope
   return endpoints;
 }
 
+/** The files (`IndexedProfile.file`) of the profiles that hold samples in `scope`, in the order given. */
+export function filesOf(profiles: readonly IndexedProfile[], scope: Scope): string[] {
+  const files: string[] = [];
+  for (const p of profiles) {
+    const keep = scopeFilter(scope, p);
+    if (keep === undefined) continue;
+    for (let i = 0; i < p.size; i++) {
+      if (keep(i)) {
+        files.push(p.file);
+        break;
+      }
+    }
+  }
+  return files;
+}
+
 /** What the samples of a span say about it: its trace, local root and endpoint. */
 export interface SpanInfo {
   spanId: string;
