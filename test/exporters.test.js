@@ -206,7 +206,7 @@ test('Pyroscope: bearer token; sampleLabels opts trace_id in', async () => {
   const receiver = await startReceiver();
   try {
     setEnv({ PYROSCOPE_AUTH_TOKEN: 'psx-token', PYROSCOPE_APPLICATION_NAME: 'cart.api' });
-    const exporter = new PyroscopeExporter({ serverAddress: `${receiver.url}/pyro/`, sampleLabels: ['span_id', 'trace_id'] });
+    const exporter = new PyroscopeExporter({ url: `${receiver.url}/pyro/`, sampleLabels: ['span_id', 'trace_id'] });
     const { ids } = await profiledRequest(exporter);
     const [req] = receiver.requests;
     assert.equal(req.url.pathname, '/pyro/ingest');

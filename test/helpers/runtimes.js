@@ -68,7 +68,7 @@ function otel3Fixture() {
   const packs = path.join(dir, '.packs');
   fs.rmSync(packs, { recursive: true, force: true });
   fs.mkdirSync(packs);
-  for (const name of ['profile', 'core', 'opentelemetry', 'cli']) {
+  for (const name of ['profile', 'exporter-base', 'core', 'opentelemetry', 'cli']) {
     const out = execFileSync(npm, ['pack', '--silent', '--pack-destination', packs, path.join(repo, 'packages', name)], { env: quiet, encoding: 'utf8' });
     const tarball = path.join(packs, out.trim().split('\n').pop());
     const target = path.join(dir, 'node_modules', '@spanprof', name);

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { codes, FileExporter } from '@spanprof/core';
+import { BOOLEAN_VALUES, envString, parseBoolean, parsePositiveInteger } from '@spanprof/exporter-base';
 import type { ProfileExporter } from '@spanprof/core';
 import { DatadogProfileExporter } from '@spanprof/exporter-datadog';
 import { OTLPProfileExporter } from '@spanprof/exporter-otlp';
@@ -54,8 +55,6 @@ export const SPANPROF_VARIABLES = [
   'SPANPROF_SHUTDOWN_TIMEOUT_MILLIS',
 ] as const;
 
-const TRUE = new Set(['true', '1', 'yes', 'on']);
-const FALSE = new Set(['false', '0', 'no', 'off']);
 
 /**
  * Reads the `SPANPROF_*` variables (no side effects; `profilingSpanProcessorFromEnv`
@@ -64,24 +63,21 @@ const FALSE = new Set(['false', '0', 'no', 'off']);
  */
 export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
   const problems: string[] = [];
-  const value = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
+  const value = (name: string): string | undefined => envString(name, env);
   const bool = (name: string, fallback: boolean, fallbackText: string): boolean => {
     const v = value(name);
     if (v === undefined) return fallback;
-    if (TRUE.has(v.toLowerCase())) return true;
-    if (FALSE.has(v.toLowerCase())) return false;
-    problems.push(`${name}=${JSON.stringify(v)}: expected true or false (also 1/0, yes/no, on/off); ${fallbackText}`);
+    const parsed = parseBoolean(v);
+    if (parsed !== undefined) return parsed;
+    problems.push(`${name}=${JSON.stringify(v)}: expected ${BOOLEAN_VALUES}; ${fallbackText}`);
     return fallback;
   };
   const integer = (name: string): number | undefined => {
     const v = value(name);
     if (v === undefined) return undefined;
-    if (/^\d+$/.test(v) && Number(v) > 0 && Number.isSafeInteger(Number(v))) return Number(v);
-    problems.push(`${name}=${JSON.stringify(v)}: expected a positive integer; using the default`);
-    return undefined;
+    const parsed = parsePositiveInteger(v);
+    if (parsed === undefined) problems.push(`${name}=${JSON.stringify(v)}: expected a positive integer; using the default`);
+    return parsed;
   };
 
   const enabled = bool('SPANPROF_ENABLED', true, 'profiling stays on (the default)');

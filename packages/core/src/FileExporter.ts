@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { PROFILE_FILE_SUFFIX, TAG_SERVICE_NAME } from '@spanprof/profile';
 import { logger } from './diag';
 import { integerOption } from './options';
-import { ExportResultCode } from './types';
-import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
+import { ExportResultCode } from '@spanprof/exporter-base';
+import type { ExportResult, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 
 export interface FileExporterOptions {
   /** Directory the profiles are written to; created if missing. Default `./profiles`. */

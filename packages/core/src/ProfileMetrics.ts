@@ -7,8 +7,9 @@ import { costByEndpoint, FrameTable, functionKey, hotspots, indexProfile, sample
 import type { FunctionCost } from '@spanprof/profile';
 import { resolveMetricsOptions } from './options';
 import type { ResolvedMetricsOptions } from './options';
-import { ExportResultCode } from './types';
-import type { ExportResult, ProfileBatch, ProfileExporter, ProfileMetricsOptions } from './types';
+import { ExportResultCode } from '@spanprof/exporter-base';
+import type { ExportResult, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
+import type { ProfileMetricsOptions } from './types';
 import { VERSION } from './version';
 
 /** The instrumentation scope of the metrics. */

@@ -6,8 +6,8 @@ import { ContextTracker, labelsOfSampleContext } from './ContextTracker';
 import type { ContextManagerMode } from './ContextTracker';
 import type { TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
-import { withTracingSuppressed } from './suppress';
-import { codes, message } from './errors';
+import { codes, ExportResultCode, message, withTracingSuppressed } from '@spanprof/exporter-base';
+import type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { FileExporter } from './FileExporter';
 import type { LocalRoot, SampleLabels } from './labels';
 import { resolveOptions } from './options';
@@ -16,8 +16,7 @@ import { ProfileMetrics } from './ProfileMetrics';
 import { RequestCounter } from './RequestCounter';
 import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
 import { processTags } from './tags';
-import { ExportResultCode } from './types';
-import type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter, ProfilerOptions } from './types';
+import type { ProfilerOptions } from './types';
 
 /** The wall profiler is one per process: the running session is kept here, across copies of this package. */
 const RUNNING_SESSION = Symbol.for('@spanprof/core.runningSession');

@@ -1,8 +1,7 @@
 import { logger } from './diag';
-import { codes, message } from './errors';
+import { codes, ExportResultCode, message } from '@spanprof/exporter-base';
+import type { ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { ProfilerSession } from './ProfilerSession';
-import type { ProfileBatch, ProfileExporter } from './types';
-import { ExportResultCode } from './types';
 
 /** Options of the on-demand profiling endpoints (Go `net/http/pprof` style). */
 export interface DebugPprofOptions<Req = unknown> {

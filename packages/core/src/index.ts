@@ -30,24 +30,25 @@ export {
 export type { LabelValues } from '@spanprof/profile';
 export { isAsyncContextFrameActive } from './asyncContextFrame';
 export type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
-export { codes } from './errors';
-export { ExportResultCode } from './types';
-export type {
-  CollectedProfile,
-  ContextTrackingMode,
-  ExportResult,
-  HeapOptions,
-  ProfileBatch,
-  ProfileExporter,
-  ProfileKind,
-  ProfileMetricsOptions,
-  ProfilerOptions,
-} from './types';
+export type { ContextTrackingMode, HeapOptions, ProfileMetricsOptions, ProfilerOptions } from './types';
 export { VERSION } from './version';
-export { HttpProfileExporter, MAX_TIMER_MILLIS, parseRetryAfter, positiveIntegerOption, redactUrl, validHeaders } from './HttpProfileExporter';
-export { withTracingSuppressed } from './suppress';
-export type { HttpExporterOptions, HttpExporterStats, HttpRequestSpec } from './HttpProfileExporter';
-export { envPositiveInteger, envString, firstEnv, parseKeyValueList } from './env';
+// The exporter contract, warning codes and HTTP delivery, defined in @spanprof/exporter-base;
+// kept here so that code written against @spanprof/core goes on working.
+export {
+  codes,
+  envPositiveInteger,
+  envString,
+  ExportResultCode,
+  firstEnv,
+  HttpProfileExporter,
+  MAX_TIMER_MILLIS,
+  parseKeyValueList,
+  parseRetryAfter,
+  redactUrl,
+  validHeaders,
+  withTracingSuppressed,
+} from '@spanprof/exporter-base';
+export type { CollectedProfile, ExportResult, HttpExporterOptions, HttpExporterStats, HttpRequestSpec, ProfileBatch, ProfileExporter, ProfileKind } from '@spanprof/exporter-base';
 export { RequestLabeler, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_ROUTE_LENGTH } from './request';
 export type { CustomLabelValues } from './request';
 export { DebugPprofEndpoints } from './debugPprof';

@@ -1,5 +1,5 @@
 import { logger } from './diag';
-import { codes, message } from './errors';
+import { booleanOption as checkBoolean, integerOption as checkInteger, warnOption } from '@spanprof/exporter-base';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { ContextTrackingMode, HeapOptions, ProfileMetricsOptions, ProfilerOptions } from './types';
 
@@ -30,30 +30,12 @@ export interface ResolvedMetricsOptions {
 }
 
 function warn(option: string, value: unknown, accepted: string, used: unknown): void {
-  logger.warn(
-    message(codes.INVALID_OPTION, `option ${option}: ${JSON.stringify(value)} is not accepted (${accepted}); using ${JSON.stringify(used)}`),
-  );
+  warnOption(option, value, accepted, JSON.stringify(used) ?? String(used), logger);
 }
 
-/** An integer option in [min, max]: a wrong type gets the default, a value out of range is clamped. */
-export function integerOption(option: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const accepted = `an integer from ${min} to ${max}`;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    warn(option, value, accepted, fallback);
-    return fallback;
-  }
-  const clamped = Math.min(max, Math.max(min, Math.round(value)));
-  if (clamped !== value) warn(option, value, accepted, clamped);
-  return clamped;
-}
-
-export function booleanOption(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  warn(option, value, 'true or false', fallback);
-  return fallback;
-}
+const integerOption = (option: string, value: unknown, fallback: number, min: number, max: number): number => checkInteger(option, value, fallback, min, max, logger);
+const booleanOption = (option: string, value: unknown, fallback: boolean): boolean => checkBoolean(option, value, fallback, logger);
+export { integerOption };
 
 function tagsOption(value: unknown): Record<string, string> {
   if (value === undefined) return {};

@@ -1,6 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { logger } from './diag';
-import { codes, message } from './errors';
+import { codes, message } from '@spanprof/exporter-base';
 import { SPAN_LABEL_NAMES } from '@spanprof/profile';
 import { getSpanLabels } from './labels';
 import type { LocalRoot, SampleLabels } from './labels';

@@ -3,8 +3,8 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import * as protobuf from 'protobufjs';
-import { codes, envPositiveInteger, firstEnv, HttpProfileExporter, parseKeyValueList, validHeaders } from '@spanprof/core';
-import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/core';
+import { codes, envPositiveInteger, firstEnv, HttpProfileExporter, parseKeyValueList, validHeaders } from '@spanprof/exporter-base';
+import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/exporter-base';
 import { toOtlpRequest } from './convert';
 
 const gzip = promisify(gzipCallback);

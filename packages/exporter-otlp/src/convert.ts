@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Profile } from 'pprof-format';
-import { VERSION } from '@spanprof/core';
+
+import { VERSION } from './version';
 import { LABEL_SPAN_ID, LABEL_TRACE_ID } from '@spanprof/profile';
-import type { ProfileBatch } from '@spanprof/core';
+import type { ProfileBatch } from '@spanprof/exporter-base';
 
 /** The instrumentation scope of every exported profile. */
 export const SCOPE_NAME = 'spanprof';

@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
-import { codes, envString, HttpProfileExporter, validHeaders } from '@spanprof/core';
+import { codes, envString, HttpProfileExporter, validHeaders } from '@spanprof/exporter-base';
 import { encodeGzipped, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, relabelProfile, TAG_DEPLOYMENT_ENVIRONMENT, TAG_HOST_NAME, TAG_SERVICE_NAME, TAG_SERVICE_VERSION } from '@spanprof/profile';
-import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/core';
+import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/exporter-base';
 import type { LabelValues } from '@spanprof/profile';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-pyroscope' });
@@ -19,7 +19,9 @@ const RESOURCE_TAGS = [TAG_SERVICE_VERSION, TAG_DEPLOYMENT_ENVIRONMENT, TAG_HOST
 export const DEFAULT_PYROSCOPE_SAMPLE_LABELS: readonly string[] = Object.freeze([LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT]);
 
 export interface PyroscopeExporterOptions extends HttpExporterOptions {
-  /** Pyroscope's base URL. Default `PYROSCOPE_SERVER_ADDRESS`, else `http://localhost:4040`. */
+  /** Pyroscope's base URL (the name every spanprof exporter uses). Default `PYROSCOPE_SERVER_ADDRESS`, else `http://localhost:4040`. */
+  url?: string;
+  /** The same as `url`, under the name Pyroscope's own SDK gives it; `url` wins when both are set. */
   serverAddress?: string;
   /** Application name (`service_name` in Pyroscope). Default `PYROSCOPE_APPLICATION_NAME`, else the resource's `service.name`. */
   appName?: string;
@@ -59,13 +61,13 @@ export class PyroscopeExporter extends HttpProfileExporter {
 
   constructor(options: PyroscopeExporterOptions = {}) {
     super('PyroscopeExporter', options);
-    const server = options.serverAddress ?? envString('PYROSCOPE_SERVER_ADDRESS') ?? DEFAULT_SERVER;
+    const server = options.url ?? options.serverAddress ?? envString('PYROSCOPE_SERVER_ADDRESS') ?? DEFAULT_SERVER;
     let base: URL;
     try {
       base = new URL(server);
       if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
     } catch {
-      logger.error(`${codes.INVALID_OPTION} PyroscopeExporter option serverAddress (or PYROSCOPE_SERVER_ADDRESS): expected an http:// or https:// URL; using ${DEFAULT_SERVER}`);
+      logger.warn(`${codes.INVALID_OPTION} PyroscopeExporter option url (or serverAddress, PYROSCOPE_SERVER_ADDRESS): expected an http:// or https:// URL; using ${DEFAULT_SERVER}`);
       base = new URL(DEFAULT_SERVER);
     }
     // Credentials in the URL become a header: fetch refuses URLs that carry them.
@@ -77,7 +79,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
 
     const appName = options.appName ?? envString('PYROSCOPE_APPLICATION_NAME');
     if (appName !== undefined && !APP_NAME.test(appName)) {
-      logger.error(`${codes.INVALID_OPTION} PyroscopeExporter appName ${JSON.stringify(appName)}: Pyroscope accepts letters, digits, "_", "." and "-" only; using the resource's service.name`);
+      logger.warn(`${codes.INVALID_OPTION} PyroscopeExporter appName ${JSON.stringify(appName)}: Pyroscope accepts letters, digits, "_", "." and "-" only; using the resource's service.name`);
     } else {
       this.appName = appName;
     }
@@ -91,7 +93,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
     }
     const labels = options.sampleLabels;
     if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) {
-      logger.error(`${codes.INVALID_OPTION} PyroscopeExporter option sampleLabels: expected an array of label names; using ${JSON.stringify(DEFAULT_PYROSCOPE_SAMPLE_LABELS)}`);
+      logger.warn(`${codes.INVALID_OPTION} PyroscopeExporter option sampleLabels: expected an array of label names; using ${JSON.stringify(DEFAULT_PYROSCOPE_SAMPLE_LABELS)}`);
       this.sampleLabels = new Set(DEFAULT_PYROSCOPE_SAMPLE_LABELS);
     } else {
       this.sampleLabels = new Set(labels ?? DEFAULT_PYROSCOPE_SAMPLE_LABELS);
@@ -171,7 +173,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
   private rejectOnce(key: string, text: string): void {
     if (this.rejected.has(key)) return;
     this.rejected.add(key);
-    logger.error(`${codes.INVALID_OPTION} PyroscopeExporter: ${text}`);
+    logger.warn(`${codes.INVALID_OPTION} PyroscopeExporter: ${text}`);
   }
 }
 

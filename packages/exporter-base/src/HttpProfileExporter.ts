@@ -3,20 +3,22 @@ import * as https from 'node:https';
 import { logger } from './diag';
 import { withTracingSuppressed } from './suppress';
 import { codes, message } from './errors';
+import { MAX_TIMER_MILLIS } from './env';
+import { integerOption } from './options';
 import { ExportResultCode } from './types';
 import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
 
-/** Sending behaviour shared by every HTTP exporter; all optional. */
+/** Sending behaviour shared by every HTTP exporter; all optional. A wrong value is warned about (`SPANPROF_W001`) and defaulted or clamped. */
 export interface HttpExporterOptions {
-  /** Time allowed for one HTTP request, in milliseconds; also the deadline of `shutdown()`. Default 10000. */
+  /** Time allowed for one HTTP request, in milliseconds; also the deadline of `shutdown()`. Default 10000; 1 to 2147483647. */
   timeoutMillis?: number;
-  /** Attempts per request, the first included (network errors, 5xx and 429 are retried). Default 5. */
+  /** Attempts per request, the first included (network errors, 5xx and 429 are retried). Default 5; 1 to 100. */
   maxAttempts?: number;
-  /** Delay before the first retry, in milliseconds; doubled at each retry, with jitter. Default 1000. */
+  /** Delay before the first retry, in milliseconds; doubled at each retry, with jitter. Default 1000; 1 to 2147483647. */
   initialBackoffMillis?: number;
-  /** Longest delay between two attempts (also caps `Retry-After`), in milliseconds. Default 30000. */
+  /** Longest delay between two attempts (also caps `Retry-After`), in milliseconds. Default 30000; 1 to 2147483647. */
   maxBackoffMillis?: number;
-  /** Requests (one per profile or per batch, by backend) waiting behind the one in flight; past it the oldest waiting is dropped. Default 8. */
+  /** Requests (one per profile or per batch, by backend) waiting behind the one in flight; past it the oldest waiting is dropped. Default 8; 1 to 100000. */
   maxQueuedRequests?: number;
 }
 
@@ -57,23 +59,6 @@ const DEFAULTS = {
   maxQueuedRequests: 8,
 };
 
-/** Reads a positive integer option, warning (once, naming it) and using the default when it is wrong. */
-export function positiveIntegerOption(owner: string, name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_TIMER_MILLIS) return value;
-  logger.warn(message(codes.INVALID_OPTION, `${owner} option ${name}: expected a positive integer up to ${MAX_TIMER_MILLIS}, got ${describe(value)}; using ${fallback}`));
-  return fallback;
-}
-
-/** The longest delay a Node.js timer takes (longer ones fire after 1 ms). */
-export const MAX_TIMER_MILLIS = 2_147_483_647;
-
-/** A value for a warning: its type and, for primitives, a short rendering; never throws. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${String(value)} (${typeof value})`;
-  return value === null ? 'null' : typeof value;
-}
 
 /**
  * The headers a request can carry: a name or value node:http would refuse is
@@ -142,11 +127,11 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     protected readonly name: string,
     options: HttpExporterOptions = {},
   ) {
-    this.timeoutMillis = positiveIntegerOption(name, 'timeoutMillis', options.timeoutMillis, DEFAULTS.timeoutMillis);
-    this.maxAttempts = positiveIntegerOption(name, 'maxAttempts', options.maxAttempts, DEFAULTS.maxAttempts);
-    this.initialBackoffMillis = positiveIntegerOption(name, 'initialBackoffMillis', options.initialBackoffMillis, DEFAULTS.initialBackoffMillis);
-    this.maxBackoffMillis = positiveIntegerOption(name, 'maxBackoffMillis', options.maxBackoffMillis, DEFAULTS.maxBackoffMillis);
-    this.maxQueuedRequests = positiveIntegerOption(name, 'maxQueuedRequests', options.maxQueuedRequests, DEFAULTS.maxQueuedRequests);
+    this.timeoutMillis = integerOption(`${name}.timeoutMillis`, options.timeoutMillis, DEFAULTS.timeoutMillis, 1, MAX_TIMER_MILLIS);
+    this.maxAttempts = integerOption(`${name}.maxAttempts`, options.maxAttempts, DEFAULTS.maxAttempts, 1, 100);
+    this.initialBackoffMillis = integerOption(`${name}.initialBackoffMillis`, options.initialBackoffMillis, DEFAULTS.initialBackoffMillis, 1, MAX_TIMER_MILLIS);
+    this.maxBackoffMillis = integerOption(`${name}.maxBackoffMillis`, options.maxBackoffMillis, DEFAULTS.maxBackoffMillis, 1, MAX_TIMER_MILLIS);
+    this.maxQueuedRequests = integerOption(`${name}.maxQueuedRequests`, options.maxQueuedRequests, DEFAULTS.maxQueuedRequests, 1, 100_000);
   }
 
   /** The requests that carry `batch` (none to skip it). May throw: the batch then fails. */

@@ -1,0 +1,69 @@
+import type { Profile } from 'pprof-format';
+
+/** Result codes of an export, numerically equal to OpenTelemetry's `ExportResultCode`. */
+export enum ExportResultCode {
+  SUCCESS = 0,
+  FAILED = 1,
+}
+
+export interface ExportResult {
+  code: ExportResultCode;
+  error?: Error;
+}
+
+/** The kinds of profile spanprof collects. */
+export type ProfileKind = 'wall' | 'heap';
+
+/** One profile of a collection, decoded and encoded (gzipped pprof). */
+export interface CollectedProfile {
+  readonly kind: ProfileKind;
+  /** The decoded profile, for exporters that translate it (OTLP, Datadog). */
+  readonly profile: Profile;
+  /** The same profile as a gzipped pprof message, for exporters that ship pprof as is. */
+  readonly encoded: Uint8Array;
+}
+
+/** Everything one collection period produced. */
+export interface ProfileBatch {
+  /** Start of the period this batch covers. */
+  readonly start: Date;
+  /** End of the period this batch covers. */
+  readonly end: Date;
+  /** Profile-level tags: `service.name`, `service.version`, `host.name`, ... */
+  readonly tags: Readonly<Record<string, string>>;
+  /** One entry per profile kind that is enabled (wall first). */
+  readonly profiles: readonly CollectedProfile[];
+  /** Sequence number of the batch in this process, from 1. */
+  readonly sequence: number;
+  /**
+   * Requests that ended in the period, by endpoint: local root spans counted when
+   * they end, under the endpoint their samples carry (`trace_endpoint`, read
+   * later, at collection at the latest, so a route a framework sets just after
+   * the span ended counts).
+   * At most 1000 endpoints per period; the others are summed under `(other)`.
+   * Root spans with an empty endpoint are not counted. `{}` when none ended or
+   * when no span processor drives the session. The wall profile carries the same
+   * counts as pprof comments `spanprof.requests:<count>:<endpoint>`.
+   */
+  readonly requests: Readonly<Record<string, number>>;
+}
+
+/**
+ * Receives every collected batch. Implementations never throw: failures are
+ * reported through the result (and the OpenTelemetry `diag` logger).
+ */
+export interface ProfileExporter {
+  export(batch: ProfileBatch): Promise<ExportResult>;
+  /** Completes pending work; optional. */
+  forceFlush?(): Promise<void>;
+  /** Releases resources; called once, after the last export. */
+  shutdown(): Promise<void>;
+  /**
+   * True when the exporter bounds its own pending work (dropping the oldest) and
+   * settles every export itself (sent, given up, or failed by its own shutdown
+   * deadline). The session then hands it every batch, without its cap of two
+   * batches in flight or its export timeout, and shuts it down without first
+   * waiting for its exports. The HTTP exporters work this way.
+   */
+  readonly boundsOwnQueue?: boolean;
+}
