@@ -27,6 +27,15 @@ for (const name of ['@spanprof/profile', '@spanprof/cli']) {
   });
 }
 
+for (const name of ['@spanprof/exporter-base', '@spanprof/exporter-otlp', '@spanprof/exporter-pyroscope', '@spanprof/exporter-datadog']) {
+  test(`${name} builds on @spanprof/exporter-base and loads neither @spanprof/core nor @datadog/pprof (native)`, () => {
+    const loaded = modulesLoadedBy(name);
+    assert.ok(loaded.some((m) => m.includes(`packages${path.sep}exporter-base${path.sep}`) || m.includes(`@spanprof${path.sep}exporter-base`)));
+    assert.deepEqual(loaded.filter((m) => m.includes(`${path.sep}@datadog${path.sep}`) || m.endsWith('.node')), []);
+    assert.deepEqual(loaded.filter((m) => m.includes(`${path.sep}@spanprof${path.sep}core`) || m.includes(`packages${path.sep}core${path.sep}`)), []);
+  });
+}
+
 test('tags and request counts written with @spanprof/profile are read back from a gzipped pprof file', (t) => {
   const { readProfileTags, readRequestCounts, writeProfileTags, writeRequestCounts, PROFILE_FILE_SUFFIX } = require('@spanprof/profile');
   const strings = new StringTable();
