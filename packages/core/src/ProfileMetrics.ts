@@ -42,9 +42,9 @@ interface Instruments {
  * API, so the application's own MeterProvider and metric exporter ship them:
  * self CPU time of the top functions, CPU and wall time and requests per
  * endpoint, heap in use. Every attribute set is bounded (see the README's
- * "Profiling metrics"). The session adds one when the `metrics` option is on; it
- * can also be given as an exporter. Never throws: a fault is the export's
- * result, which the session warns about (SPANPROF_W005) and counts.
+ * "Profiling metrics"). With the `metrics` option on, the session records each
+ * batch once it is handed to the exporters; a fault is warned about once
+ * (SPANPROF_W009) and affects no export. It can also be given as an exporter.
  */
 export class ProfileMetrics implements ProfileExporter {
   private readonly options: ResolvedMetricsOptions;
@@ -61,18 +61,29 @@ export class ProfileMetrics implements ProfileExporter {
     this.options = resolveMetricsOptions(options);
   }
 
+  /**
+   * Records the metrics of one batch (what the session calls after each
+   * collection). Throws when recording fails; the session warns (SPANPROF_W009).
+   */
+  record(batch: ProfileBatch): void {
+    if (this.shutDown) return;
+    const began = performance.now();
+    try {
+      this.recordBatch(batch);
+    } finally {
+      this.recordMillis = performance.now() - began;
+    }
+  }
+
+  /** `record` as a `ProfileExporter`, for passing it in `exporter` (the `metrics` option is the usual way). */
   export(batch: ProfileBatch): Promise<ExportResult> {
     if (this.shutDown) return Promise.resolve({ code: ExportResultCode.FAILED, error: new Error('ProfileMetrics is shut down') });
-    const began = performance.now();
     try {
       this.record(batch);
       return Promise.resolve({ code: ExportResultCode.SUCCESS });
     } catch (err) {
-      // The session warns about a failed export (SPANPROF_W005) and counts it, as for any exporter.
       logger.debug('profiling metrics could not be recorded', err);
       return Promise.resolve({ code: ExportResultCode.FAILED, error: new Error(`profiling metrics could not be recorded: ${String(err)}`) });
-    } finally {
-      this.recordMillis = performance.now() - began;
     }
   }
 
@@ -90,7 +101,7 @@ export class ProfileMetrics implements ProfileExporter {
     return Promise.resolve();
   }
 
-  private record(batch: ProfileBatch): void {
+  private recordBatch(batch: ProfileBatch): void {
     const instruments = this.currentInstruments();
     const base: Attributes = {};
     const version = batch.tags[TAG_SERVICE_VERSION];

@@ -1,36 +1,21 @@
-import { encode, heap, time } from '@datadog/pprof';
-import type { Profile } from 'pprof-format';
-import { performance } from 'node:perf_hooks';
+import { codes, message } from '@spanprof/exporter-base';
+import type { ProfileBatch } from '@spanprof/exporter-base';
 import { isAsyncContextFrameActive } from './asyncContextFrame';
-import { ContextTracker, labelsOfSampleContext } from './ContextTracker';
-import type { ContextManagerMode } from './ContextTracker';
-import type { TrackingStrategy } from './ContextTracker';
+import type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
-import { codes, ExportResultCode, message, withTracingSuppressed } from '@spanprof/exporter-base';
-import type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
+import { ExportDispatcher } from './ExportDispatcher';
 import { FileExporter } from './FileExporter';
-import type { LocalRoot, SampleLabels } from './labels';
+import type { LocalRoot } from './labels';
 import { resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
+import { ProfileCollector } from './ProfileCollector';
 import { ProfileMetrics } from './ProfileMetrics';
-import { RequestCounter } from './RequestCounter';
-import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
 import { processTags } from './tags';
 import type { ProfilerOptions } from './types';
 
 /** The wall profiler is one per process: the running session is kept here, across copies of this package. */
 const RUNNING_SESSION = Symbol.for('@spanprof/core.runningSession');
 type GlobalWithSession = typeof globalThis & { [RUNNING_SESSION]?: ProfilerSession };
-
-/** Batches one exporter may have in flight; a further one is dropped and counted. */
-const MAX_IN_FLIGHT_PER_EXPORTER = 2;
-
-const NO_LABELS: SampleLabels = Object.freeze({});
-
-function generateLabels({ context: sampleContext }: { context?: { context?: object } }): SampleLabels {
-  const labels = labelsOfSampleContext(sampleContext?.context);
-  return labels === undefined ? NO_LABELS : labels.sampleLabels();
-}
 
 export interface SessionOptions extends ProfilerOptions {
   /**
@@ -71,46 +56,39 @@ export interface SessionStats {
   v8ProfilerStuck: number;
 }
 
+
 /**
- * One profiling session: the wall/CPU profiler with span-labelled samples, the
- * heap profiler, periodic collection and the export of every batch.
+ * One profiling session: its lifecycle (one per process, start, periodic and
+ * on-demand collection, flush, shutdown). Collection is the `ProfileCollector`'s,
+ * delivery the `ExportDispatcher`'s; profiling metrics, when on, read every
+ * batch after it is dispatched.
  */
 export class ProfilerSession {
   private readonly options: ResolvedOptions;
-  private readonly exporters: ProfileExporter[];
+  private readonly collector: ProfileCollector;
+  private readonly dispatcher: ExportDispatcher;
+  private readonly metrics: ProfileMetrics | undefined;
   private readonly tagSource: SessionOptions['tagSource'];
   /** See SessionOptions.owner. */
   readonly owner: string | undefined;
-  private tracker: ContextTracker | undefined;
+  private strategy: TrackingStrategy | undefined;
   private watchCalls = 0;
   private state: 'new' | 'running' | 'stopped' = 'new';
-  private periodStart = new Date();
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
-  private readonly inFlight = new Map<ProfileExporter, number>();
-  private readonly figures: Omit<SessionStats, 'contextManager'> = {
-    strategy: undefined,
-    batches: 0,
-    lastCollectPauseMillis: 0,
-    maxCollectPauseMillis: 0,
-    droppedBatches: 0,
-    failedExports: 0,
-    v8ProfilerStuck: 0,
-  };
-  private warnedDrop = false;
   private capturing = false;
-  /** Exports under way (each bounded by exportTimeoutMillis); shutdown waits for them. */
-  private readonly pendingExports = new Set<Promise<void>>();
-  private readonly requests = new RequestCounter();
+  private warnedMetrics = false;
 
   constructor(options: SessionOptions = {}) {
     this.options = resolveOptions(options);
     this.tagSource = options.tagSource;
     this.owner = typeof options.owner === 'string' ? options.owner : undefined;
     const exporter = options.exporter;
-    this.exporters = exporter === undefined ? [new FileExporter()] : Array.isArray(exporter) ? [...exporter] : [exporter];
-    if (this.options.metrics !== false) this.exporters.push(new ProfileMetrics(this.options.metrics));
+    const exporters = exporter === undefined ? [new FileExporter()] : Array.isArray(exporter) ? [...exporter] : [exporter];
+    this.dispatcher = new ExportDispatcher(exporters, this.options.exportTimeoutMillis);
+    this.collector = new ProfileCollector(this.options, () => this.tags());
+    this.metrics = this.options.metrics !== false ? new ProfileMetrics(this.options.metrics) : undefined;
   }
 
   /**
@@ -132,34 +110,13 @@ export class ProfilerSession {
       return false;
     }
     const strategy = this.chooseStrategy();
-    try {
-      time.start({
-        intervalMicros: this.options.samplingIntervalMicros,
-        durationMillis: this.options.uploadPeriodMillis,
-        withContexts: true,
-        collectCpuTime: this.options.cpuTime,
-        useCPED: strategy === 'async-frame',
-        workaroundV8Bug: true,
-      });
-    } catch (err) {
-      logger.error(message(codes.PROFILER_START_FAILED, `the wall profiler did not start: ${String(err)}`));
+    if (!this.collector.start(strategy)) {
       this.state = 'stopped';
       return false;
     }
-    if (this.options.heap !== false) {
-      try {
-        heap.start(this.options.heap.intervalBytes, this.options.heap.stackDepth);
-      } catch (err) {
-        logger.warn(message(codes.HEAP_PROFILER_START_FAILED, `the heap profiler did not start, heap profiles are off: ${String(err)}`));
-        this.options.heap = false;
-      }
-    }
-    this.tracker = new ContextTracker(strategy);
-    this.tracker.start();
-    this.figures.strategy = strategy;
+    this.strategy = strategy;
     global[RUNNING_SESSION] = this;
     this.state = 'running';
-    this.periodStart = new Date();
     this.schedule();
     logger.debug(`profiling started (${strategy}, every ${this.options.samplingIntervalMicros} µs)`);
     return true;
@@ -192,22 +149,12 @@ export class ProfilerSession {
   }
 
   /** The heap profile now (in use since the heap profiler started), gzipped; undefined if heap profiling is off. */
-  async heapSnapshot(): Promise<Uint8Array | undefined> {
-    if (this.state !== 'running' || this.options.heap === false) return undefined;
-    let profile: Profile;
-    try {
-      profile = heap.profile();
-    } catch (err) {
-      logger.debug('heap profile failed', err);
-      return undefined;
-    }
-    profile.timeNanos = BigInt(Date.now()) * 1_000_000n;
-    writeProfileTags(profile, this.tags());
-    return encode(profile);
+  heapSnapshot(): Promise<Uint8Array | undefined> {
+    return this.state === 'running' ? this.collector.heapSnapshot() : Promise.resolve(undefined);
   }
 
   stats(): Readonly<SessionStats> {
-    return { ...this.figures, contextManager: this.tracker?.managerMode() };
+    return { strategy: this.strategy, contextManager: this.collector.managerMode(), ...this.collector.figures, ...this.dispatcher.figures };
   }
 
   /**
@@ -217,10 +164,9 @@ export class ProfilerSession {
    * cost otherwise), and at every collection.
    */
   watchContextManager(): void {
-    const tracker = this.tracker;
-    if (tracker === undefined) return;
-    if (tracker.wrapsManager() && (++this.watchCalls & 0xff) !== 0) return;
-    tracker.patchContextManager();
+    if (this.state !== 'running') return;
+    if (this.collector.wrapsManager() && (++this.watchCalls & 0xff) !== 0) return;
+    this.collector.patchContextManager();
   }
 
   /**
@@ -229,58 +175,38 @@ export class ProfilerSession {
    * collection. Ignored unless the session is running; never throws.
    */
   requestEnded(root: LocalRoot): void {
-    if (this.state === 'running') this.requests.ended(root);
+    if (this.state === 'running') this.collector.requestEnded(root);
   }
 
   /** Collects the current period now and exports it; resolves when every exporter answered. */
   flush(): Promise<void> {
     if (this.state !== 'running') return this.shutdownPromise ?? Promise.resolve();
-    return this.enqueue(true).exported.then(() =>
-      Promise.all(this.exporters.map((e) => (e.forceFlush ? this.bounded(e.forceFlush(), 'exporter forceFlush') : undefined))),
-    ).then(() => undefined);
+    return this.enqueue(true).exported.then(() => this.dispatcher.forceFlush());
   }
 
   /** Stops profiling, exports the last period and shuts the exporters down. Idempotent. */
   shutdown(): Promise<void> {
-    if (this.shutdownPromise === undefined) {
-      this.shutdownPromise = this.doShutdown();
-    }
+    this.shutdownPromise ??= this.doShutdown();
     return this.shutdownPromise;
+  }
+
+  /** The session profiling this process, if any. */
+  static running(): ProfilerSession | undefined {
+    const session = (globalThis as GlobalWithSession)[RUNNING_SESSION];
+    return session !== undefined && session.isRunning() ? session : undefined;
   }
 
   private async doShutdown(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    let finalExport: Promise<void> = Promise.resolve();
+    let lastExport: Promise<void> = Promise.resolve();
     if (this.state === 'running') {
       const last = this.enqueue(false);
       await last.handedOver;
-      finalExport = last.exported;
+      lastExport = last.exported;
     }
     this.state = 'stopped';
-    const shutdown = (exporter: ProfileExporter): Promise<void> =>
-      this.bounded(Promise.resolve().then(() => exporter.shutdown()), 'exporter shutdown');
-    // Exporters with their own queue get the last batch and their shutdown at
-    // once (their shutdown is what bounds their pending sends); the others are
-    // shut down after their exports answered or timed out. Every export the
-    // session waits for is bounded by exportTimeoutMillis.
-    const owning = this.exporters.filter((e) => e.boundsOwnQueue === true);
-    const others = this.exporters.filter((e) => e.boundsOwnQueue !== true);
-    await Promise.all([
-      ...owning.map(shutdown),
-      Promise.all([finalExport, ...this.pendingExports]).then(() => Promise.all(others.map(shutdown))),
-    ]);
-  }
-
-  /** Waits for `work` at most exportTimeoutMillis; a failure or timeout is logged, never thrown. */
-  private async bounded(work: Promise<unknown>, what: string): Promise<void> {
-    const ms = this.options.exportTimeoutMillis;
-    const outcome = await withDeadline(
-      work.then(() => undefined, (err: unknown) => `failed: ${String(err)}`),
-      ms,
-      () => `timed out after ${ms} ms`,
-    );
-    if (outcome !== undefined) logger.warn(message(codes.EXPORT_FAILED, `${what} ${outcome}`));
+    await this.dispatcher.shutdown(lastExport);
   }
 
   private chooseStrategy(): TrackingStrategy {
@@ -311,7 +237,8 @@ export class ProfilerSession {
 
   /**
    * Collections run one at a time, in order; each batch's export runs beside
-   * the next periods. Neither promise rejects.
+   * the next periods. None of the promises rejects. `handedOver`: every
+   * exporter has the batch (or there is none).
    */
   private enqueue(restart: boolean): {
     batch: Promise<ProfileBatch | undefined>;
@@ -329,9 +256,10 @@ export class ProfilerSession {
       .then(
         (b) => {
           if (b === undefined) return undefined;
-          // exportBatch calls every exporter's export() before it returns.
-          const all = this.exportBatch(b);
+          // dispatch() calls every exporter's export() before it returns.
+          const all = this.dispatcher.dispatch(b);
           handOver();
+          this.recordMetrics(b);
           return all;
         },
         (err: unknown) => {
@@ -340,88 +268,41 @@ export class ProfilerSession {
       )
       .then(() => undefined)
       .finally(handOver);
-    this.pendingExports.add(exported);
-    void exported.finally(() => this.pendingExports.delete(exported));
     return {
       batch: batch.catch(() => undefined),
-      collected: batch.then(() => undefined, () => undefined),
+      collected: batch.then(
+        () => undefined,
+        () => undefined,
+      ),
       handedOver,
       exported,
     };
   }
 
   private async collect(restart: boolean): Promise<ProfileBatch | undefined> {
-    const start = this.periodStart;
-    const end = new Date();
-    this.periodStart = end;
-    // Two short synchronous steps rather than one long one: the wall profile
-    // (stop, restart, serialise with labels), then, a tick later, the heap profile.
-    let began = performance.now();
-    let wall: Profile | undefined;
-    let heapProfile: Profile | undefined;
     try {
-      // No low-cardinality label list: its dedup saves transient memory but costs
-      // serialisation time, and serialisation is the event-loop pause.
-      wall = time.stop(restart, generateLabels);
+      return await this.collector.collect(restart);
+    } finally {
+      if (!restart) this.release();
+    }
+  }
+
+  /** Profiling metrics of the batch; a fault is warned about once (SPANPROF_W009) and never reaches the exports. */
+  private recordMetrics(batch: ProfileBatch): void {
+    if (this.metrics === undefined) return;
+    try {
+      this.metrics.record(batch);
     } catch (err) {
-      logger.error(message(codes.COLLECT_FAILED, `the wall profile could not be collected: ${String(err)}`));
-    }
-    // The same instant as the wall profile's end; the endpoints of the last requests are read now.
-    const requests = this.requests.take();
-    if (!restart) {
-      // The wall profiler is gone: stop feeding it sample contexts at once.
-      this.tracker?.stop();
-    } else {
-      this.tracker?.profilerRestarted();
-      this.tracker?.patchContextManager();
-      const stuck = time.v8ProfilerStuckEventLoopDetected();
-      if (stuck > 0) {
-        this.figures.v8ProfilerStuck++;
-        if (this.figures.v8ProfilerStuck === 1) {
-          logger.warn(message(codes.V8_PROFILER_STUCK, 'the V8 profiler was stuck (empty profile); it was restarted'));
-        }
+      logger.debug('profiling metrics could not be recorded', err);
+      if (!this.warnedMetrics) {
+        this.warnedMetrics = true;
+        logger.warn(message(codes.METRICS_FAILED, `profiling metrics could not be recorded: ${String(err)}; further failures are logged at debug level`));
       }
     }
-    let pause = performance.now() - began;
-    if (this.options.heap !== false) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      began = performance.now();
-      try {
-        heapProfile = heap.profile();
-      } catch (err) {
-        logger.error(message(codes.COLLECT_FAILED, `the heap profile could not be collected: ${String(err)}`));
-      }
-      pause = Math.max(pause, performance.now() - began);
-    }
-    this.figures.lastCollectPauseMillis = pause;
-    this.figures.maxCollectPauseMillis = Math.max(this.figures.maxCollectPauseMillis, pause);
-    if (!restart) this.stopProfilers();
-
-    const tags = this.tags();
-    const profiles: CollectedProfile[] = [];
-    for (const [kind, profile] of [['wall', wall], ['heap', heapProfile]] as const) {
-      if (profile === undefined) continue;
-      profile.timeNanos = BigInt(start.getTime()) * 1_000_000n;
-      profile.durationNanos = BigInt(end.getTime() - start.getTime()) * 1_000_000n;
-      writeProfileTags(profile, tags);
-      if (kind === 'wall') writeRequestCounts(profile, requests);
-      profiles.push({ kind, profile, encoded: await encode(profile) });
-    }
-    if (profiles.length === 0) return undefined;
-    this.figures.batches++;
-    return Object.freeze({ start, end, tags, profiles, sequence: this.figures.batches, requests });
   }
 
-  /** The session profiling this process, if any. */
-  static running(): ProfilerSession | undefined {
-    const session = (globalThis as GlobalWithSession)[RUNNING_SESSION];
-    return session !== undefined && session.isRunning() ? session : undefined;
-  }
-
-  private stopProfilers(): void {
-    this.tracker?.stop();
-    this.tracker = undefined;
-    if (this.options.heap !== false) heap.stop();
+  /** The last period is collected: the process may get another session. */
+  private release(): void {
     const global = globalThis as GlobalWithSession;
     if (global[RUNNING_SESSION] === this) delete global[RUNNING_SESSION];
     this.state = 'stopped';
@@ -435,69 +316,5 @@ export class ProfilerSession {
       logger.debug('tag source failed', err);
     }
     return Object.freeze({ ...processTags(), ...fromSource, ...this.options.tags });
-  }
-
-  private exportBatch(batch: ProfileBatch): Promise<unknown> {
-    // Not in the caller's context: a flush from inside a span must not charge it the export.
-    return withTracingSuppressed(() => Promise.all(this.exporters.map((exporter) => this.exportTo(exporter, batch))));
-  }
-
-  private exportTo(exporter: ProfileExporter, batch: ProfileBatch): Promise<void> {
-    const owning = exporter.boundsOwnQueue === true;
-    const busy = this.inFlight.get(exporter) ?? 0;
-    if (!owning && busy >= MAX_IN_FLIGHT_PER_EXPORTER) {
-      this.figures.droppedBatches++;
-      if (!this.warnedDrop) {
-        this.warnedDrop = true;
-        logger.warn(message(codes.EXPORT_DROPPED, `an exporter has ${busy} batches in flight; newer batches are dropped and counted until it catches up`));
-      }
-      return Promise.resolve();
-    }
-    let exported: Promise<ExportResult>;
-    try {
-      // Called now, not in a later tick: shutdown relies on every exporter having the batch.
-      exported = Promise.resolve(exporter.export(batch));
-    } catch (err) {
-      exported = Promise.resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
-    }
-    exported = exported.catch((err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
-    const ms = this.options.exportTimeoutMillis;
-    if (owning) {
-      // It settles every export itself and has already reported failures. The
-      // session waits for it (flush, shutdown) at most exportTimeoutMillis; past
-      // that the exporter goes on delivering on its own.
-      void exported.then((result) => {
-        if (result.code !== ExportResultCode.SUCCESS) {
-          this.figures.failedExports++;
-          logger.debug(`export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`);
-        }
-      });
-      return withDeadline(exported.then(() => undefined), ms, () => {
-        logger.debug(`export of batch ${batch.sequence} still under way after ${ms} ms; the exporter goes on with it`);
-      });
-    }
-    this.inFlight.set(exporter, busy + 1);
-    // In flight until the exporter answers, even past the timeout: that is what bounds a hung exporter.
-    void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
-    return withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) })).then((result) => {
-      if (result.code !== ExportResultCode.SUCCESS) {
-        this.figures.failedExports++;
-        logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
-      }
-    });
-  }
-}
-
-/** `work`, or `onTimeout()` if it has not settled after `ms` (the timer never holds the process). */
-async function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout()), ms);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }

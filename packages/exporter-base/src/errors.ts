@@ -19,6 +19,8 @@ export const codes = Object.freeze({
   SHUTDOWN_TIMED_OUT: 'SPANPROF_W007',
   /** `OTEL_TRACES_EXPORTER` could not be applied with the installed `@opentelemetry/sdk-node`; spans are not exported. */
   TRACES_EXPORTER_UNAVAILABLE: 'SPANPROF_W008',
+  /** Profiling metrics could not be recorded for a collection (the profiles are exported as usual). */
+  METRICS_FAILED: 'SPANPROF_W009',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */

@@ -1,0 +1,193 @@
+import { encode, heap, time } from '@datadog/pprof';
+import type { Profile } from 'pprof-format';
+import { performance } from 'node:perf_hooks';
+import { codes, message } from '@spanprof/exporter-base';
+import type { CollectedProfile, ProfileBatch } from '@spanprof/exporter-base';
+import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
+import { ContextTracker, labelsOfSampleContext } from './ContextTracker';
+import type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
+import { logger } from './diag';
+import type { LocalRoot, SampleLabels } from './labels';
+import type { ResolvedOptions } from './options';
+import { RequestCounter } from './RequestCounter';
+
+const NO_LABELS: SampleLabels = Object.freeze({});
+
+function generateLabels({ context: sampleContext }: { context?: { context?: object } }): SampleLabels {
+  const labels = labelsOfSampleContext(sampleContext?.context);
+  return labels === undefined ? NO_LABELS : labels.sampleLabels();
+}
+
+/** What the collector counted, for `ProfilerSession.stats()`. */
+export interface CollectFigures {
+  batches: number;
+  /**
+   * Longest event-loop pause of the last collection, ms: the wall profile's stop,
+   * restart and serialisation, or the heap profile's, whichever took longer.
+   */
+  lastCollectPauseMillis: number;
+  maxCollectPauseMillis: number;
+  /** Times the V8 profiler was found stuck and restarted. */
+  v8ProfilerStuck: number;
+}
+
+/**
+ * The only user of `@datadog/pprof`: starts the wall profiler (with per-sample
+ * CPU time and span-labelled sample contexts) and the heap profiler, keeps the
+ * sample context equal to the active span through a `ContextTracker`, counts
+ * the requests that end, and turns each period into a `ProfileBatch`.
+ */
+export class ProfileCollector {
+  readonly figures: CollectFigures = { batches: 0, lastCollectPauseMillis: 0, maxCollectPauseMillis: 0, v8ProfilerStuck: 0 };
+  private tracker: ContextTracker | undefined;
+  private readonly requests = new RequestCounter();
+  private heapOn: boolean;
+  private periodStart = new Date();
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly tags: () => Readonly<Record<string, string>>,
+  ) {
+    this.heapOn = options.heap !== false;
+  }
+
+  /** Starts the profilers; false (after an error) when the wall profiler cannot start. Never throws. */
+  start(strategy: TrackingStrategy): boolean {
+    try {
+      time.start({
+        intervalMicros: this.options.samplingIntervalMicros,
+        durationMillis: this.options.uploadPeriodMillis,
+        withContexts: true,
+        collectCpuTime: this.options.cpuTime,
+        useCPED: strategy === 'async-frame',
+        workaroundV8Bug: true,
+      });
+    } catch (err) {
+      logger.error(message(codes.PROFILER_START_FAILED, `the wall profiler did not start: ${String(err)}`));
+      return false;
+    }
+    if (this.options.heap !== false) {
+      try {
+        heap.start(this.options.heap.intervalBytes, this.options.heap.stackDepth);
+      } catch (err) {
+        logger.warn(message(codes.HEAP_PROFILER_START_FAILED, `the heap profiler did not start, heap profiles are off: ${String(err)}`));
+        this.heapOn = false;
+      }
+    }
+    this.tracker = new ContextTracker(strategy);
+    this.tracker.start();
+    this.periodStart = new Date();
+    return true;
+  }
+
+  /** How the registered context manager is followed (undefined when not profiling or none is registered). */
+  managerMode(): ContextManagerMode | undefined {
+    return this.tracker?.managerMode();
+  }
+
+  /** See `ProfilerSession.watchContextManager`: whether the tracker already wraps a manager, and a look for a new one. */
+  wrapsManager(): boolean {
+    return this.tracker?.wrapsManager() ?? false;
+  }
+
+  patchContextManager(): void {
+    this.tracker?.patchContextManager();
+  }
+
+  /** A request's local root span ended: counted in this period. */
+  requestEnded(root: LocalRoot): void {
+    this.requests.ended(root);
+  }
+
+  /**
+   * The period since the last collection as a batch (undefined when no profile
+   * could be collected). `restart` false stops the profilers: the last period.
+   */
+  async collect(restart: boolean): Promise<ProfileBatch | undefined> {
+    const start = this.periodStart;
+    const end = new Date();
+    this.periodStart = end;
+    // Two short synchronous steps rather than one long one: the wall profile
+    // (stop, restart, serialise with labels), then, a tick later, the heap profile.
+    let began = performance.now();
+    let wall: Profile | undefined;
+    let heapProfile: Profile | undefined;
+    try {
+      // No low-cardinality label list: its dedup saves transient memory but costs
+      // serialisation time, and serialisation is the event-loop pause.
+      wall = time.stop(restart, generateLabels);
+    } catch (err) {
+      logger.error(message(codes.COLLECT_FAILED, `the wall profile could not be collected: ${String(err)}`));
+    }
+    // The same instant as the wall profile's end; the endpoints of the last requests are read now.
+    const requests = this.requests.take();
+    if (!restart) {
+      // The wall profiler is gone: stop feeding it sample contexts at once.
+      this.tracker?.stop();
+    } else {
+      this.tracker?.profilerRestarted();
+      this.tracker?.patchContextManager();
+      const stuck = time.v8ProfilerStuckEventLoopDetected();
+      if (stuck > 0) {
+        this.figures.v8ProfilerStuck++;
+        if (this.figures.v8ProfilerStuck === 1) {
+          logger.warn(message(codes.V8_PROFILER_STUCK, 'the V8 profiler was stuck (empty profile); it was restarted'));
+        }
+      }
+    }
+    let pause = performance.now() - began;
+    if (this.heapOn) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      began = performance.now();
+      try {
+        heapProfile = heap.profile();
+      } catch (err) {
+        logger.error(message(codes.COLLECT_FAILED, `the heap profile could not be collected: ${String(err)}`));
+      }
+      pause = Math.max(pause, performance.now() - began);
+    }
+    this.figures.lastCollectPauseMillis = pause;
+    this.figures.maxCollectPauseMillis = Math.max(this.figures.maxCollectPauseMillis, pause);
+    if (!restart) this.stop();
+
+    const tags = this.tags();
+    const profiles: CollectedProfile[] = [];
+    for (const [kind, profile] of [
+      ['wall', wall],
+      ['heap', heapProfile],
+    ] as const) {
+      if (profile === undefined) continue;
+      profile.timeNanos = BigInt(start.getTime()) * 1_000_000n;
+      profile.durationNanos = BigInt(end.getTime() - start.getTime()) * 1_000_000n;
+      writeProfileTags(profile, tags);
+      if (kind === 'wall') writeRequestCounts(profile, requests);
+      profiles.push({ kind, profile, encoded: await encode(profile) });
+    }
+    if (profiles.length === 0) return undefined;
+    this.figures.batches++;
+    return Object.freeze({ start, end, tags, profiles, sequence: this.figures.batches, requests });
+  }
+
+  /** The heap profile now (in use since the heap profiler started), gzipped; undefined if heap profiling is off. */
+  async heapSnapshot(): Promise<Uint8Array | undefined> {
+    if (!this.heapOn) return undefined;
+    let profile: Profile;
+    try {
+      profile = heap.profile();
+    } catch (err) {
+      logger.debug('heap profile failed', err);
+      return undefined;
+    }
+    profile.timeNanos = BigInt(Date.now()) * 1_000_000n;
+    writeProfileTags(profile, this.tags());
+    return encode(profile);
+  }
+
+  /** Stops the context tracking and the heap profiler (the wall profiler stops in the last `collect`). */
+  stop(): void {
+    this.tracker?.stop();
+    this.tracker = undefined;
+    if (this.heapOn) heap.stop();
+    this.heapOn = false;
+  }
+}
