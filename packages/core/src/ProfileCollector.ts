@@ -4,12 +4,14 @@ import { performance } from 'node:perf_hooks';
 import { codes, message } from '@spanprof/exporter-base';
 import type { CollectedProfile, ProfileBatch } from '@spanprof/exporter-base';
 import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
-import { ContextTracker, labelsOfSampleContext } from './ContextTracker';
-import type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
+import { AsyncFrameTracker } from './AsyncFrameTracker';
+import { AsyncHooksTracker } from './AsyncHooksTracker';
+import type { ContextManagerMode, ContextTracker, TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
 import type { LocalRoot, SampleLabels } from './labels';
 import type { ResolvedOptions } from './options';
 import { RequestCounter } from './RequestCounter';
+import { labelsOfSampleContext } from './sampleContext';
 
 const NO_LABELS: SampleLabels = Object.freeze({});
 
@@ -74,7 +76,7 @@ export class ProfileCollector {
         this.heapOn = false;
       }
     }
-    this.tracker = new ContextTracker(strategy);
+    this.tracker = strategy === 'async-frame' ? new AsyncFrameTracker() : new AsyncHooksTracker();
     this.tracker.start();
     this.periodStart = new Date();
     return true;
