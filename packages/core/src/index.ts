@@ -49,7 +49,6 @@ export {
   withTracingSuppressed,
 } from '@spanprof/exporter-base';
 export type { CollectedProfile, ExportResult, HttpExporterOptions, HttpExporterStats, HttpRequestSpec, ProfileBatch, ProfileExporter, ProfileKind } from '@spanprof/exporter-base';
-export { RequestLabeler, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_ROUTE_LENGTH } from './request';
-export type { CustomLabelValues } from './request';
-export { DebugPprofEndpoints } from './debugPprof';
-export type { DebugPprofEndpoint, DebugPprofOptions, DebugPprofResponse } from './debugPprof';
+// Framework plumbing, also at `@spanprof/core/framework` (where the integrations take it from).
+export { DebugPprofEndpoints, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_ROUTE_LENGTH, RequestLabeler } from './framework';
+export type { CustomLabelValues, DebugPprofEndpoint, DebugPprofOptions, DebugPprofResponse } from './framework';

@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { DebugPprofEndpoints, RequestLabeler } from '@spanprof/core';
-import type { CustomLabelValues, DebugPprofOptions, DebugPprofResponse } from '@spanprof/core';
+import { DebugPprofEndpoints, RequestLabeler } from '@spanprof/core/framework';
+import type { CustomLabelValues, DebugPprofOptions, DebugPprofResponse } from '@spanprof/core/framework';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/express' });
 
@@ -82,4 +82,4 @@ export function spanprof(options: SpanprofExpressOptions = {}): RequestHandler {
   };
 }
 
-export type { CustomLabelValues, DebugPprofOptions } from '@spanprof/core';
+export type { CustomLabelValues, DebugPprofOptions } from '@spanprof/core/framework';

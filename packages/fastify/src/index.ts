@@ -1,8 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { DebugPprofEndpoints, RequestLabeler } from '@spanprof/core';
-import type { CustomLabelValues, DebugPprofEndpoint, DebugPprofOptions } from '@spanprof/core';
+import { DebugPprofEndpoints, RequestLabeler } from '@spanprof/core/framework';
+import type { CustomLabelValues, DebugPprofEndpoint, DebugPprofOptions } from '@spanprof/core/framework';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/fastify' });
 
@@ -71,4 +71,4 @@ const plugin: FastifyPluginCallback<SpanprofFastifyOptions> = (fastify: FastifyI
 export const spanprof = fp(plugin, { fastify: '4.x || 5.x', name: '@spanprof/fastify' });
 export default spanprof;
 
-export type { CustomLabelValues, DebugPprofOptions } from '@spanprof/core';
+export type { CustomLabelValues, DebugPprofOptions } from '@spanprof/core/framework';

@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { Context, Middleware, Next } from 'koa';
-import { DebugPprofEndpoints, RequestLabeler } from '@spanprof/core';
-import type { CustomLabelValues, DebugPprofOptions } from '@spanprof/core';
+import { DebugPprofEndpoints, RequestLabeler } from '@spanprof/core/framework';
+import type { CustomLabelValues, DebugPprofOptions } from '@spanprof/core/framework';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/koa' });
 
@@ -73,4 +73,4 @@ export function spanprof(options: SpanprofKoaOptions = {}): Middleware {
 
 export default spanprof;
 
-export type { CustomLabelValues, DebugPprofOptions } from '@spanprof/core';
+export type { CustomLabelValues, DebugPprofOptions } from '@spanprof/core/framework';

@@ -1,9 +1,9 @@
 import { trace } from '@opentelemetry/api';
-import { logger } from './diag';
+import { logger } from '../diag';
 import { codes, message } from '@spanprof/exporter-base';
 import { SPAN_LABEL_NAMES } from '@spanprof/profile';
-import { getSpanLabels } from './labels';
-import type { LocalRoot, SampleLabels } from './labels';
+import { getSpanLabels } from '../labels';
+import type { LocalRoot, SampleLabels } from '../labels';
 
 /** At most this many custom labels per request; further ones are left out. */
 export const MAX_CUSTOM_LABELS = 8;

@@ -1,7 +1,7 @@
-import { logger } from './diag';
+import { logger } from '../diag';
 import { codes, ExportResultCode, message } from '@spanprof/exporter-base';
 import type { ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
-import { ProfilerSession } from './ProfilerSession';
+import { ProfilerSession } from '../ProfilerSession';
 
 /** Options of the on-demand profiling endpoints (Go `net/http/pprof` style). */
 export interface DebugPprofOptions<Req = unknown> {
