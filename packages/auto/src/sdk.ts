@@ -69,7 +69,7 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
   let sdk: NodeSDK;
   try {
     const spanProcessors: SpanProcessor[] = traceProcessorsFromEnv();
-    if (config.enabled) spanProcessors.push(processorFromConfig(config, { owner: REGISTER_OWNER }) as unknown as SpanProcessor);
+    if (config.enabled) spanProcessors.push(processorFromConfig(config, { owner: REGISTER_OWNER }));
     sdk = new NodeSDK({
       instrumentations: [getNodeAutoInstrumentations()],
       resourceDetectors: getResourceDetectors(),

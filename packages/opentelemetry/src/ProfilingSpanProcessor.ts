@@ -3,7 +3,7 @@ import type { Attributes, Context, Span } from '@opentelemetry/api';
 import { LocalRoot, ProfilerSession, SpanLabels, getSpanLabels, setSpanLabels } from '@spanprof/core';
 import type { SessionStats } from '@spanprof/core';
 import { endpointOf } from './endpoint';
-import type { ProfilingSpanProcessorOptions } from './types';
+import type { EndedSpan, ProfilingSpanProcessorOptions, SpanProcessor } from './types';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/opentelemetry' });
 
@@ -31,7 +31,7 @@ const RESOURCE_TAGS: readonly [string, readonly string[]][] = [
  * `trace_id` and the request's `trace_endpoint`. It exports no spans; put it next
  * to the processor that does.
  */
-export class ProfilingSpanProcessor {
+export class ProfilingSpanProcessor implements SpanProcessor {
   private readonly session: ProfilerSession;
   private readonly profiling: boolean;
   private readonly profileIdAttribute: boolean;
@@ -67,7 +67,7 @@ export class ProfilingSpanProcessor {
     }
   }
 
-  onEnd(span: { spanContext(): { spanId: string }; readonly name: string; readonly attributes: Attributes }): void {
+  onEnd(span: EndedSpan): void {
     try {
       const labels = getSpanLabels(span as unknown as Span);
       if (labels === undefined || labels.root.spanId !== labels.spanId) return;

@@ -1,3 +1,3 @@
 export { ProfilingSpanProcessor, ATTR_PYROSCOPE_PROFILE_ID } from './ProfilingSpanProcessor';
-export type { ProfilingSpanProcessorOptions } from './types';
+export type { EndedSpan, ProfilingSpanProcessorOptions, SpanProcessor } from './types';
 export { endpointOf } from './endpoint';

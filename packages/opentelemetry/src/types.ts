@@ -1,4 +1,25 @@
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 import type { ProfilerOptions } from '@spanprof/core';
+
+/** What a span processor reads of an ended span: the part both SDK lines' `ReadableSpan` have. */
+export interface EndedSpan {
+  spanContext(): { spanId: string };
+  readonly name: string;
+  readonly attributes: Attributes;
+}
+
+/**
+ * The OpenTelemetry SDK's `SpanProcessor` contract (`@opentelemetry/sdk-trace-base`
+ * 2.x, `@opentelemetry/sdk-trace` 3.x), declared here so that this package depends
+ * on neither SDK line: a `ProfilingSpanProcessor` is accepted wherever the SDK
+ * takes a span processor (checked against both lines by the tests).
+ */
+export interface SpanProcessor {
+  onStart(span: Span, parentContext: Context): void;
+  onEnd(span: EndedSpan): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
 
 export interface ProfilingSpanProcessorOptions extends ProfilerOptions {
   /**
