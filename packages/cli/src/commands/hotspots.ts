@@ -1,0 +1,66 @@
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { collapsed, filesOf, hotspots } from '@spanprof/profile';
+import type { Scope } from '@spanprof/profile';
+import { describe, load, UsageError, withCommon } from '../common';
+import type { CommonOptions, Output } from '../common';
+import { ms, pct, table, truncate } from '../format';
+
+/** `spanprof hotspots DIR [--span|--trace|--root|--endpoint]`: the top functions of a scope. */
+export function hotspotsCommand(program: Command, { print, warn }: Output): void {
+  withCommon(
+    program
+      .command('hotspots')
+      .description('the top functions (self and total, CPU and wall, with file:line) of a span, trace, local root or endpoint')
+      .argument('<dir>', 'profile directory (FileExporter output)')
+      .option('--span <id>', 'one span (16 hex characters)')
+      .option('--trace <id>', 'every span of one trace (32 hex characters)')
+      .option('--root <id>', 'one local root span and all spans under it in this process')
+      .option('--endpoint <name>', 'every request of an endpoint, e.g. "GET /users/:id"')
+      .addOption(new Option('--sort <value>', 'order by self time of').choices(['cpu', 'wall']).default('cpu'))
+      .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'collapsed']).default('table')),
+  ).action((dir: string, opts: CommonOptions & { span?: string; trace?: string; root?: string; endpoint?: string; sort: 'cpu' | 'wall'; format: string }) => {
+    const chosen: Scope[] = [];
+    if (opts.span !== undefined) chosen.push({ kind: 'span', id: opts.span.toLowerCase() });
+    if (opts.trace !== undefined) chosen.push({ kind: 'trace', id: opts.trace.toLowerCase() });
+    if (opts.root !== undefined) chosen.push({ kind: 'root', id: opts.root.toLowerCase() });
+    if (opts.endpoint !== undefined) chosen.push({ kind: 'endpoint', name: opts.endpoint });
+    if (chosen.length > 1) throw new UsageError('spanprof: give one of --span, --trace, --root, --endpoint');
+    const scope: Scope = chosen[0] ?? { kind: 'all' };
+    const { profiles } = load(dir, opts, warn);
+    const format = opts.json ? 'json' : opts.format;
+    if (format === 'collapsed') {
+      const lines = collapsed(profiles, scope, opts.sort);
+      if (lines.length === 0) throw new UsageError(`spanprof: no samples for ${describe(scope)}`);
+      print(lines.join('\n'));
+      return;
+    }
+    const h = hotspots(profiles, scope, opts.sort);
+    if (h.total.samples === 0) throw new UsageError(`spanprof: no samples for ${describe(scope)} in ${profiles.length} profile(s)`);
+    const files = scope.kind === 'all' ? undefined : filesOf(profiles, scope);
+    if (format === 'json') {
+      print(JSON.stringify({ scope, total: h.total, files, functions: h.functions.slice(0, opts.limit) }, null, 2));
+      return;
+    }
+    print(`${describe(scope)}: ${ms(h.total.cpuNanos)} ms CPU, ${ms(h.total.wallNanos)} ms wall, ${h.total.samples} samples`);
+    if (files !== undefined) print(`in ${files.length === 1 ? 'file' : `${files.length} files`}: ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''}`);
+    print('');
+    print(
+      table(
+        ['self cpu ms', 'self cpu %', 'total cpu ms', 'self wall ms', 'total wall ms', 'function', 'location'],
+        h.functions
+          .slice(0, opts.limit)
+          .map((f) => [
+            ms(f.self.cpuNanos),
+            pct(f.self.cpuNanos, h.total.cpuNanos),
+            ms(f.total.cpuNanos),
+            ms(f.self.wallNanos),
+            ms(f.total.wallNanos),
+            f.name,
+            f.file ? `${truncate(f.file, 60)}:${f.line}` : '',
+          ]),
+        new Set([0, 1, 2, 3, 4]),
+      ),
+    );
+  });
+}
