@@ -40,7 +40,7 @@ after(async () => {
 
 /** One app per framework with GET /users/:id under a router prefix, and the spanprof integration. */
 const frameworks = {
-  async express(options) {
+  async express(options, host = '127.0.0.1') {
     const express = require('express');
     const { spanprof } = require('@spanprof/express');
     const app = express();
@@ -49,7 +49,7 @@ const frameworks = {
     users.get('/:id', (req, res) => res.send(String(renderUser(req.params.id))));
     app.use('/users', users);
     const server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      const s = app.listen(0, host, () => resolve(s));
     });
     return { port: server.address().port, close: () => new Promise((resolve) => server.close(resolve)) };
   },
@@ -82,8 +82,8 @@ const frameworks = {
 
 const headerOf = (fw, req, name) => (fw === 'koa' ? req.get(name) : fw === 'fastify' ? req.headers[name] : req.get(name));
 
-async function get(port, url, headers = {}) {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, { headers });
+async function get(port, url, headers = {}, host = '127.0.0.1') {
+  const res = await fetch(`http://${host}:${port}${url}`, { headers });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }
 
@@ -142,7 +142,11 @@ for (const fw of Object.keys(frameworks)) {
         return Promise.all(answers);
       })();
       const capture = get(app.port, '/debug/pprof/profile?seconds=30');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // A capture begins by exporting the period so far: once that file is there, it is under way.
+      for (const deadline = Date.now() + 30_000; fs.readdirSync(dir).length === before; ) {
+        assert.ok(Date.now() < deadline, 'the capture began');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       const second = await get(app.port, '/debug/pprof/profile?seconds=1');
       assert.equal(second.status, 409, 'a second concurrent capture is refused');
       const [profile] = await Promise.all([capture, load]);
@@ -183,6 +187,20 @@ test('/debug/pprof is off unless asked for, and loopback-only without authorize'
     assert.equal((await get(on.port, '/debug/pprof/heap')).status, 200);
   } finally {
     await on.close();
+  }
+  // A client that is not on loopback: the app listens on this machine's own (non-internal)
+  // address only for this check, and the request comes from that address.
+  const external = Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4');
+  if (external === undefined) {
+    assert.ok(process.env.CI !== 'true', 'a CI machine has a non-loopback interface');
+  } else {
+    const wide = await frameworks.express({ pprof: true }, external.address);
+    try {
+      assert.equal((await get(wide.port, '/debug/pprof/heap', {}, external.address)).status, 403, `refused for ${external.address}`);
+      assert.equal((await get(wide.port, '/users/1', {}, external.address)).status, 200, 'the app itself answers that client');
+    } finally {
+      await wide.close();
+    }
   }
   assert.ok(readProfiles(dir, 'wall').length > 0);
 });

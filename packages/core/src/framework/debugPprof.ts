@@ -9,7 +9,7 @@ export interface DebugPprofOptions<Req = unknown> {
   prefix?: string;
   /**
    * Decides whether a request may profile. Default: only requests from a
-   * loopback address (127.0.0.1, ::1). A throw or rejection refuses.
+   * loopback address (127.0.0.0/8, ::1). A throw or rejection refuses.
    */
   authorize?: (req: Req) => boolean | Promise<boolean>;
   /** Longest capture; a longer `seconds` is cut to it. Default 60. */
@@ -34,7 +34,12 @@ const DEFAULT_MAX_SECONDS = 60;
 const CAPTURE_BUSY = Symbol.for('@spanprof/core.captureBusy');
 type GlobalWithCapture = typeof globalThis & { [CAPTURE_BUSY]?: boolean };
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** A loopback address: 127.0.0.0/8 (also IPv4-mapped) or ::1. */
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
 
 function text(status: number, body: string, headers: Record<string, string> = {}): DebugPprofResponse {
   return { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body: `${body}\n` };
@@ -72,7 +77,7 @@ export class DebugPprofEndpoints<Req> {
     if (options.authorize !== undefined && typeof options.authorize !== 'function') {
       logger.warn(message(codes.INVALID_OPTION, 'option pprof.authorize: expected a function (req) => boolean; only loopback clients are allowed'));
     }
-    this.authorize = typeof options.authorize === 'function' ? options.authorize : (req) => LOOPBACK.has(this.remoteAddress(req) ?? '');
+    this.authorize = typeof options.authorize === 'function' ? options.authorize : (req) => isLoopback(this.remoteAddress(req));
     const max = options.maxSeconds;
     if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 3600)) {
       logger.warn(message(codes.INVALID_OPTION, `option pprof.maxSeconds: expected an integer from 1 to 3600; using ${DEFAULT_MAX_SECONDS}`));
