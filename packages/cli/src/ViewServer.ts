@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
@@ -39,14 +39,28 @@ function asset(file: string, type: string): Asset {
   return { type, body, gzipped: gzipSync(body) };
 }
 
-/** The page, its script and style, and the flame graph library, all served from this package: no CDN. */
+/** The `.js` files under `dir` and its subdirectories, as paths relative to it with `/` separators. */
+function scriptsUnder(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) out.push(...scriptsUnder(join(dir, entry.name), `${prefix}${entry.name}/`));
+    else if (entry.isFile() && entry.name.endsWith('.js')) out.push(`${prefix}${entry.name}`);
+  }
+  return out;
+}
+
+/**
+ * The page, its script modules (every `.js` under static/js) and style, and the
+ * flame graph library, all served from this package: no CDN. Read once; only
+ * these names are served.
+ */
 function loadAssets(): Map<string, Asset> {
   const staticDir = join(__dirname, '..', '..', 'static');
   const d3Dir = dirname(require.resolve('d3'));
   const flameDir = dirname(require.resolve('d3-flame-graph'));
   return new Map([
     ['index.html', asset(join(staticDir, 'index.html'), 'text/html; charset=utf-8')],
-    ['app.js', asset(join(staticDir, 'app.js'), 'text/javascript; charset=utf-8')],
+    ...scriptsUnder(join(staticDir, 'js')).map((file): [string, Asset] => [`js/${file}`, asset(join(staticDir, 'js', file), 'text/javascript; charset=utf-8')]),
     ['app.css', asset(join(staticDir, 'app.css'), 'text/css; charset=utf-8')],
     ['vendor/d3.min.js', asset(join(d3Dir, 'd3.min.js'), 'text/javascript; charset=utf-8')],
     ['vendor/d3-flamegraph.min.js', asset(join(flameDir, 'd3-flamegraph.umd.min.js'), 'text/javascript; charset=utf-8')],

@@ -288,11 +288,8 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     }
   }
 
-  /** Jittered exponential backoff (the upper half of the doubled delay), or the server's Retry-After. */
   private backoff(attempt: number, retryAfterMillis: number | undefined): number {
-    if (retryAfterMillis !== undefined) return Math.min(retryAfterMillis, this.maxBackoffMillis);
-    const ceiling = Math.min(this.initialBackoffMillis * 2 ** (attempt - 1), this.maxBackoffMillis);
-    return ceiling / 2 + Math.random() * (ceiling / 2);
+    return backoffMillis(attempt, this.initialBackoffMillis, this.maxBackoffMillis, retryAfterMillis);
   }
 
   private wait(ms: number): Promise<void> {
@@ -398,6 +395,17 @@ function post(url: URL, headers: Record<string, string>, body: Uint8Array, signa
 async function multipart(form: FormData): Promise<{ body: Uint8Array; contentType: string }> {
   const encoded = new Response(form);
   return { body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type') ?? 'multipart/form-data' };
+}
+
+/**
+ * The wait before retry `attempt` (1 for the first): the server's Retry-After
+ * when it gave one, else jittered exponential backoff, a random point in the
+ * upper half of `initial` doubled at each attempt; never more than `max`.
+ */
+export function backoffMillis(attempt: number, initial: number, max: number, retryAfterMillis?: number, random: () => number = Math.random): number {
+  if (retryAfterMillis !== undefined) return Math.min(retryAfterMillis, max);
+  const ceiling = Math.min(initial * 2 ** (attempt - 1), max);
+  return ceiling / 2 + random() * (ceiling / 2);
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */

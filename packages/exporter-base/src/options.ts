@@ -11,7 +11,7 @@ import { codes, message } from './errors';
 /** A value for a warning, short and never throwing: strings and numbers as JSON, objects by kind (they may be huge or circular). */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-  if (typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value) ?? String(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value === 'bigint') return `${String(value)}n`;
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';

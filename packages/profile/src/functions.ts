@@ -43,9 +43,12 @@ export function functionKey(name: string, file: string): string {
  * The part of a path that stays the same across deployments, for matching a
  * function between two selections whose directories differ (`releases/1.4.0/`,
  * another install root): the path inside its package when it lies under
- * `node_modules` (`router/index.js`), else the file name.
+ * `node_modules` (`router/index.js`), else the file name; names that are not
+ * paths (`node:internal/timers`) stay whole.
  */
 export function portablePath(file: string): string {
+  // Not a path: Node's own modules (`node:internal/timers`), other schemes; a Windows drive is a path.
+  if (/^[a-z][a-z0-9+.-]*:/i.test(file) && !/^[a-z]:[\\/]/i.test(file)) return file;
   const modules = file.lastIndexOf('/node_modules/');
   if (modules >= 0) return file.slice(modules + '/node_modules/'.length);
   const slash = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));

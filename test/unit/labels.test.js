@@ -1,0 +1,90 @@
+'use strict';
+// Sample labels: what a span's samples carry, and how a framework's custom labels and
+// route are bounded (RequestLabeler, for the Express, Fastify and Koa middlewares).
+const { test, before, after, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const api = require('@opentelemetry/api');
+const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+const { LocalRoot, SpanLabels, setSpanLabels } = require('@spanprof/core');
+const { MAX_CUSTOM_LABELS, MAX_LABEL_VALUE_LENGTH, MAX_ROUTE_LENGTH, RequestLabeler } = require('@spanprof/core/framework');
+const { captureDiag } = require('../helpers/diag');
+
+const SPAN = '00f067aa0ba902b7';
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+before(() => api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
+after(() => api.context.disable());
+afterEach(() => api.diag.disable());
+
+/** Runs `fn` with an active span labelled for spanprof, as the span processor labels it. */
+function inLabelledSpan(fn) {
+  const span = api.trace.wrapSpanContext({ spanId: SPAN, traceId: TRACE, traceFlags: api.TraceFlags.SAMPLED });
+  span.isRecording = () => true;
+  const root = new LocalRoot(SPAN, 'GET');
+  setSpanLabels(span, new SpanLabels(SPAN, TRACE, root));
+  return api.context.with(api.trace.setSpan(api.ROOT_CONTEXT, span), () => fn(root));
+}
+
+test('a span carries span_id, local_root_span_id, trace_id and the endpoint; one frozen object until the root changes', () => {
+  const root = new LocalRoot('1111111111111111', 'GET');
+  const labels = new SpanLabels('2222222222222222', TRACE, root);
+  const first = labels.sampleLabels();
+  assert.deepEqual(first, { span_id: '2222222222222222', local_root_span_id: '1111111111111111', trace_id: TRACE, trace_endpoint: 'GET' });
+  assert.ok(Object.isFrozen(first));
+  assert.equal(labels.sampleLabels(), first, 'the same object while nothing changed');
+  root.setRouteEndpoint('GET /users/:id');
+  assert.equal(labels.sampleLabels().trace_endpoint, 'GET /users/:id', 'the route wins over the span name');
+  root.endpoint = 'GET /other';
+  assert.equal(labels.sampleLabels().trace_endpoint, 'GET /users/:id', 'and stays the winner');
+  root.customLabels = { tenant: 'acme', span_id: 'forged', trace_endpoint: 'forged' };
+  assert.deepEqual(labels.sampleLabels(), { tenant: 'acme', span_id: '2222222222222222', local_root_span_id: '1111111111111111', trace_id: TRACE, trace_endpoint: 'GET /users/:id' });
+});
+
+test('custom labels: at most 8, names checked, values cut, wrong types and spanprof names left out, each warned once', () => {
+  const lines = captureDiag('warn');
+  const labeler = new RequestLabeler('@spanprof/test', (req) => req);
+  const values = { 'bad name!': 'x', span_id: 'x', obj: {}, none: null, long: 'v'.repeat(500), n: 7, yes: true };
+  for (let i = 0; i < 10; i++) values[`extra${i}`] = String(i);
+  for (let round = 0; round < 2; round++) {
+    inLabelledSpan((root) => {
+      assert.equal(labeler.begin(values), root);
+      const custom = root.customLabels;
+      assert.equal(Object.keys(custom).length, MAX_CUSTOM_LABELS);
+      assert.deepEqual(Object.keys(custom), ['long', 'n', 'yes', 'extra0', 'extra1', 'extra2', 'extra3', 'extra4']);
+      assert.equal(custom.long.length, MAX_LABEL_VALUE_LENGTH);
+      assert.deepEqual([custom.n, custom.yes], ['7', 'true']);
+    });
+  }
+  assert.equal(lines.length, 4, lines.join('\n'));
+  assert.ok(lines.some((l) => l.includes('"bad name!" left out')));
+  assert.ok(lines.some((l) => l.includes('"span_id" left out')));
+  assert.ok(lines.some((l) => l.includes('"obj" left out: its value is a object')));
+  assert.ok(lines.some((l) => l.includes(`more than ${MAX_CUSTOM_LABELS} custom labels`)));
+});
+
+test('routes: METHOD and template, arrays and RegExps as text, cut to the bound; nothing without a method or template', () => {
+  const labeler = new RequestLabeler('@spanprof/test', undefined);
+  const root = new LocalRoot(SPAN, 'GET');
+  labeler.route(root, 'get', '/users/:id');
+  assert.equal(root.endpoint, 'GET /users/:id');
+  labeler.route(root, 'POST', ['/a', '/b']);
+  assert.equal(root.endpoint, 'POST /a|/b');
+  labeler.route(root, 'GET', /^\/x$/);
+  assert.equal(root.endpoint, 'GET /^\\/x$/');
+  labeler.route(root, 'GET', `/${'r'.repeat(1000)}`);
+  assert.equal(root.endpoint.length, 'GET '.length + MAX_ROUTE_LENGTH);
+  const before = root.endpoint;
+  labeler.route(root, '', '/z');
+  labeler.route(root, 'GET', undefined);
+  labeler.route(root, 'GET', '');
+  assert.equal(root.endpoint, before);
+});
+
+test('no span labelled by spanprof: nothing recorded, and one warning saying what to set up', () => {
+  const lines = captureDiag('warn');
+  const labeler = new RequestLabeler('@spanprof/test', () => ({ tenant: 'a' }));
+  assert.equal(labeler.begin({}), undefined);
+  assert.equal(labeler.begin({}), undefined);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /no span labelled by spanprof active.*ProfilingSpanProcessor/);
+});

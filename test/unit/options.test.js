@@ -1,0 +1,67 @@
+'use strict';
+// The one option checker and the one environment reader (@spanprof/exporter-base), and
+// the SPANPROF_* layer over them: what is accepted, what is used instead, what is said.
+const { test, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const api = require('@opentelemetry/api');
+const { booleanOption, describeValue, integerOption, parseBoolean, parseKeyValueList, parsePositiveInteger } = require('@spanprof/exporter-base');
+const { readSpanprofEnv } = require('@spanprof/auto');
+const { captureDiag } = require('../helpers/diag');
+
+afterEach(() => api.diag.disable());
+
+test('integerOption: unset is the default, silently; a wrong type the default; out of range clamped; fractions rounded; each warned once', () => {
+  const lines = captureDiag('warn');
+  assert.equal(integerOption('x.n', undefined, 5, 1, 10), 5);
+  assert.equal(lines.length, 0);
+  assert.equal(integerOption('x.n', '7', 5, 1, 10), 5);
+  assert.equal(integerOption('x.n', Number.NaN, 5, 1, 10), 5);
+  assert.equal(integerOption('x.n', 0, 5, 1, 10), 1);
+  assert.equal(integerOption('x.n', 99, 5, 1, 10), 10);
+  assert.equal(integerOption('x.n', 3.6, 5, 1, 10), 4);
+  assert.equal(integerOption('x.n', 3, 5, 1, 10), 3);
+  assert.deepEqual(
+    lines.map((l) => l.trim()),
+    [
+      'warn @spanprof/exporter-base SPANPROF_W001 option x.n: "7" is not accepted (an integer from 1 to 10); using 5',
+      'warn @spanprof/exporter-base SPANPROF_W001 option x.n: NaN is not accepted (an integer from 1 to 10); using 5',
+      'warn @spanprof/exporter-base SPANPROF_W001 option x.n: 0 is not accepted (an integer from 1 to 10); using 1',
+      'warn @spanprof/exporter-base SPANPROF_W001 option x.n: 99 is not accepted (an integer from 1 to 10); using 10',
+      'warn @spanprof/exporter-base SPANPROF_W001 option x.n: 3.6 is not accepted (an integer from 1 to 10); using 4',
+    ],
+  );
+});
+
+test('booleanOption and describeValue: never print an object (it may be huge or circular)', () => {
+  const lines = captureDiag('warn');
+  const circular = {};
+  circular.self = circular;
+  assert.equal(booleanOption('x.on', circular, true), true);
+  assert.equal(booleanOption('x.on', false, true), false);
+  assert.match(lines[0], /option x\.on: an object is not accepted \(true or false\); using true/);
+  assert.equal(describeValue([1]), 'an array');
+  assert.equal(describeValue(() => 1), 'a function');
+  assert.equal(describeValue('x'.repeat(100)), JSON.stringify(`${'x'.repeat(40)}...`));
+  assert.equal(describeValue(10n), '10n');
+});
+
+test('environment parsers: booleans, positive integers, key=value lists (values never shown)', () => {
+  for (const v of ['true', 'TRUE', '1', 'yes', 'on']) assert.equal(parseBoolean(v), true, v);
+  for (const v of ['false', '0', 'No', 'off']) assert.equal(parseBoolean(v), false, v);
+  assert.equal(parseBoolean('maybe'), undefined);
+  assert.equal(parsePositiveInteger('15'), 15);
+  for (const v of ['0', '-1', '1.5', '1e3', '2147483648', ' 3']) assert.equal(parsePositiveInteger(v), undefined, v);
+  const lines = captureDiag('warn');
+  assert.deepEqual(parseKeyValueList('OTEL_X_HEADERS', 'a=1, b = two%20words ,bad,=x,c=%zz-secret'), { a: '1', b: 'two words' });
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /OTEL_X_HEADERS: 3 entries are not key=value and were skipped/);
+  assert.ok(!lines[0].includes('secret'), 'values are never shown');
+});
+
+test('SPANPROF_*: each wrong value one problem naming the variable; unknown variables named with the likely one', () => {
+  const c = readSpanprofEnv({ SPANPROF_HEAP: 'sometimes', SPANPROF_UPLOAD_PERIOD_MILLIS: '500', SPANPROF_METRIC: 'true' });
+  assert.deepEqual(c.options, { heap: true, uploadPeriodMillis: 500 });
+  assert.equal(c.problems.length, 2, c.problems.join('\n'));
+  assert.match(c.problems[0], /^SPANPROF_HEAP="sometimes": expected true or false/);
+  assert.match(c.problems[1], /^SPANPROF_METRIC is not a spanprof variable and is ignored; did you mean SPANPROF_METRICS\?/);
+});
