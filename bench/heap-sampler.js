@@ -75,8 +75,9 @@ function precision(interval, trials) {
   return SITES.map((site, i) => ({ mib: site.bytes >> 20, rmsError: rms(errors[i]), bias: mean(errors[i]), theory: Math.sqrt(interval / site.bytes) }));
 }
 
-let sink;
-function allocate(n) { for (let i = 0; i < n; i++) sink = new Array(ELEMENTS).fill(i); }
+/** The last array allocated: kept so that the allocations are not optimised away. */
+const sink = { last: undefined };
+function allocate(n) { for (let i = 0; i < n; i++) sink.last = new Array(ELEMENTS).fill(i); }
 function atDepth(depth, n) { return depth <= 1 ? allocate(n) : atDepth(depth - 1, n); }
 function costPerSample(depth, interval, blocks) {
   const perArray = { off: [], on: [] };

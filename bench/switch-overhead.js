@@ -112,7 +112,7 @@ async function main() {
     try {
       execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
     } catch (err) {
-      throw new Error(`--pin needs taskset (util-linux) and two CPUs: ${err.message}`);
+      throw new Error(`--pin needs taskset (util-linux) and two CPUs: ${err.message}`, { cause: err });
     }
   }
   const names = args.workloads.split(',').filter((n) => n in WORKLOADS);

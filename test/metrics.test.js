@@ -57,7 +57,6 @@ const CHUNKS_PER_MS = (() => {
 })();
 const chunksFor = (ms) => Math.max(1, Math.round(ms * CHUNKS_PER_MS));
 
-const sum = (points) => points.reduce((n, p) => n + p.value, 0);
 const point = (metric, attrs) =>
   metric.points.filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
 

@@ -76,7 +76,7 @@ async function openViewerPage(directory) {
   return { page, url, foreign, pageErrors, close };
 }
 
-/** Waits until the page has rendered the current view (app.js sets `data-ready` on the body). */
+/** Waits until the page has rendered the current view (js/main.js sets `data-ready` on the body). */
 const viewReady = (page) => page.waitForFunction(() => document.body.dataset.ready !== undefined && document.body.dataset.ready !== '');
 
 module.exports = { bin, CHROMIUM, hasChromium, skipBrowser, startViewer, stopViewer, openViewerPage, viewReady };

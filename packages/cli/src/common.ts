@@ -1,12 +1,13 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { loadProfiles } from '@spanprof/profile';
 import type { Cost, LoadResult, ProfileFilter, Scope } from '@spanprof/profile';
 import { ms, pct } from './format';
 
 /** Where a command writes: a line to stdout, a line to stderr. */
 export interface Output {
-  print(text: string): void;
-  warn(text: string): void;
+  print: (text: string) => void;
+  warn: (text: string) => void;
 }
 
 export interface CommonOptions {

@@ -15,7 +15,7 @@ const MAX_DEPTH = 1024;
 const NO_LABELS: SpanLabels | undefined = undefined;
 
 /** Index of the sample counter in the profiler's shared state array. */
-const SAMPLE_COUNT_INDEX: number = time.constants.kSampleCount ?? 0;
+const SAMPLE_COUNT_INDEX: number = (time.constants as { kSampleCount?: number }).kSampleCount ?? 0;
 
 /**
  * `async-hooks`: pprof keeps one global sample-context slot. Synchronous

@@ -89,7 +89,7 @@ export class ContextStorage implements StorageLike {
         return current;
       }
       if (manager.constructor?.name !== 'AsyncLocalStorageContextManager' || !(current instanceof AsyncLocalStorage)) return undefined;
-      const storage = new ContextStorage(pprof, current as unknown as StorageLike);
+      const storage = new ContextStorage(pprof, current);
       stock._asyncLocalStorage = storage;
       if (storage.servesManager(manager)) return storage;
       stock._asyncLocalStorage = current;

@@ -142,7 +142,7 @@ export abstract class ContextTracker {
   }
 
   private unpatchContextManager(): void {
-    const manager = this.manager as (ContextManager & { attach?: AttachFn }) | undefined;
+    const manager: (ContextManager & { attach?: AttachFn }) | undefined = this.manager;
     if (manager === undefined) return;
     if (this.release()) {
       this.manager = undefined;

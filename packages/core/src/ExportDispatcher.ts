@@ -49,7 +49,7 @@ export class ExportDispatcher {
 
   /** Every exporter's `forceFlush()`, each bounded by exportTimeoutMillis. */
   async forceFlush(): Promise<void> {
-    await Promise.all(this.exporters.map((e) => (e.forceFlush ? this.bounded(e.forceFlush(), 'exporter forceFlush') : undefined)));
+    await Promise.all(this.exporters.flatMap((e) => (e.forceFlush ? [this.bounded(e.forceFlush(), 'exporter forceFlush')] : [])));
   }
 
   /**

@@ -67,8 +67,9 @@ export class FileExporter implements ProfileExporter {
 
   async forceFlush(): Promise<void> {}
 
-  async shutdown(): Promise<void> {
+  shutdown(): Promise<void> {
     this.shutDown = true;
+    return Promise.resolve();
   }
 
   private async prune(): Promise<void> {

@@ -54,7 +54,7 @@ function tagsOption(value: unknown): Record<string, string> {
 function metricsOption(value: unknown): ProfileMetricsOptions | false {
   if (value === undefined || value === false) return false;
   if (value === true) return {};
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as ProfileMetricsOptions;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value;
   warn('metrics', value, 'true, false or { meterProvider, topFunctions }', false);
   return false;
 }

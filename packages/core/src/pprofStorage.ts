@@ -51,7 +51,7 @@ export class PprofStorage {
     // The holder must be what the profiler reads back in a frame entered with it.
     const probe = {};
     const holder = storage.holder(probe);
-    if (holder === undefined || storage.run(holder, () => time.getContext()) !== probe) {
+    if (holder === undefined || storage.run(holder, (): unknown => time.getContext()) !== probe) {
       storage.dispose();
       logger.debug('pprof storage found, but its holders do not read back');
       return undefined;
@@ -101,7 +101,7 @@ function findKey(): AsyncLocalStorage<unknown> | undefined {
     };
     proto.run = watch;
     const patched = proto.run === watch;
-    const seen = time.runWithContext(probe, () => time.getContext());
+    const seen: unknown = time.runWithContext(probe, (): unknown => time.getContext());
     if (!patched || seen !== probe) found = undefined;
   } catch (err) {
     logger.debug('pprof storage not found', err);

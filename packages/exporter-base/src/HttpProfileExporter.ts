@@ -244,7 +244,7 @@ export abstract class HttpProfileExporter implements ProfileExporter {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const pending = this.queue[0]!;
+        const pending = this.queue[0];
         await this.deliver(pending);
         if (this.queue[0] === pending) this.queue.shift();
       }
@@ -316,7 +316,7 @@ export abstract class HttpProfileExporter implements ProfileExporter {
       const response = await post(spec.url, spec.headers, spec.body as Uint8Array, controller.signal);
       const status = response.status;
       if (status >= 200 && status < 300) return { kind: 'ok' };
-      const firstLine = response.text.split('\n', 1)[0]!.trim().slice(0, 200);
+      const firstLine = response.text.split('\n', 1)[0].trim().slice(0, 200);
       if (status === 429 || status >= 500) {
         return { kind: 'retry', reason: `HTTP ${status}`, retryAfterMillis: parseRetryAfter(response.retryAfter) };
       }

@@ -25,7 +25,7 @@ export interface SpanprofExpressOptions {
 
 /** `GET /users/:id` for a request routed by `/users` → `/:id`; undefined when no route matched. */
 function routeTemplate(req: Request): unknown {
-  const route = (req as Request & { route?: { path?: unknown } }).route;
+  const route = (req as unknown as { route?: { path?: unknown } | null }).route;
   if (route === undefined || route === null) return undefined;
   const path = route.path;
   if (typeof path !== 'string') return path;

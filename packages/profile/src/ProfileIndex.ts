@@ -270,6 +270,8 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   const ids: number[] = [];
   for (let i = 0; i < size; i++) {
     const sample = profile.sample[i];
+    // Numbers, bigints and protobufjs Longs all print as their digits.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     const locationKey = sample.locationId.join(',');
     let stackId = stackOfLocations.get(locationKey);
     if (stackId === undefined) {
