@@ -40,9 +40,15 @@ const STACK_DEPTH = 64;
 
 const held = [];
 // Three identical functions on purpose: the profile tells allocation sites apart by function.
-function holdsSmall(n) { for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i)); }
-function holdsMedium(n) { for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i)); }
-function holdsLarge(n) { for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i)); }
+function holdsSmall(n) {
+  for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i));
+}
+function holdsMedium(n) {
+  for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i));
+}
+function holdsLarge(n) {
+  for (let i = 0; i < n; i++) held.push(new Array(ELEMENTS).fill(i));
+}
 const SITES = [
   { fn: holdsSmall, bytes: 4 << 20 },
   { fn: holdsMedium, bytes: 16 << 20 },
@@ -77,8 +83,12 @@ function precision(interval, trials) {
 
 /** The last array allocated: kept so that the allocations are not optimised away. */
 const sink = { last: undefined };
-function allocate(n) { for (let i = 0; i < n; i++) sink.last = new Array(ELEMENTS).fill(i); }
-function atDepth(depth, n) { return depth <= 1 ? allocate(n) : atDepth(depth - 1, n); }
+function allocate(n) {
+  for (let i = 0; i < n; i++) sink.last = new Array(ELEMENTS).fill(i);
+}
+function atDepth(depth, n) {
+  return depth <= 1 ? allocate(n) : atDepth(depth - 1, n);
+}
 function costPerSample(depth, interval, blocks) {
   const perArray = { off: [], on: [] };
   const batch = 2000;

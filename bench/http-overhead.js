@@ -99,15 +99,31 @@ async function runWorkload(name) {
 
 async function main() {
   const names = args.workloads.split(',').filter((n) => n in WORKLOADS);
-  const result = { node: process.version, date: new Date().toISOString(), rounds, durationSeconds: Number(args.duration), connections: Number(args.connections), workloads: {} };
+  const result = {
+    node: process.version,
+    date: new Date().toISOString(),
+    rounds,
+    durationSeconds: Number(args.duration),
+    connections: Number(args.connections),
+    workloads: {},
+  };
   for (const name of names) result.workloads[name] = await runWorkload(name);
   // The collection pause with many labelled samples: 1 kHz sampling for one run.
   const dense = await measure('spanprof', { WORK_UNITS: String(WORKLOADS.typical), SAMPLING_INTERVAL_MICROS: '1000' });
-  result.denseCollection = { samplingHz: 1000, seconds: Number(args.duration) + Number(args.warmup), pauseMillis: dense.profiler.lastCollectPauseMillis, rps: dense.rps };
+  result.denseCollection = {
+    samplingHz: 1000,
+    seconds: Number(args.duration) + Number(args.warmup),
+    pauseMillis: dense.profiler.lastCollectPauseMillis,
+    rps: dense.rps,
+  };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'http-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nspanprof HTTP overhead, Node ${process.version}, ${rounds} alternating rounds of ${args.duration} s per mode, ${args.connections} connections`);
-  console.log('| request work | tracing req/s | +spanprof req/s | throughput loss | added per request | p99 tracing / +spanprof | peak RSS tracing / +spanprof | collection pause |');
+  console.log(
+    `\nspanprof HTTP overhead, Node ${process.version}, ${rounds} alternating rounds of ${args.duration} s per mode, ${args.connections} connections`,
+  );
+  console.log(
+    '| request work | tracing req/s | +spanprof req/s | throughput loss | added per request | p99 tracing / +spanprof | peak RSS tracing / +spanprof | collection pause |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const [name, w] of Object.entries(result.workloads)) {
     console.log(

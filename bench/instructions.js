@@ -29,7 +29,16 @@ const path = require('node:path');
 const { median, startServer, stopChild, stopChildrenOnSignals } = require('./common');
 
 function parseArgs(argv) {
-  const opts = { nodes: [], subjects: ['tracing', 'samplers', 'spanprof'], requests: 3000, warmup: 1500, repeat: 3, intervalMicros: 500_000, uploadPeriodMillis: 3_600_000, json: undefined };
+  const opts = {
+    nodes: [],
+    subjects: ['tracing', 'samplers', 'spanprof'],
+    requests: 3000,
+    warmup: 1500,
+    repeat: 3,
+    intervalMicros: 500_000,
+    uploadPeriodMillis: 3_600_000,
+    json: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s);
     const value = () => inline ?? argv[++i];
@@ -128,9 +137,15 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const k = (x) => `${(x / 1000).toFixed(1)}k`;
-  console.log(`\ninstructions per request (thousands), ${opts.requests} requests after ${opts.warmup} of warm-up: the median of ${opts.repeat} repeats, then each repeat`);
-  console.log(`| Node | ${opts.subjects.join(' | ')} |${opts.subjects.includes('spanprof') && opts.subjects.includes('samplers') ? ' spanprof − samplers (medians) |' : ''}`);
-  console.log(`| --- |${opts.subjects.map(() => ' --- |').join('')}${opts.subjects.includes('spanprof') && opts.subjects.includes('samplers') ? ' --- |' : ''}`);
+  console.log(
+    `\ninstructions per request (thousands), ${opts.requests} requests after ${opts.warmup} of warm-up: the median of ${opts.repeat} repeats, then each repeat`,
+  );
+  console.log(
+    `| Node | ${opts.subjects.join(' | ')} |${opts.subjects.includes('spanprof') && opts.subjects.includes('samplers') ? ' spanprof − samplers (medians) |' : ''}`,
+  );
+  console.log(
+    `| --- |${opts.subjects.map(() => ' --- |').join('')}${opts.subjects.includes('spanprof') && opts.subjects.includes('samplers') ? ' --- |' : ''}`,
+  );
   for (const { node, counts } of results) {
     const cells = opts.subjects.map((s) => `**${k(median(counts[s]))}** (${counts[s].map(k).join(', ')})`);
     const own = counts.spanprof && counts.samplers ? ` ${k(median(counts.spanprof) - median(counts.samplers))} |` : '';

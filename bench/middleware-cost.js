@@ -124,7 +124,9 @@ function labellingWork() {
     const r = await measure(framework.trim());
     results.push(r);
     const fmt = (a) => `${a.medianNs} ns (${a.percent}%; middle half of rounds ${a.q1Ns} to ${a.q3Ns} ns)`;
-    console.log(`${r.framework.padEnd(8)} CPU/request without middleware ${(r.cpuPerRequestWithoutNs / 1000).toFixed(1)} µs; added: middleware ${fmt(r.endpoint)}, with labels callback ${fmt(r.labels)}`);
+    console.log(
+      `${r.framework.padEnd(8)} CPU/request without middleware ${(r.cpuPerRequestWithoutNs / 1000).toFixed(1)} µs; added: middleware ${fmt(r.endpoint)}, with labels callback ${fmt(r.labels)}`,
+    );
   }
   console.log(JSON.stringify({ node: process.version, labellingWork: work, results }));
 })();

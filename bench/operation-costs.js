@@ -66,8 +66,7 @@ if (process.argv[2] === '--child') {
   child(process.argv[3] === 'on', Number(process.argv[4]));
 } else {
   const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
-  const run = (mode) =>
-    JSON.parse(execFileSync(process.execPath, [__filename, '--child', mode, args.rounds], { encoding: 'utf8' })).result;
+  const run = (mode) => JSON.parse(execFileSync(process.execPath, [__filename, '--child', mode, args.rounds], { encoding: 'utf8' })).result;
   const off = run('off');
   const on = run('on');
   console.log(`spanprof cost per OpenTelemetry operation, Node ${process.version} (best of ${args.rounds} rounds)`);

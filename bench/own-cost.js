@@ -248,7 +248,11 @@ function summarise(w) {
     cpuPerRequestRatios: ratios,
     spanprofOwnMicrosPerRequest: own ? summary(perRound('spanprof', 'samplers', 'cpuMicrosPerRequest', (x, y) => x - y)) : undefined,
     spanprofVsSamplers: own
-      ? { rpsRatio: median(perRound('spanprof', 'samplers', 'rps')), p99Ratio: median(perRound('spanprof', 'samplers', 'p99Millis')), peakRssMiB: subjects.spanprof.peakRssMiB - subjects.samplers.peakRssMiB }
+      ? {
+          rpsRatio: median(perRound('spanprof', 'samplers', 'rps')),
+          p99Ratio: median(perRound('spanprof', 'samplers', 'p99Millis')),
+          peakRssMiB: subjects.spanprof.peakRssMiB - subjects.samplers.peakRssMiB,
+        }
       : undefined,
     // Peak RSS of two identical processes differs too (GC heuristics): the scale for the RSS figures.
     aaPeakRssMiB: s['samplers-aa'] && s.samplers ? subjects['samplers-aa'].peakRssMiB - subjects.samplers.peakRssMiB : undefined,
@@ -262,13 +266,20 @@ function agentReport(w) {
   for (const [name, subject] of Object.entries(w.subjects)) {
     if (!subject.agentReceived) continue;
     const got = subject.agentReceived;
-    const text = Object.entries(got).map(([k, n]) => `${k} x${n}`).join(', ') || 'nothing';
+    const text =
+      Object.entries(got)
+        .map(([k, n]) => `${k} x${n}`)
+        .join(', ') || 'nothing';
     lines.push(`  fake agent of ${name}: ${text}`);
     const has = (re) => Object.keys(got).some((k) => re.test(k));
     if (!has(/\/v0\.[45]\/traces$/)) lines.push(`  WARNING: ${name} sent no traces`);
     const uploadSeconds = Number(process.env.DD_PROFILING_UPLOAD_PERIOD ?? 65);
     if (name === 'dd-trace' && !has(/\/profiling\/v1\/input$/)) {
-      lines.push(w.seconds > uploadSeconds + 10 ? `  WARNING: ${name} sent no profile in ${w.seconds.toFixed(0)} s` : `  (${name}: no profile upload yet, the run was shorter than its ${uploadSeconds} s upload period)`);
+      lines.push(
+        w.seconds > uploadSeconds + 10
+          ? `  WARNING: ${name} sent no profile in ${w.seconds.toFixed(0)} s`
+          : `  (${name}: no profile upload yet, the run was shorter than its ${uploadSeconds} s upload period)`,
+      );
     }
   }
   return lines;
@@ -280,7 +291,8 @@ const signed = (x, digits = 1) => {
   return `${x < 0 && Number(text) !== 0 ? '-' : '+'}${text}`;
 };
 const percent = (ratio) => `${signed((ratio - 1) * 100)}%`;
-const withInterval = (r, unit = '%') => `${signed((r.median - 1) * 100)}${unit} (${signed((r.interval95[0] - 1) * 100)} to ${signed((r.interval95[1] - 1) * 100)})`;
+const withInterval = (r, unit = '%') =>
+  `${signed((r.median - 1) * 100)}${unit} (${signed((r.interval95[0] - 1) * 100)} to ${signed((r.interval95[1] - 1) * 100)})`;
 
 function printWorkload(run, name, w) {
   const sum = w.summary;
@@ -288,7 +300,9 @@ function printWorkload(run, name, w) {
   console.log('| subject | CPU µs/req | main thread µs/req | req/s | p99 ms | peak RSS MiB | errors |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [subject, m] of Object.entries(sum.subjects)) {
-    console.log(`| ${subject} | ${m.cpuMicrosPerRequest.toFixed(1)} | ${m.mainCpuMicrosPerRequest.toFixed(1)} | ${m.rps.toFixed(0)} | ${m.p99Millis} | ${m.peakRssMiB.toFixed(1)} | ${m.errors} |`);
+    console.log(
+      `| ${subject} | ${m.cpuMicrosPerRequest.toFixed(1)} | ${m.mainCpuMicrosPerRequest.toFixed(1)} | ${m.rps.toFixed(0)} | ${m.p99Millis} | ${m.peakRssMiB.toFixed(1)} | ${m.errors} |`,
+    );
   }
   for (const [ratio, r] of Object.entries(sum.cpuPerRequestRatios)) console.log(`  CPU/request ${ratio}: ${withInterval(r)}`);
   if (sum.aaPeakRssMiB !== undefined) console.log(`  peak RSS samplers-aa - samplers (A/A): ${signed(sum.aaPeakRssMiB)} MiB`);
@@ -297,7 +311,9 @@ function printWorkload(run, name, w) {
 
 function printTable(runs) {
   const cell = (x, f) => (x === undefined ? 'n/a' : f(x));
-  console.log('\n| Node | workload | tracing CPU/req | +samplers | +spanprof | spanprof own (pts; µs) | A/A | req/s own | p99 own | RSS own | dd-trace prof. CPU | dd-trace prof. RSS |');
+  console.log(
+    '\n| Node | workload | tracing CPU/req | +samplers | +spanprof | spanprof own (pts; µs) | A/A | req/s own | p99 own | RSS own | dd-trace prof. CPU | dd-trace prof. RSS |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const run of runs) {
     for (const [name, w] of Object.entries(run.workloads)) {

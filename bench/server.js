@@ -91,7 +91,8 @@ let shutdown = async () => {};
 if (mode === 'dd-trace') {
   // Before anything loads node:http, so that dd-trace's HTTP plug-in instruments it.
   // Its OpenTelemetry TracerProvider makes the handler's OpenTelemetry API calls dd-trace spans.
-  if (!process.env.BENCH_DD_TRACE_MODULE) throw new Error('MODE=dd-trace needs BENCH_DD_TRACE_MODULE, the path of a dd-trace package (bench/own-cost.js installs one)');
+  if (!process.env.BENCH_DD_TRACE_MODULE)
+    throw new Error('MODE=dd-trace needs BENCH_DD_TRACE_MODULE, the path of a dd-trace package (bench/own-cost.js installs one)');
   const ddTrace = require(process.env.BENCH_DD_TRACE_MODULE).init();
   new ddTrace.TracerProvider().register();
 } else {
@@ -136,7 +137,11 @@ function work(id) {
     const items = Array.from({ length: 40 }, (_, i) => ({ id: `${id}-${u}-${i}`, price: i * 1.5, tags: ['a', 'b', String(i)] }));
     const body = JSON.stringify(items);
     n += JSON.parse(body).length;
-    for (let i = 0; i < 4; i++) digest = crypto.createHash('sha256').update(body + digest).digest('hex');
+    for (let i = 0; i < 4; i++)
+      digest = crypto
+        .createHash('sha256')
+        .update(body + digest)
+        .digest('hex');
   }
   return { n, digest };
 }

@@ -60,7 +60,9 @@ async function main() {
   const result = { node: process.version, spans: total, points, growthAfterFirstQuarterMiB: growth, batches: processor.stats().batches };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'span-memory.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`heap after GC: ${points.map((p) => `${p.spans} spans ${p.heapMiB.toFixed(1)} MiB`).join(', ')}; growth from the first quarter to the end ${growth.toFixed(2)} MiB`);
+  console.log(
+    `heap after GC: ${points.map((p) => `${p.spans} spans ${p.heapMiB.toFixed(1)} MiB`).join(', ')}; growth from the first quarter to the end ${growth.toFixed(2)} MiB`,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -54,7 +54,15 @@ function startServer(env) {
     const server = [process.execPath, path.join(__dirname, 'server.js')];
     const [command, ...argv] = args.pin ? ['taskset', '-c', '1', ...server] : server;
     const child = spawn(command, argv, {
-      env: { ...process.env, MODE: 'switch', NULL_SWITCH: args.null ? '1' : '0', CONTEXT_TRACKING: args['context-tracking'], PHASE_MILLIS: args['phase-millis'], SWITCH_BASELINE: args.baseline, ...env },
+      env: {
+        ...process.env,
+        MODE: 'switch',
+        NULL_SWITCH: args.null ? '1' : '0',
+        CONTEXT_TRACKING: args['context-tracking'],
+        PHASE_MILLIS: args['phase-millis'],
+        SWITCH_BASELINE: args.baseline,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.once('error', reject);
@@ -72,9 +80,7 @@ async function runWorkload(name) {
     const from = Date.now();
     await autocannon({ url, connections, duration: Number(args.duration), overallRate });
     const to = Date.now();
-    const phases = (await (await fetch(`http://127.0.0.1:${port}/__phases`)).json()).filter(
-      (p) => p.endedAt - p.millis >= from && p.endedAt <= to,
-    );
+    const phases = (await (await fetch(`http://127.0.0.1:${port}/__phases`)).json()).filter((p) => p.endedAt - p.millis >= from && p.endedAt <= to);
     const rate = (p) => (p.requests / p.millis) * 1000;
     // Pair each phase with its neighbour of the other state (off,on | on,off | ...).
     const ratios = [];
@@ -133,7 +139,9 @@ async function main() {
   fs.writeFileSync(path.join(__dirname, 'results', 'switch-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
   const how = `${args.pin ? 'server pinned to one CPU' : 'unpinned'}${args.null ? ', A/A run: spanprof never turned on' : ''}`;
   console.log(`\nspanprof on/off in one process, Node ${process.version}, ${args.duration} s per workload in ${args['phase-millis']} ms phases, ${how}`);
-  console.log('| request work | phase pairs | req/s off / on | throughput loss (median pair, 95% interval) | (totals) | main-thread CPU per request off / on |');
+  console.log(
+    '| request work | phase pairs | req/s off / on | throughput loss (median pair, 95% interval) | (totals) | main-thread CPU per request off / on |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [name, w] of Object.entries(result.workloads)) {
     const loss = (ratio) => `${((1 - ratio) * 100).toFixed(1)}%`;

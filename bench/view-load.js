@@ -122,10 +122,27 @@ async function main() {
   const viewer = await startViewer(hour);
   const browser = await chromium.launch({
     executablePath: args.chromium,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const indexed = memoryOf(viewer.child.pid);
-  const result = { seconds, copies, samples: made.samples, megabytes: made.bytes / 1e6, requests: one.requests, viewerStartMillis: viewer.startMillis, viewerRssAfterStartMiB: indexed.rssMiB, pages: {} };
+  const result = {
+    seconds,
+    copies,
+    samples: made.samples,
+    megabytes: made.bytes / 1e6,
+    requests: one.requests,
+    viewerStartMillis: viewer.startMillis,
+    viewerRssAfterStartMiB: indexed.rssMiB,
+    pages: {},
+  };
   try {
     const ranking = await (await fetch(`${viewer.url}api/ranking?limit=1`)).json();
     const pages = {
@@ -160,7 +177,9 @@ async function main() {
     fs.rmSync(work, { recursive: true, force: true });
   }
   console.log(`viewer start (read and index ${copies} files): ${viewer.startMillis.toFixed(0)} ms`);
-  console.log(`viewer memory: ${result.viewerRssAfterStartMiB.toFixed(0)} MiB resident once indexed, ${result.viewerRssMiB?.toFixed(0)} MiB after the page loads, peak ${result.viewerPeakRssMiB?.toFixed(0)} MiB`);
+  console.log(
+    `viewer memory: ${result.viewerRssAfterStartMiB.toFixed(0)} MiB resident once indexed, ${result.viewerRssMiB?.toFixed(0)} MiB after the page loads, peak ${result.viewerPeakRssMiB?.toFixed(0)} MiB`,
+  );
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'view-load.json'), `${JSON.stringify(result, null, 2)}\n`);
 }

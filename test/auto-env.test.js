@@ -75,7 +75,13 @@ test('wrong values: one problem each, naming the variable, what it accepts and w
 });
 
 test('a misspelled SPANPROF_ variable is named, with the variable it likely meant', () => {
-  const c = readSpanprofEnv({ SPANPROF_EXPORTERS: 'otlp', SPANPROF_PROFILE_DIR: '/tmp/p', SPANPROF_WHATEVER_THIS_IS: '1', SPANPROFILER: 'x', SPANPROF_ENABLED: 'true' });
+  const c = readSpanprofEnv({
+    SPANPROF_EXPORTERS: 'otlp',
+    SPANPROF_PROFILE_DIR: '/tmp/p',
+    SPANPROF_WHATEVER_THIS_IS: '1',
+    SPANPROFILER: 'x',
+    SPANPROF_ENABLED: 'true',
+  });
   assert.deepEqual(c.exporters, ['file'], 'the misspelled variable is not read');
   assert.equal(c.profilesDir, undefined);
   assert.equal(c.problems.length, 3, c.problems.join('\n'));
@@ -86,7 +92,10 @@ test('a misspelled SPANPROF_ variable is named, with the variable it likely mean
 
 test('problems are logged once each as SPANPROF_W001 warnings when the processor is built', async () => {
   const warnings = captureDiag('info');
-  const processor = profilingSpanProcessorFromEnv({}, { SPANPROF_CPU_TIME: 'bogus', SPANPROF_PROFILES_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-auto-')) });
+  const processor = profilingSpanProcessorFromEnv(
+    {},
+    { SPANPROF_CPU_TIME: 'bogus', SPANPROF_PROFILES_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-auto-')) },
+  );
   await processor.shutdown();
   const warned = warnings.filter((w) => w.startsWith('warn'));
   assert.equal(warned.length, 1, warnings.join('\n'));
@@ -99,12 +108,15 @@ test('the processor from the environment profiles into SPANPROF_PROFILES_DIR and
   // The OTLP exporter reads its own variables when it is built.
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   try {
-    const processor = profilingSpanProcessorFromEnv({}, {
-      SPANPROF_EXPORTER: 'file,otlp',
-      SPANPROF_PROFILES_DIR: dir,
-      SPANPROF_SAMPLING_INTERVAL_MICROS: '1000',
-      SPANPROF_HEAP: 'false',
-    });
+    const processor = profilingSpanProcessorFromEnv(
+      {},
+      {
+        SPANPROF_EXPORTER: 'file,otlp',
+        SPANPROF_PROFILES_DIR: dir,
+        SPANPROF_SAMPLING_INTERVAL_MICROS: '1000',
+        SPANPROF_HEAP: 'false',
+      },
+    );
     assert.ok(processor instanceof ProfilingSpanProcessor);
     const { provider } = startTracing([processor]);
     let spanId;
@@ -117,7 +129,10 @@ test('the processor from the environment profiles into SPANPROF_PROFILES_DIR and
     });
     await provider.shutdown();
     const files = readProfiles(dir, 'wall');
-    assert.ok(files.some((p) => p.samples.some((s) => s.labels.span_id === spanId)), 'the file exporter wrote the span');
+    assert.ok(
+      files.some((p) => p.samples.some((s) => s.labels.span_id === spanId)),
+      'the file exporter wrote the span',
+    );
     assert.equal(readProfiles(dir, 'heap').length, 0, 'SPANPROF_HEAP=false');
     assert.equal(receiver.requests.length, 1, 'the OTLP exporter sent the batch');
     assert.equal(receiver.requests[0].url.pathname, '/v1development/profiles');
@@ -155,7 +170,10 @@ test('SPANPROF_METRICS=true: profiling metrics go to the global MeterProvider', 
     const names = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
     const requests = names.find((m) => m.descriptor.name === 'spanprof.endpoint.requests');
     assert.ok(requests, `metrics: ${names.map((m) => m.descriptor.name).join(', ')}`);
-    assert.deepEqual(requests.dataPoints.map((p) => [p.attributes['spanprof.trace.endpoint'], p.value]), [['nightly-report', 1]]);
+    assert.deepEqual(
+      requests.dataPoints.map((p) => [p.attributes['spanprof.trace.endpoint'], p.value]),
+      [['nightly-report', 1]],
+    );
   } finally {
     api.metrics.disable();
     await meterProvider.shutdown();

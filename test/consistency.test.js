@@ -54,7 +54,11 @@ test('self CPU per function: metrics, spanprof hotspots, the viewer and spanprof
   const tracer = provider.getTracer('consistency');
   // A fixed amount of work (about 0.2 s of CPU per function), not a time.
   for (let round = 0; round < 150; round++) {
-    for (const [route, work] of [['GET /orders', () => orders.handle(40)], ['GET /users', () => users.handle(40)], ['GET /twins', () => (twins.first(20), twins.second(20))]]) {
+    for (const [route, work] of [
+      ['GET /orders', () => orders.handle(40)],
+      ['GET /users', () => users.handle(40)],
+      ['GET /twins', () => (twins.first(20), twins.second(20))],
+    ]) {
       await tracer.startActiveSpan(route, async (span) => {
         work();
         span.end();
@@ -69,29 +73,57 @@ test('self CPU per function: metrics, spanprof hotspots, the viewer and spanprof
 
   // The metrics: self CPU per function, in seconds.
   const fnPoints = m['spanprof.function.cpu.time'].points.filter((p) => p.attributes['code.function.name'] !== '(other)');
-  const metrics = byFunction(fnPoints, (p) => p.attributes['code.function.name'], (p) => p.attributes['code.file.path'] ?? '', (p) => Math.round(p.value * 1e9));
+  const metrics = byFunction(
+    fnPoints,
+    (p) => p.attributes['code.function.name'],
+    (p) => p.attributes['code.file.path'] ?? '',
+    (p) => Math.round(p.value * 1e9),
+  );
 
   // spanprof hotspots --json.
   const cli = JSON.parse(execFileSync(process.execPath, [bin, 'hotspots', dir, '--json', '--limit', '100000'], { encoding: 'utf8' }));
-  const hotspots = byFunction(cli.functions, (f) => f.name, (f) => f.file, (f) => f.self.cpuNanos);
+  const hotspots = byFunction(
+    cli.functions,
+    (f) => f.name,
+    (f) => f.file,
+    (f) => f.self.cpuNanos,
+  );
 
   // The viewer's hotspots query.
   const server = new ViewServer({ directory: dir, port: 0 });
   const url = await server.start();
   t.after(() => server.close());
   const api = await (await fetch(`${url}api/hotspots?limit=500`)).json();
-  const viewer = byFunction(api.functions, (f) => f.name, (f) => f.file, (f) => f.self.cpuNanos);
+  const viewer = byFunction(
+    api.functions,
+    (f) => f.name,
+    (f) => f.file,
+    (f) => f.self.cpuNanos,
+  );
 
   // spanprof diff with the same selection on both sides.
   const same = 'service.name=consistency';
   const d = JSON.parse(execFileSync(process.execPath, [bin, 'diff', dir, '--base', same, '--head', same, '--json', '--limit', '100000'], { encoding: 'utf8' }));
-  const diffBase = byFunction(d.functions, (f) => f.name, (f) => f.path, (f) => f.baseNanos);
-  const diffHead = byFunction(d.functions, (f) => f.name, (f) => f.path, (f) => f.headNanos);
+  const diffBase = byFunction(
+    d.functions,
+    (f) => f.name,
+    (f) => f.path,
+    (f) => f.baseNanos,
+  );
+  const diffHead = byFunction(
+    d.functions,
+    (f) => f.name,
+    (f) => f.path,
+    (f) => f.headNanos,
+  );
 
   // The cases are there: two `handle` functions, one `spin`, each with CPU samples.
   const handle = [...hotspots.keys()].filter((k) => k.startsWith('handle '));
   assert.deepEqual(handle.sort(), [`handle ${path.join(fixtures, 'orders', 'handler.js')}`, `handle ${path.join(fixtures, 'users', 'handler.js')}`]);
-  assert.deepEqual([...hotspots.keys()].filter((k) => k.startsWith('spin ')), [`spin ${path.join(fixtures, 'twins.js')}`]);
+  assert.deepEqual(
+    [...hotspots.keys()].filter((k) => k.startsWith('spin ')),
+    [`spin ${path.join(fixtures, 'twins.js')}`],
+  );
 
   // One answer: every function with self CPU has the same nanoseconds everywhere.
   assert.ok(metrics.size < 200, 'every function has a series of its own');

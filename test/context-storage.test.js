@@ -27,7 +27,7 @@ function check(result, mode) {
   }
 }
 
-test('Node 24, OpenTelemetry 3.x: the stock manager with spanprof\'s storage behaves as before, across profiler restarts', () => {
+test("Node 24, OpenTelemetry 3.x: the stock manager with spanprof's storage behaves as before, across profiler restarts", () => {
   const dir = otel3Fixture();
   check(run(node24(), path.join(dir, 'fixtures', 'context-storage.js')), 'storage');
 });

@@ -30,11 +30,15 @@ function json(...args) {
 
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-demo-'));
-  const out = execFileSync(process.execPath, [path.join(repo, 'examples', 'demo', 'run.js'), '--duration', '5', '--profiles', dir, '--sampling-interval', '1000', '--json'], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const out = execFileSync(
+    process.execPath,
+    [path.join(repo, 'examples', 'demo', 'run.js'), '--duration', '5', '--profiles', dir, '--sampling-interval', '1000', '--json'],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   demo = JSON.parse(out.trim().split('\n').pop());
 });
 
@@ -49,7 +53,10 @@ test('demo: every route has its expected hotspot on top', () => {
 });
 
 test('demo: prints the endpoint table, the costliest trace and how to dig further', () => {
-  const r = spawnSync(process.execPath, [path.join(repo, 'examples', 'demo', 'run.js'), '--duration', '1', '--profiles', dir], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [path.join(repo, 'examples', 'demo', 'run.js'), '--duration', '1', '--profiles', dir], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /load: \d+ requests in 1\.\d s, 0 errors/);
   assert.match(r.stdout, /GET \/reports\/daily .* top: aggregateDailyReport \(examples\/demo\/app\.js:\d+\)/);
@@ -96,7 +103,10 @@ test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and 
     assert.equal(span.total.cpuNanos, s.cpuNanos);
     assert.ok(span.functions.every((f) => f.total.samples <= s.samples && f.self.samples <= f.total.samples));
     // The files that hold the span: those whose samples carry its span_id, read by an independent decoder.
-    const holding = fs.readdirSync(dir).filter((f) => f.endsWith('.wall.pb.gz')).map((f) => path.join(dir, f))
+    const holding = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.wall.pb.gz'))
+      .map((f) => path.join(dir, f))
       .filter((f) => decodeProfileFile(f).samples.some((x) => x.labels.span_id === s.spanId));
     assert.deepEqual([...span.files].sort(), holding.sort(), `${e.endpoint}: the files holding span ${s.spanId}`);
     const root = json('hotspots', dir, '--root', s.localRootSpanId);
@@ -114,12 +124,18 @@ test('spanprof hotspots --format collapsed prints folded stacks', () => {
   const r = spanprof('hotspots', dir, '--endpoint', 'GET /users/:id/avatar', '--format', 'collapsed');
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
-  assert.ok(lines.every((l) => /^\S.* \d+$/.test(l)), 'stack value');
+  assert.ok(
+    lines.every((l) => /^\S.* \d+$/.test(l)),
+    'stack value',
+  );
   assert.ok(lines[0].split(';').pop().startsWith('renderAvatar '), `heaviest stack ends in renderAvatar: ${lines[0]}`);
 });
 
 test('spanprof piped into a reader that stops early (`| head`) ends quietly with status 0', async () => {
-  for (const args of [['spans', dir], ['hotspots', dir, '--format', 'collapsed']]) {
+  for (const args of [
+    ['spans', dir],
+    ['hotspots', dir, '--format', 'collapsed'],
+  ]) {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     // The reader is gone before the command writes its first line (it is still loading).
     child.stdout.destroy();

@@ -21,8 +21,16 @@ const FAST = { timeoutMillis: 300, initialBackoffMillis: 20, maxBackoffMillis: 2
 
 /** Each exporter, aimed at `base`; `requestsPerBatch` is how many requests one batch makes. */
 const EXPORTERS = [
-  { name: 'OTLP', requestsPerBatch: 1, make: (base, o) => new OTLPProfileExporter({ url: `${base}/v1development/profiles`, headers: { authorization: 'Bearer otlp-s3cret' }, ...o }) },
-  { name: 'Pyroscope', requestsPerBatch: 2, make: (base, o) => new PyroscopeExporter({ serverAddress: base, basicAuthUser: 'u', basicAuthPassword: 'pyro-s3cret', ...o }) },
+  {
+    name: 'OTLP',
+    requestsPerBatch: 1,
+    make: (base, o) => new OTLPProfileExporter({ url: `${base}/v1development/profiles`, headers: { authorization: 'Bearer otlp-s3cret' }, ...o }),
+  },
+  {
+    name: 'Pyroscope',
+    requestsPerBatch: 2,
+    make: (base, o) => new PyroscopeExporter({ serverAddress: base, basicAuthUser: 'u', basicAuthPassword: 'pyro-s3cret', ...o }),
+  },
   { name: 'Datadog', requestsPerBatch: 1, make: (base, o) => new DatadogProfileExporter({ url: base, ...o }) },
 ];
 
@@ -31,7 +39,10 @@ let batch;
 async function realBatch() {
   if (batch) return batch;
   const captured = [];
-  const processor = new ProfilingSpanProcessor({ exporter: { export: async (b) => (captured.push(b), { code: ExportResultCode.SUCCESS }), shutdown: async () => {} }, samplingIntervalMicros: 1000 });
+  const processor = new ProfilingSpanProcessor({
+    exporter: { export: async (b) => (captured.push(b), { code: ExportResultCode.SUCCESS }), shutdown: async () => {} },
+    samplingIntervalMicros: 1000,
+  });
   const { provider } = startTracing([processor]);
   await provider.getTracer('t').startActiveSpan('work', async (span) => {
     await null;
@@ -123,7 +134,12 @@ for (const kind of EXPORTERS) {
   });
 
   test(`${kind.name}: 400 is not retried and is warned once with the body's first line`, async () => {
-    const receiver = await startReceiver([{ status: 400, body: 'invalid profile: bad label\nstack...' }, { status: 400, body: 'again' }, { status: 400 }, { status: 400 }]);
+    const receiver = await startReceiver([
+      { status: 400, body: 'invalid profile: bad label\nstack...' },
+      { status: 400, body: 'again' },
+      { status: 400 },
+      { status: 400 },
+    ]);
     try {
       const logs = captureDiag('debug');
       const exporter = kind.make(receiver.url, FAST);
@@ -254,7 +270,10 @@ test('exports make no spans of their own, even with fetch instrumented and calle
     assert.equal(exportRequests.length, 4);
     for (const r of exportRequests) assert.equal(r.headers.traceparent, undefined, `${r.url.pathname} carries no trace context`);
     assert.deepEqual(
-      memory.getFinishedSpans().slice(spansBefore).map((s) => s.name),
+      memory
+        .getFinishedSpans()
+        .slice(spansBefore)
+        .map((s) => s.name),
       ['flush', 'flush', 'flush'],
       'only the app spans, no client span per export',
     );

@@ -120,7 +120,10 @@ test('OTLP: one gzipped protobuf request per batch, span links, attributes, reso
     }
     const cpuNanos = mine.reduce((n, s) => n + s.value, 0);
     assert.ok(cpuNanos > 80e6 && cpuNanos < 300e6, `the span's CPU time ~120 ms, got ${cpuNanos / 1e6}`);
-    assert.ok(mine.some((s) => s.stack.some((f) => f.name === 'burnCharge' && f.file === __filename)), 'its hot function with file');
+    assert.ok(
+      mine.some((s) => s.stack.some((f) => f.name === 'burnCharge' && f.file === __filename)),
+      'its hot function with file',
+    );
     const heap = otlp.profiles.find((p) => p.type === 'inuse_space/bytes');
     assert.ok(heap.samples.length > 0 && heap.samples.every((s) => s.spanId === undefined), 'heap samples, unlinked');
   } finally {
@@ -141,7 +144,10 @@ test('OTLP: endpoint, headers, timeout and compression from the OTEL_EXPORTER_OT
     const warnings = captureDiag();
     const exporter = new OTLPProfileExporter();
     assert.equal(exporter.url.href, `${receiver.url}/base/v1development/profiles`);
-    assert.ok(warnings.some((w) => w.includes('OTEL_EXPORTER_OTLP_TIMEOUT') && w.includes('positive integer')), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.includes('OTEL_EXPORTER_OTLP_TIMEOUT') && w.includes('positive integer')),
+      warnings.join('\n'),
+    );
     await profiledRequest(exporter);
     const [req] = receiver.requests;
     assert.equal(req.url.pathname, '/base/v1development/profiles');
@@ -161,7 +167,12 @@ test('OTLP: endpoint, headers, timeout and compression from the OTEL_EXPORTER_OT
 test('Pyroscope: /ingest per profile, multipart `profile` part, app name with tags, span_id per sample, auth headers', async () => {
   const receiver = await startReceiver();
   try {
-    setEnv({ PYROSCOPE_SERVER_ADDRESS: receiver.url, PYROSCOPE_TENANT_ID: 'team-a', PYROSCOPE_BASIC_AUTH_USER: '123456', PYROSCOPE_BASIC_AUTH_PASSWORD: 'glc_s3cret' });
+    setEnv({
+      PYROSCOPE_SERVER_ADDRESS: receiver.url,
+      PYROSCOPE_TENANT_ID: 'team-a',
+      PYROSCOPE_BASIC_AUTH_USER: '123456',
+      PYROSCOPE_BASIC_AUTH_PASSWORD: 'glc_s3cret',
+    });
     const warnings = captureDiag();
     const exporter = new PyroscopeExporter({ tags: { region: 'eu-west-1', 'bad key': 'x', team: 'a,b' } });
     const { ids, before, shutdownAt, after } = await profiledRequest(exporter);
@@ -175,7 +186,10 @@ test('Pyroscope: /ingest per profile, multipart `profile` part, app name with ta
     for (const req of receiver.requests) {
       assert.equal(req.url.pathname, '/ingest');
       assert.equal(req.url.searchParams.get('format'), null, 'multipart uploads carry no format parameter');
-      assert.equal(req.url.searchParams.get('name'), 'checkout{service_version=1.4.0,deployment_environment_name=staging,host_name=' + require('node:os').hostname() + ',region=eu-west-1}');
+      assert.equal(
+        req.url.searchParams.get('name'),
+        'checkout{service_version=1.4.0,deployment_environment_name=staging,host_name=' + require('node:os').hostname() + ',region=eu-west-1}',
+      );
       assert.equal(req.url.searchParams.get('spyName'), 'nodespy');
       const from = Number(req.url.searchParams.get('from'));
       const until = Number(req.url.searchParams.get('until'));
@@ -196,7 +210,10 @@ test('Pyroscope: /ingest per profile, multipart `profile` part, app name with ta
     const mine = wall.samples.filter((s) => s.labels.span_id === ids.span);
     assert.ok(mine.length >= 30, `samples of the span: ${mine.length}`);
     for (const s of mine) assert.deepEqual(Object.keys(s.labels).sort(), ['span_id', 'trace_endpoint']);
-    assert.ok(wall.samples.every((s) => s.labels.trace_id === undefined && s.labels.local_root_span_id === undefined), 'no per-trace series labels');
+    assert.ok(
+      wall.samples.every((s) => s.labels.trace_id === undefined && s.labels.local_root_span_id === undefined),
+      'no per-trace series labels',
+    );
   } finally {
     await receiver.close();
   }
@@ -293,7 +310,10 @@ test('several exporters at once: file, OTLP and Datadog each get the batch; one 
     assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.wall.pb.gz')).length, 1);
     assert.equal(ok.requests.length, 1);
     assert.equal(failing.requests.length, 1, '400 is not retried');
-    assert.ok(warnings.some((w) => w.includes('answered 400: bad profile') && !w.includes('more')), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.includes('answered 400: bad profile') && !w.includes('more')),
+      warnings.join('\n'),
+    );
   } finally {
     await ok.close();
     await failing.close();

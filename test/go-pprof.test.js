@@ -34,7 +34,7 @@ function pprof(...args) {
   return r.stdout;
 }
 
-test('go tool pprof -tagfocus=span_id=<id> shows that span\'s functions', { skip }, async () => {
+test("go tool pprof -tagfocus=span_id=<id> shows that span's functions", { skip }, async () => {
   assert.ok(hasGo, 'go must be installed in CI');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-go-'));
   const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), samplingIntervalMicros: 1000, heap: false });

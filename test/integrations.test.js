@@ -94,7 +94,10 @@ function checkLabels(samples, { users, orders, tenants }) {
   const u = within(samples, 'renderUser');
   const o = within(samples, 'priceOrder');
   assert.ok(u.length >= 20 && o.length >= 20, `hotspot samples: renderUser ${u.length}, priceOrder ${o.length}`);
-  for (const [name, list, endpoint] of [['renderUser', u, users], ['priceOrder', o, orders]]) {
+  for (const [name, list, endpoint] of [
+    ['renderUser', u, users],
+    ['priceOrder', o, orders],
+  ]) {
     const right = share(list, (s) => s.labels.trace_endpoint === endpoint && /^[0-9a-f]{16}$/.test(s.labels.span_id ?? ''));
     assert.ok(right >= 0.995, `${name}: ${(right * 100).toFixed(2)}% of ${list.length} samples labelled ${endpoint} with a span`);
   }
@@ -143,7 +146,11 @@ async function runExample(name, file, { flags, tenants, users = USERS, orders = 
     assert.ok(readProfiles(dir, 'heap').length >= 1, 'a heap profile was written');
     const samples = wall.flatMap((p) => p.samples);
     checkLabels(samples, { users, orders, tenants });
-    if (tenants) assert.ok(within(samples, 'renderUser').some((s) => s.labels.tenant === 'last'), 'the requests just before SIGTERM are in the final profile');
+    if (tenants)
+      assert.ok(
+        within(samples, 'renderUser').some((s) => s.labels.tenant === 'last'),
+        'the requests just before SIGTERM are in the final profile',
+      );
     if (traces !== undefined) {
       assert.equal(serverSpans(traces), requests.length + last.length, 'every server span was flushed at SIGTERM');
     }
@@ -167,7 +174,11 @@ test('example: --require @spanprof/auto/register, CommonJS node:http app', async
 });
 
 test('example: --import @spanprof/auto/register, ES module node:http app', async () => {
-  await runExample('auto-esm', path.join(ROOT, 'examples/auto-register/app.mjs'), { flags: ['--import', '@spanprof/auto/register'], users: 'GET', orders: 'GET' });
+  await runExample('auto-esm', path.join(ROOT, 'examples/auto-register/app.mjs'), {
+    flags: ['--import', '@spanprof/auto/register'],
+    users: 'GET',
+    orders: 'GET',
+  });
 });
 
 for (const fw of ['express', 'fastify', 'koa']) {
@@ -179,7 +190,12 @@ for (const fw of ['express', 'fastify', 'koa']) {
 test('Node 24 (AsyncContextFrame): the express example under --require, and the ES module bundle', async () => {
   const node = node24();
   await runExample('express-node24', path.join(ROOT, 'examples/express/app.js'), { flags: REGISTER, tenants: true, node });
-  await runExample('auto-esm-node24', path.join(ROOT, 'examples/auto-register/app.mjs'), { flags: ['--import', '@spanprof/auto/register'], users: 'GET', orders: 'GET', node });
+  await runExample('auto-esm-node24', path.join(ROOT, 'examples/auto-register/app.mjs'), {
+    flags: ['--import', '@spanprof/auto/register'],
+    users: 'GET',
+    orders: 'GET',
+    node,
+  });
 });
 
 const FIXTURE = path.join(__dirname, 'fixtures/auto/app.cjs');
@@ -231,7 +247,10 @@ test('bundle: an app that also starts its own profiling SDK gets a warning, and 
 
 test('bundle: a wrong SPANPROF_* value is one clear warning and the app still starts', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-badenv-'));
-  const app = start(FIXTURE, { flags: REGISTER, env: { SPANPROF_PROFILES_DIR: dir, SPANPROF_SAMPLING_INTERVAL_MICROS: 'fast', SPANPROF_EXPORTER: 'file,jaeger' } });
+  const app = start(FIXTURE, {
+    flags: REGISTER,
+    env: { SPANPROF_PROFILES_DIR: dir, SPANPROF_SAMPLING_INTERVAL_MICROS: 'fast', SPANPROF_EXPORTER: 'file,jaeger' },
+  });
   try {
     const port = await app.listening;
     await getOnce(port);

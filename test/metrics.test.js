@@ -57,8 +57,7 @@ const CHUNKS_PER_MS = (() => {
 })();
 const chunksFor = (ms) => Math.max(1, Math.round(ms * CHUNKS_PER_MS));
 
-const point = (metric, attrs) =>
-  metric.points.filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+const point = (metric, attrs) => metric.points.filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
 
 /** A ProfileExporter that keeps every batch. */
 function keeper() {
@@ -131,12 +130,18 @@ test('CPU per function and per endpoint, wall time, requests and heap, with thei
   const [lightCpu] = point(cpu, { 'spanprof.trace.endpoint': 'GET /light' });
   const epRatio = heavyCpu.value / lightCpu.value;
   assert.ok(epRatio > 2 && epRatio < 4.5, `endpoint CPU heavy/light = ${epRatio.toFixed(2)}`);
-  assert.ok(heavy.value > heavyCpu.value * 0.7 && heavy.value <= heavyCpu.value * 1.05, `the hotspot is most of its endpoint's CPU: ${heavy.value} of ${heavyCpu.value} s`);
+  assert.ok(
+    heavy.value > heavyCpu.value * 0.7 && heavy.value <= heavyCpu.value * 1.05,
+    `the hotspot is most of its endpoint's CPU: ${heavy.value} of ${heavyCpu.value} s`,
+  );
   const wall = m['spanprof.endpoint.wall.time'];
   const [heavyWall] = point(wall, { 'spanprof.trace.endpoint': 'GET /heavy' });
   assert.ok(heavyWall.value >= heavyCpu.value * 0.8, `wall ${heavyWall.value} vs CPU ${heavyCpu.value}`);
   for (const p of [...cpu.points, ...wall.points]) {
-    assert.deepEqual(Object.keys(p.attributes).sort(), 'spanprof.trace.endpoint' in p.attributes ? ['service.version', 'spanprof.trace.endpoint'] : ['service.version']);
+    assert.deepEqual(
+      Object.keys(p.attributes).sort(),
+      'spanprof.trace.endpoint' in p.attributes ? ['service.version', 'spanprof.trace.endpoint'] : ['service.version'],
+    );
   }
 
   // Requests: exactly the root spans that ended.
@@ -171,12 +176,20 @@ test('CPU per function and per endpoint, wall time, requests and heap, with thei
 
 test('cardinality is bounded: top N functions per collection, at most 4 N functions ever, the rest under (other)', async () => {
   const { meterProvider, take } = startMetrics();
-  const processor = new ProfilingSpanProcessor({ exporter: [], samplingIntervalMicros: 1000, uploadPeriodMillis: 600_000, heap: false, metrics: { meterProvider, topFunctions: 5 } });
+  const processor = new ProfilingSpanProcessor({
+    exporter: [],
+    samplingIntervalMicros: 1000,
+    uploadPeriodMillis: 600_000,
+    heap: false,
+    metrics: { meterProvider, topFunctions: 5 },
+  });
   const provider = startTracing(processor, { 'service.name': 'batch' });
   const tracer = provider.getTracer('jobs');
   // 60 distinct hot functions; each period runs 10 new ones.
   const hot = Array.from({ length: 60 }, (_, k) =>
-    new Function(`return function hot_${k}(chunks) { let x = ${k}; for (let c = 0; c < chunks; c++) for (let i = 0; i < 20000; i++) x = (x * 31 + i) % 1000003; return x; };`)(),
+    new Function(
+      `return function hot_${k}(chunks) { let x = ${k}; for (let c = 0; c < chunks; c++) for (let i = 0; i < 20000; i++) x = (x * 31 + i) % 1000003; return x; };`,
+    )(),
   );
   const PERIODS = 6;
   const everReported = new Set();
@@ -211,7 +224,12 @@ test('cardinality is bounded: top N functions per collection, at most 4 N functi
 
 test('options: wrong values warned once and clamped; the global MeterProvider looked up at each collection; a failing one never throws', async () => {
   const warnings = captureDiag('warn');
-  const processor = new ProfilingSpanProcessor({ exporter: [], heap: false, uploadPeriodMillis: 600_000, metrics: { topFunctions: 500, meterProvider: 'nope' } });
+  const processor = new ProfilingSpanProcessor({
+    exporter: [],
+    heap: false,
+    uploadPeriodMillis: 600_000,
+    metrics: { topFunctions: 500, meterProvider: 'nope' },
+  });
   const provider = startTracing(processor);
   const tracer = provider.getTracer('t');
   tracer.startActiveSpan('GET /a', (span) => span.end());
@@ -243,11 +261,18 @@ test('options: wrong values warned once and clamped; the global MeterProvider lo
   assert.match(warned[0], /metrics\.topFunctions: 0 .*using 1/);
   const p2 = new ProfilingSpanProcessor({ exporter: [], heap: false, metrics: 'yes' });
   await p2.shutdown();
-  assert.ok(warned.some((l) => l.includes('option metrics: "yes" is not accepted (true, false or { meterProvider, topFunctions }); using false')), warned.join('\n'));
+  assert.ok(
+    warned.some((l) => l.includes('option metrics: "yes" is not accepted (true, false or { meterProvider, topFunctions }); using false')),
+    warned.join('\n'),
+  );
 
   // A MeterProvider that fails: nothing thrown. Given as an exporter, its export fails; as the
   // metrics option, the session warns once (SPANPROF_W009) and the exports are not affected.
-  const refusing = { getMeter: () => { throw new Error('meter refused'); } };
+  const refusing = {
+    getMeter: () => {
+      throw new Error('meter refused');
+    },
+  };
   const broken = new ProfileMetrics({ meterProvider: refusing });
   const result = await broken.export({ start: new Date(), end: new Date(), tags: {}, profiles: [], sequence: 1, requests: { 'GET /': 1 } });
   assert.equal(result.code, ExportResultCode.FAILED);
@@ -259,6 +284,10 @@ test('options: wrong values warned once and clamped; the global MeterProvider lo
   await provider3.shutdown();
   assert.equal(p3.stats().failedExports, 0, 'a metrics fault is not a failed export');
   assert.equal(p3.stats().batches, 2, 'two periods, the processor goes on');
-  assert.equal(warned.filter((l) => l.includes('SPANPROF_W009') && l.includes('profiling metrics could not be recorded: Error: meter refused')).length, 1, 'warned once');
+  assert.equal(
+    warned.filter((l) => l.includes('SPANPROF_W009') && l.includes('profiling metrics could not be recorded: Error: meter refused')).length,
+    1,
+    'warned once',
+  );
   assert.equal(warned.filter((l) => l.includes('SPANPROF_W005')).length, 0);
 });

@@ -122,7 +122,11 @@ for (const fw of Object.keys(frameworks)) {
       assert.match(s.labels.span_id, /^[0-9a-f]{16}$/, 'a custom label never overrides span_id');
       assert.equal(s.labels.long.length, 128, 'values cut to 128 characters');
       const custom = Object.keys(s.labels).filter((k) => !['span_id', 'local_root_span_id', 'trace_id', 'trace_endpoint'].includes(k));
-      assert.deepEqual(custom.sort(), ['extra0', 'extra1', 'extra2', 'extra3', 'extra4', 'extra5', 'long', 'mode'], 'at most 8 custom labels, the bad ones left out');
+      assert.deepEqual(
+        custom.sort(),
+        ['extra0', 'extra1', 'extra2', 'extra3', 'extra4', 'extra5', 'long', 'mode'],
+        'at most 8 custom labels, the bad ones left out',
+      );
     }
     assert.equal(diagLines.filter((l) => l.includes('labels callback threw')).length, 1, 'a throwing callback is warned about once');
     assert.equal(diagLines.filter((l) => l.includes('more than 8 custom labels')).length, 1);
@@ -143,7 +147,7 @@ for (const fw of Object.keys(frameworks)) {
       })();
       const capture = get(app.port, '/debug/pprof/profile?seconds=30');
       // A capture begins by exporting the period so far: once that file is there, it is under way.
-      for (const deadline = Date.now() + 30_000; fs.readdirSync(dir).length === before; ) {
+      for (const deadline = Date.now() + 30_000; fs.readdirSync(dir).length === before;) {
         assert.ok(Date.now() < deadline, 'the capture began');
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
@@ -156,7 +160,9 @@ for (const fw of Object.keys(frameworks)) {
       assert.deepEqual(decoded.sampleTypes, ['sample/count', 'wall/nanoseconds', 'cpu/nanoseconds']);
       const durationSeconds = Number(decoded.durationNanos) / 1e9;
       assert.ok(durationSeconds >= 0.9 && durationSeconds < 3, `the capture lasted ${durationSeconds} s`);
-      const labelled = decoded.samples.filter((s) => s.stack.some((f) => f && f.name === 'renderUser') && s.labels.trace_endpoint === 'GET /users/:id' && s.labels.span_id);
+      const labelled = decoded.samples.filter(
+        (s) => s.stack.some((f) => f && f.name === 'renderUser') && s.labels.trace_endpoint === 'GET /users/:id' && s.labels.span_id,
+      );
       assert.ok(labelled.length > 0, 'the capture holds the span-labelled requests made meanwhile');
       assert.ok(fs.readdirSync(dir).length > before, 'the periodic exporter got the captured period as well');
 
@@ -190,7 +196,9 @@ test('/debug/pprof is off unless asked for, and loopback-only without authorize'
   }
   // A client that is not on loopback: the app listens on this machine's own (non-internal)
   // address only for this check, and the request comes from that address.
-  const external = Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4');
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && !a.internal && a.family === 'IPv4');
   if (external === undefined) {
     assert.ok(process.env.CI !== 'true', 'a CI machine has a non-loopback interface');
   } else {

@@ -46,7 +46,7 @@ async function loopDelayDuring(work) {
 
 /** Resolves once `condition()` is true; fails after `millis`. */
 async function waitFor(condition, what, millis = 30_000) {
-  for (const deadline = Date.now() + millis; !condition(); ) {
+  for (const deadline = Date.now() + millis; !condition();) {
     assert.ok(Date.now() < deadline, `waited ${millis} ms for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -106,7 +106,11 @@ test('samples carry the span labels; the file carries tags, sample types and its
   assert.ok(inBurn.length / samples.length > 0.8, 'the span samples are in its hot function');
   const frame = inBurn[0].stack.find((f) => f.name === 'burnCheckout');
   assert.equal(frame.file, __filename);
-  const defined = fs.readFileSync(__filename, 'utf8').split('\n').findIndex((l) => l.startsWith('function burnCheckout(')) + 1;
+  const defined =
+    fs
+      .readFileSync(__filename, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.startsWith('function burnCheckout(')) + 1;
   assert.equal(frame.line, defined, 'function-level line: where burnCheckout is defined');
   const cpu = samples.reduce((n, s) => n + s.values['cpu/nanoseconds'], 0);
   // The process's CPU time around the loop includes the sampler's thread: the span's is a little less.
@@ -119,7 +123,11 @@ test('samples carry the span labels; the file carries tags, sample types and its
   assert.equal(tags['process.runtime.name'], 'nodejs');
   assert.equal(tags['process.runtime.version'], process.versions.node);
   assert.equal(tags['host.name'], os.hostname());
-  assert.equal(tags['spanprof.version'], JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'packages', 'core', 'package.json'), 'utf8')).version, 'the installed package version');
+  assert.equal(
+    tags['spanprof.version'],
+    JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'packages', 'core', 'package.json'), 'utf8')).version,
+    'the installed package version',
+  );
   const start = Number(wall.timeNanos / 1_000_000n);
   const duration = Number(wall.durationNanos / 1_000_000n);
   assert.ok(start >= constructed - 1 && start <= before + 1, 'starts when the processor started');
@@ -310,7 +318,10 @@ test('a second processor in the process warns and stays idle; the first keeps pr
   const dirB = tempDir();
   const a = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dirA }), heap: false });
   const b = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dirB }), heap: false });
-  assert.ok(lines.some((l) => l.includes(codes.PROFILER_ALREADY_RUNNING)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.includes(codes.PROFILER_ALREADY_RUNNING)),
+    lines.join('\n'),
+  );
   const { provider } = startTracing([a, b]);
   provider.getTracer('t').startActiveSpan('x', (s) => (burnCheckout(20), s.end()));
   await provider.shutdown();
@@ -323,9 +334,29 @@ test('exporters fail independently: throwing, rejecting and hanging exporters do
   const dir = tempDir();
   const calls = { throws: 0, rejects: 0, hangs: 0 };
   const exporters = [
-    { export() { calls.throws++; throw new Error('sync boom'); }, shutdown: async () => { throw new Error('shutdown boom'); } },
-    { async export() { calls.rejects++; throw new Error('async boom'); }, shutdown: async () => {} },
-    { export() { calls.hangs++; return new Promise(() => {}); }, shutdown: async () => {} },
+    {
+      export() {
+        calls.throws++;
+        throw new Error('sync boom');
+      },
+      shutdown: async () => {
+        throw new Error('shutdown boom');
+      },
+    },
+    {
+      async export() {
+        calls.rejects++;
+        throw new Error('async boom');
+      },
+      shutdown: async () => {},
+    },
+    {
+      export() {
+        calls.hangs++;
+        return new Promise(() => {});
+      },
+      shutdown: async () => {},
+    },
     new FileExporter({ directory: dir }),
   ];
   const processor = new ProfilingSpanProcessor({ exporter: exporters, exportTimeoutMillis: 200, heap: false });
@@ -419,7 +450,13 @@ test('works inside NodeSDK({ spanProcessors })', async () => {
 test('a hung exporter is bounded: batches past two in flight are dropped and counted; shutdown keeps its deadline', async () => {
   const lines = captureDiag();
   let calls = 0;
-  const hung = { export() { calls++; return new Promise(() => {}); }, shutdown: () => new Promise(() => {}) };
+  const hung = {
+    export() {
+      calls++;
+      return new Promise(() => {});
+    },
+    shutdown: () => new Promise(() => {}),
+  };
   const processor = new ProfilingSpanProcessor({ exporter: hung, exportTimeoutMillis: 150, heap: false });
   const keepAlive = setInterval(() => {}, 1000);
   const { provider } = startTracing([processor]);
@@ -437,7 +474,10 @@ test('a hung exporter is bounded: batches past two in flight are dropped and cou
 test('context.with(undefined, fn) behaves as without spanprof', async () => {
   const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: tempDir() }), heap: false });
   const { provider } = startTracing([processor]);
-  assert.equal(api.context.with(undefined, () => 42), 42);
+  assert.equal(
+    api.context.with(undefined, () => 42),
+    42,
+  );
   await provider.shutdown();
 });
 
@@ -446,7 +486,12 @@ test('a hook-based context manager registered after the processor (AsyncHooksCon
   const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
   resetTracing();
   const dir = tempDir();
-  const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), samplingIntervalMicros: 1000, heap: false, contextTracking: 'async-hooks' });
+  const processor = new ProfilingSpanProcessor({
+    exporter: new FileExporter({ directory: dir }),
+    samplingIntervalMicros: 1000,
+    heap: false,
+    contextTracking: 'async-hooks',
+  });
   const provider = new NodeTracerProvider({ spanProcessors: [processor] });
   provider.register({ contextManager: new AsyncHooksContextManager().enable() });
   let spanId;
@@ -459,7 +504,9 @@ test('a hook-based context manager registered after the processor (AsyncHooksCon
     s.end();
   });
   await provider.shutdown();
-  const inBurn = readProfiles(dir, 'wall').flatMap((p) => p.samples).filter((s) => s.stack.some((f) => f.name === 'burnCheckout'));
+  const inBurn = readProfiles(dir, 'wall')
+    .flatMap((p) => p.samples)
+    .filter((s) => s.stack.some((f) => f.name === 'burnCheckout'));
   assert.ok(inBurn.length > 30);
   const labelled = inBurn.filter((s) => s.labels.span_id === spanId).length;
   assert.ok(labelled / inBurn.length >= 0.995, `${labelled} of ${inBurn.length} samples after awaits carry the span`);
@@ -469,7 +516,14 @@ test('periods do not stretch while an export is slow', async () => {
   const dir = tempDir();
   const file = new FileExporter({ directory: dir });
   let handed = 0;
-  const slow = { async export(batch) { handed++; await new Promise((r) => setTimeout(r, 1500)); return file.export(batch); }, shutdown: async () => {} };
+  const slow = {
+    async export(batch) {
+      handed++;
+      await new Promise((r) => setTimeout(r, 1500));
+      return file.export(batch);
+    },
+    shutdown: async () => {},
+  };
   const processor = new ProfilingSpanProcessor({ exporter: slow, uploadPeriodMillis: 1000, heap: false });
   const keepAlive = setInterval(() => {}, 1000);
   const { provider } = startTracing([processor]);

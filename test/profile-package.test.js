@@ -21,9 +21,18 @@ for (const name of ['@spanprof/profile', '@spanprof/cli']) {
   test(`${name} loads neither @datadog/pprof (native) nor @opentelemetry/api`, () => {
     const loaded = modulesLoadedBy(name);
     assert.ok(loaded.length > 0);
-    assert.deepEqual(loaded.filter((m) => m.includes(`${path.sep}@datadog${path.sep}`) || m.endsWith('.node')), []);
-    assert.deepEqual(loaded.filter((m) => m.includes(`${path.sep}@opentelemetry${path.sep}`)), []);
-    assert.deepEqual(loaded.filter((m) => m.includes(`${path.sep}@spanprof${path.sep}core`) || m.includes(`packages${path.sep}core${path.sep}`)), []);
+    assert.deepEqual(
+      loaded.filter((m) => m.includes(`${path.sep}@datadog${path.sep}`) || m.endsWith('.node')),
+      [],
+    );
+    assert.deepEqual(
+      loaded.filter((m) => m.includes(`${path.sep}@opentelemetry${path.sep}`)),
+      [],
+    );
+    assert.deepEqual(
+      loaded.filter((m) => m.includes(`${path.sep}@spanprof${path.sep}core`) || m.includes(`packages${path.sep}core${path.sep}`)),
+      [],
+    );
   });
 }
 
@@ -31,8 +40,14 @@ for (const name of ['@spanprof/exporter-base', '@spanprof/exporter-otlp', '@span
   test(`${name} builds on @spanprof/exporter-base and loads neither @spanprof/core nor @datadog/pprof (native)`, () => {
     const loaded = modulesLoadedBy(name);
     assert.ok(loaded.some((m) => m.includes(`packages${path.sep}exporter-base${path.sep}`) || m.includes(`@spanprof${path.sep}exporter-base`)));
-    assert.deepEqual(loaded.filter((m) => m.includes(`${path.sep}@datadog${path.sep}`) || m.endsWith('.node')), []);
-    assert.deepEqual(loaded.filter((m) => m.includes(`${path.sep}@spanprof${path.sep}core`) || m.includes(`packages${path.sep}core${path.sep}`)), []);
+    assert.deepEqual(
+      loaded.filter((m) => m.includes(`${path.sep}@datadog${path.sep}`) || m.endsWith('.node')),
+      [],
+    );
+    assert.deepEqual(
+      loaded.filter((m) => m.includes(`${path.sep}@spanprof${path.sep}core`) || m.includes(`packages${path.sep}core${path.sep}`)),
+      [],
+    );
   });
 }
 

@@ -78,7 +78,16 @@ test('request counts round-trip through pprof comments: endpoints with ":", "=" 
 
   // Malformed comments are skipped; an endpoint listed twice is summed.
   assert.deepEqual(
-    readRequestCounts(['spanprof.requests:x:GET /', 'spanprof.requests:5', 'spanprof.requests::GET /', 'spanprof.requests:-1:GET /', 'spanprof:requests=3', 'spanprof.requests:2:GET /', 'spanprof.requests:3:GET /', 'spanprof.requests:0:']),
+    readRequestCounts([
+      'spanprof.requests:x:GET /',
+      'spanprof.requests:5',
+      'spanprof.requests::GET /',
+      'spanprof.requests:-1:GET /',
+      'spanprof:requests=3',
+      'spanprof.requests:2:GET /',
+      'spanprof.requests:3:GET /',
+      'spanprof.requests:0:',
+    ]),
     { 'GET /': 5, '': 0 },
   );
 });
@@ -132,7 +141,11 @@ test('requests per endpoint and period: sent over real HTTP, counted exactly, la
   const walls = readProfiles(dir, 'wall');
   assert.equal(walls.length, 2);
   const fromFiles = walls.map((w) => readRequestCounts(w.comments));
-  assert.deepEqual(fromFiles, kept.batches.map((b) => ({ ...b.requests })), 'the files carry what the batches carry');
+  assert.deepEqual(
+    fromFiles,
+    kept.batches.map((b) => ({ ...b.requests })),
+    'the files carry what the batches carry',
+  );
   const total = {};
   for (const counts of fromFiles) for (const [endpoint, n] of Object.entries(counts)) total[endpoint] = (total[endpoint] ?? 0) + n;
   assert.deepEqual(total, { 'GET /users/:id': 37, 'GET /health': 11 }, 'every request sent, counted once');
@@ -163,7 +176,10 @@ test('a route set just after the root span ended moves the count, 10,000 request
     else await Promise.resolve().then(() => root.setRouteEndpoint('GET /orders/:id'));
   }
   await tp.shutdown();
-  assert.deepEqual(kept.batches.map((b) => b.requests), [{ 'GET /users/:id': N / 2, 'GET /orders/:id': N / 2 }]);
+  assert.deepEqual(
+    kept.batches.map((b) => b.requests),
+    [{ 'GET /users/:id': N / 2, 'GET /orders/:id': N / 2 }],
+  );
 });
 
 test('a route set after its period was collected leaves that count alone; a root counts once; ended roots are not held', async () => {
@@ -226,7 +242,11 @@ test('only local roots count; distinct endpoints per period are bounded, the exc
   assert.equal(first['(other)'], 5);
   assert.equal(first['job-0'], 2);
   assert.equal(first['job-999'], 1);
-  assert.equal(Object.values(first).reduce((a, b) => a + b, 0), 1006, 'nothing lost');
+  assert.equal(
+    Object.values(first).reduce((a, b) => a + b, 0),
+    1006,
+    'nothing lost',
+  );
   assert.deepEqual(second, { 'after-flush': 1 }, 'the next period starts from zero');
   assert.ok(Object.isFrozen(first));
 });

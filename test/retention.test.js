@@ -26,7 +26,10 @@ test('host runtime: label objects of ended spans are collected', () => {
 });
 
 // The stock manager's storage keeps no label object; a wrapped manager's holder ring keeps at most 4096.
-for (const [manager, args, bound] of [['storage', [], SLACK], ['wrapped', ['--other-manager'], BOUND]]) {
+for (const [manager, args, bound] of [
+  ['storage', [], SLACK],
+  ['wrapped', ['--other-manager'], BOUND],
+]) {
   test(`Node 24, AsyncContextFrame (${manager}): label objects of ended spans are collected, up to ${bound}`, () => {
     const dir = otel3Fixture();
     const r = run(node24(), path.join(dir, 'fixtures', 'retention.js'), args);
@@ -43,10 +46,17 @@ test('Node 24, async_hooks forced: label objects of ended spans are collected', 
   assert.ok(r.alive <= SLACK, `${r.alive} of ${r.spans} label objects alive`);
 });
 
-for (const [manager, args] of [['storage', []], ['wrapped', ['--other-manager']]]) {
+for (const [manager, args] of [
+  ['storage', []],
+  ['wrapped', ['--other-manager']],
+]) {
   test(`Node 24, AsyncContextFrame (${manager}): the sample context stays with its own span (nested first switches, exceptions)`, () => {
     const dir = otel3Fixture();
-    const out = execFileSync(node24(), [path.join(dir, 'fixtures', 'frames.js'), ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(node24(), [path.join(dir, 'fixtures', 'frames.js'), ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const r = JSON.parse(out.trim().split('\n').pop());
     assert.equal(r.strategy, 'async-frame');
     assert.equal(r.contextManager, manager);

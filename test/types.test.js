@@ -10,7 +10,21 @@ const { otel3Fixture } = require('./helpers/runtimes');
 
 const repo = path.resolve(__dirname, '..');
 const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-const FLAGS = ['--noEmit', '--strict', '--target', 'ES2022', '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', '--typeRoots', path.join(repo, 'node_modules', '@types'), '--skipLibCheck'];
+const FLAGS = [
+  '--noEmit',
+  '--strict',
+  '--target',
+  'ES2022',
+  '--module',
+  'node16',
+  '--moduleResolution',
+  'node16',
+  '--types',
+  'node',
+  '--typeRoots',
+  path.join(repo, 'node_modules', '@types'),
+  '--skipLibCheck',
+];
 
 function compile(file, cwd) {
   const r = spawnSync(process.execPath, [tsc, ...FLAGS, file], { cwd, encoding: 'utf8', timeout: 120_000 });

@@ -114,7 +114,9 @@ test('view: names, labels, tags and URLs from outside are shown as text, never r
     // Defence in depth: markup that did get into the page still could not run.
     const response = await page.goto(url);
     assert.match(response.headers()['content-security-policy'], /script-src 'self'/);
-    await page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<img src="data:," onload="window.__xss=\'policy\'" onerror="window.__xss=\'policy\'">'));
+    await page.evaluate(() =>
+      document.body.insertAdjacentHTML('beforeend', '<img src="data:," onload="window.__xss=\'policy\'" onerror="window.__xss=\'policy\'">'),
+    );
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => window.__xss), undefined, 'an inline handler is refused');
     assert.ok(violations.length > 0, 'Chromium reported the refusal');

@@ -73,7 +73,7 @@ test('view index: frames of pruned profiles are let go, and views stay exactly w
       const spanId = kept[1].spans[1];
       const seen = views(directory.profiles, spanId);
       assert.deepEqual(seen, views(fresh.profiles, spanId));
-      assert.equal(seen.span.functions.length, FUNCTIONS_PER_RELEASE + 2, 'the span\'s release functions, its handler and main');
+      assert.equal(seen.span.functions.length, FUNCTIONS_PER_RELEASE + 2, "the span's release functions, its handler and main");
       assert.ok(seen.span.functions.every((f) => f.name.startsWith(`work_${generation - 1}_`) || f.name === 'handler' || f.name === 'main'));
     }
   }
@@ -121,7 +121,11 @@ test('view index: a value the string table holds twice is one label', () => {
   const strings = ['', 'sample', 'count', 'wall', 'nanoseconds', 'cpu', 'work', '/app/work.js', 'span_id', span, span];
   const buffer = ProfileType.encode(
     ProfileType.fromObject({
-      sampleType: [{ type: 1, unit: 2 }, { type: 3, unit: 4 }, { type: 5, unit: 4 }],
+      sampleType: [
+        { type: 1, unit: 2 },
+        { type: 3, unit: 4 },
+        { type: 5, unit: 4 },
+      ],
       function: [{ id: 1, name: 6, filename: 7 }],
       location: [{ id: 1, line: [{ functionId: 1, line: 3 }] }],
       sample: [

@@ -65,7 +65,9 @@ test('diff: the function made slower in 1.5.0 comes out on top, overall and per 
 });
 
 test('diff: tables in the terminal, and a clear error for a selection that matches nothing', () => {
-  const r = spawnSync(process.execPath, [bin, 'diff', dir, '--base', 'service.version=1.4.0', '--head', 'service.version=1.5.0', '--limit', '3'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, 'diff', dir, '--base', 'service.version=1.4.0', '--head', 'service.version=1.5.0', '--limit', '3'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^base service\.version=1\.4\.0: \d+ profile\(s\), [\d,.]+ ms cpu, \d+ request\(s\)/m);
   assert.match(r.stdout, /Functions by change in share of cpu time/);
@@ -89,7 +91,10 @@ const getJson = async (url) => {
 
 test('view: the JSON queries, the loopback-only answer, and files picked up and dropped as they come and go', async () => {
   const live = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-view-live-'));
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.wall.pb.gz')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.wall.pb.gz'))
+    .sort();
   fs.copyFileSync(path.join(dir, files[0]), path.join(live, files[0]));
   const { child, url } = await startViewer(live);
   try {
@@ -106,7 +111,8 @@ test('view: the JSON queries, the loopback-only answer, and files picked up and 
     assert.deepEqual(meta.tags['service.version'], ['1.4.0', '1.5.0']);
     assert.equal(meta.skipped.length, 1, 'the broken file is reported, not fatal');
     fs.rmSync(path.join(live, files[0]));
-    while ((meta = (await getJson(`${url}api/meta`)).body).profiles === files.length && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 250));
+    while ((meta = (await getJson(`${url}api/meta`)).body).profiles === files.length && Date.now() < deadline + 5000)
+      await new Promise((r) => setTimeout(r, 250));
     assert.equal(meta.profiles, files.length - 1);
 
     const ranking = (await getJson(`${url}api/ranking?tag=service.version%3D1.5.0&limit=5`)).body;
@@ -149,126 +155,143 @@ test('view: the JSON queries, the loopback-only answer, and files picked up and 
   }
 });
 
-test('view in Chromium: tag search, a span by deep link, endpoint and compare views, flame graph search and zoom', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  assert.ok(hasChromium, `Chromium must be installed in CI (${CHROMIUM})`);
-  fs.mkdirSync(artifacts, { recursive: true });
-  // Offline: every request the page makes must go to the viewer itself (`foreign` lists the others).
-  const { page, url, foreign, pageErrors, close } = await openViewerPage(dir);
-  try {
-    const ready = () => viewReady(page);
-    const shot = async (name) => {
-      await page.waitForTimeout(800); // the flame graph's transitions
-      await page.evaluate(() => window.scrollTo(0, 0));
-      await page.screenshot({ path: path.join(artifacts, `viewer-${name}.png`) });
-    };
-    /** Width in px of the widest flame graph frame named `name` in `scope`, 0 if none. */
-    const frameWidth = (name, scope = '') =>
-      page.evaluate(
-        ([n, s]) => Math.max(0, ...[...document.querySelectorAll(`${s} .flame g`)].filter((g) => g.getAttribute('name') === n).map((g) => g.getBoundingClientRect().width)),
-        [name, scope],
+test(
+  'view in Chromium: tag search, a span by deep link, endpoint and compare views, flame graph search and zoom',
+  { skip: skipBrowser, timeout: 120_000 },
+  async () => {
+    assert.ok(hasChromium, `Chromium must be installed in CI (${CHROMIUM})`);
+    fs.mkdirSync(artifacts, { recursive: true });
+    // Offline: every request the page makes must go to the viewer itself (`foreign` lists the others).
+    const { page, url, foreign, pageErrors, close } = await openViewerPage(dir);
+    try {
+      const ready = () => viewReady(page);
+      const shot = async (name) => {
+        await page.waitForTimeout(800); // the flame graph's transitions
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.screenshot({ path: path.join(artifacts, `viewer-${name}.png`) });
+      };
+      /** Width in px of the widest flame graph frame named `name` in `scope`, 0 if none. */
+      const frameWidth = (name, scope = '') =>
+        page.evaluate(
+          ([n, s]) =>
+            Math.max(
+              0,
+              ...[...document.querySelectorAll(`${s} .flame g`)].filter((g) => g.getAttribute('name') === n).map((g) => g.getBoundingClientRect().width),
+            ),
+          [name, scope],
+        );
+
+      /** Reads `probe` until `done` holds of its value or 10 s pass (the flame graph animates); returns the last value. */
+      const settled = async (probe, done) => {
+        const end = Date.now() + 10_000;
+        for (;;) {
+          const value = await probe();
+          if (done(value) || Date.now() > end) return value;
+          await page.waitForTimeout(100);
+        }
+      };
+      /** The widest flame graph frame named `name`: a function can have several frames, some a pixel wide. */
+      const widestFrame = async (name) => {
+        const index = await page.evaluate((n) => {
+          const widths = [...document.querySelectorAll('.flame g')].filter((g) => g.getAttribute('name') === n).map((g) => g.getBoundingClientRect().width);
+          return widths.indexOf(Math.max(...widths));
+        }, name);
+        assert.ok(index >= 0, `a frame named ${name}`);
+        return page.locator(`.flame g[name="${name}"] rect`).nth(index);
+      };
+
+      // 1. Overview, then search by tag: service.version = 1.5.0.
+      await page.goto(url);
+      await ready();
+      assert.match(await page.textContent('#endpoints'), /GET \/quote\/:sku/);
+      await page.selectOption('select[data-tag="service.version"]', '1.5.0');
+      await page.click('#filters button[type="submit"]');
+      await page.waitForURL(/tag=service\.version%3D1\.5\.0/);
+      await ready();
+      const quoteRow = page.locator('#endpoints tr', { hasText: QUOTE });
+      const cells = await quoteRow.locator('td').allTextContents();
+      const requests = Number(cells[5]);
+      const api = (await getJson(`${url}api/ranking?tag=service.version%3D1.5.0`)).body;
+      assert.equal(requests, api.endpoints.find((e) => e.endpoint === QUOTE).requests, 'the table shows the 1.5.0 selection');
+      assert.ok(requests > 0 && requests <= sent['1.5.0']);
+      await shot('overview');
+
+      // 2. A span opened by deep link, as a tracing UI's link would: /span/<span id>.
+      // The costliest /quote span of 1.5.0 whose samples are in applyDiscounts.
+      const spans = (await getJson(`${url}api/ranking?tag=service.version%3D1.5.0&limit=100`)).body.spans.filter((s) => s.endpoint === QUOTE);
+      let spanId;
+      for (const s of spans) {
+        const h = (await getJson(`${url}api/hotspots?scope=span&id=${s.spanId}`)).body;
+        if (h.functions.some((f) => f.name === 'applyDiscounts')) {
+          spanId = s.spanId;
+          break;
+        }
+      }
+      assert.ok(spanId, 'a /quote span with applyDiscounts samples');
+      await page.goto(`${url}span/${spanId}`);
+      await ready();
+      assert.match(await page.textContent('h1'), new RegExp(`Span ${spanId}`));
+      assert.ok((await frameWidth('applyDiscounts')) > 5, 'applyDiscounts is in the span flame graph');
+      assert.match(await page.textContent('table.functions'), /applyDiscounts/);
+      assert.match(await page.textContent('.facts'), /GET \/quote\/:sku/);
+      await shot('span');
+      await page.click('button[data-whole="1"]');
+      await page.waitForURL(/whole=1/);
+      await ready();
+      assert.match(await page.textContent('h1'), /Local root of span/);
+      assert.ok((await frameWidth('applyDiscounts')) > 5);
+
+      // 3. The endpoint view: applyDiscounts dominates /quote; search and zoom.
+      await page.goto(`${url}endpoint/${encodeURIComponent(QUOTE)}?tag=service.version%3D1.5.0`);
+      await ready();
+      const full = await frameWidth('all');
+      const width = await frameWidth('applyDiscounts');
+      assert.ok(width > 0.3 * full, `applyDiscounts ${width}px of ${full}px`);
+      const firstFunction = await page.locator('table.functions tbody tr').first().locator('td.fn').textContent();
+      assert.equal(firstFunction, 'applyDiscounts');
+      await page.fill('.flame-search', 'applydisc');
+      assert.match(await page.textContent('.flame-details'), /search: \d+ frame\(s\), [\d.,]+ ms, [\d.]+% of the cpu time/);
+      await shot('endpoint');
+      const discounts = await widestFrame('applyDiscounts');
+      await discounts.hover();
+      assert.match(
+        await page.textContent('.d3-flame-graph-tip'),
+        /applyDiscounts[\s\S]*pricing\.js:\d+[\s\S]*total [\d.,]+ ms cpu \([\d.]+%\)\s+self [\d.,]+ ms/,
       );
+      await discounts.click({ force: true });
+      const zoomed = await settled(
+        () => frameWidth('applyDiscounts'),
+        (w) => w > 0.95 * full,
+      );
+      assert.ok(zoomed > 0.95 * full, `zoomed to applyDiscounts: ${zoomed}px of ${full}px`);
+      await page.click('.flame-reset');
+      const reset = await settled(
+        () => frameWidth('applyDiscounts'),
+        (w) => Math.abs(w - width) < 2,
+      );
+      assert.ok(Math.abs(reset - width) < 2, `zoom reset: ${reset}px, was ${width}px`);
 
-    /** Reads `probe` until `done` holds of its value or 10 s pass (the flame graph animates); returns the last value. */
-    const settled = async (probe, done) => {
-      const end = Date.now() + 10_000;
-      for (;;) {
-        const value = await probe();
-        if (done(value) || Date.now() > end) return value;
-        await page.waitForTimeout(100);
-      }
-    };
-    /** The widest flame graph frame named `name`: a function can have several frames, some a pixel wide. */
-    const widestFrame = async (name) => {
-      const index = await page.evaluate((n) => {
-        const widths = [...document.querySelectorAll('.flame g')].filter((g) => g.getAttribute('name') === n).map((g) => g.getBoundingClientRect().width);
-        return widths.indexOf(Math.max(...widths));
-      }, name);
-      assert.ok(index >= 0, `a frame named ${name}`);
-      return page.locator(`.flame g[name="${name}"] rect`).nth(index);
-    };
+      // 4. Compare versions: the two newest versions by default.
+      await page.goto(`${url}compare`);
+      await ready();
+      const top = await page.locator('#changes tbody tr').first().locator('td').allTextContents();
+      assert.match(top[0], /^\+/);
+      assert.equal(top[5], 'applyDiscounts');
+      assert.ok((await frameWidth('applyDiscounts', '#flame-head')) > (await frameWidth('applyDiscounts', '#flame-base')), 'wider in the head flame graph');
+      await shot('compare');
 
-    // 1. Overview, then search by tag: service.version = 1.5.0.
-    await page.goto(url);
-    await ready();
-    assert.match(await page.textContent('#endpoints'), /GET \/quote\/:sku/);
-    await page.selectOption('select[data-tag="service.version"]', '1.5.0');
-    await page.click('#filters button[type="submit"]');
-    await page.waitForURL(/tag=service\.version%3D1\.5\.0/);
-    await ready();
-    const quoteRow = page.locator('#endpoints tr', { hasText: QUOTE });
-    const cells = await quoteRow.locator('td').allTextContents();
-    const requests = Number(cells[5]);
-    const api = (await getJson(`${url}api/ranking?tag=service.version%3D1.5.0`)).body;
-    assert.equal(requests, api.endpoints.find((e) => e.endpoint === QUOTE).requests, 'the table shows the 1.5.0 selection');
-    assert.ok(requests > 0 && requests <= sent['1.5.0']);
-    await shot('overview');
+      // 5. A trace ID pasted into the box opens the trace.
+      const traceId = (await getJson(`${url}api/hotspots?scope=span&id=${spanId}`)).body.span.traceId;
+      await page.fill('#open-id-input', traceId.toUpperCase());
+      await page.click('#open-id button');
+      await page.waitForURL(new RegExp(`/trace/${traceId}`));
+      await ready();
+      assert.match(await page.textContent('#scope-spans'), new RegExp(spanId));
 
-    // 2. A span opened by deep link, as a tracing UI's link would: /span/<span id>.
-    // The costliest /quote span of 1.5.0 whose samples are in applyDiscounts.
-    const spans = (await getJson(`${url}api/ranking?tag=service.version%3D1.5.0&limit=100`)).body.spans.filter((s) => s.endpoint === QUOTE);
-    let spanId;
-    for (const s of spans) {
-      const h = (await getJson(`${url}api/hotspots?scope=span&id=${s.spanId}`)).body;
-      if (h.functions.some((f) => f.name === 'applyDiscounts')) {
-        spanId = s.spanId;
-        break;
-      }
+      assert.deepEqual(foreign, [], 'the page fetched nothing from outside the viewer');
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await close();
     }
-    assert.ok(spanId, 'a /quote span with applyDiscounts samples');
-    await page.goto(`${url}span/${spanId}`);
-    await ready();
-    assert.match(await page.textContent('h1'), new RegExp(`Span ${spanId}`));
-    assert.ok((await frameWidth('applyDiscounts')) > 5, 'applyDiscounts is in the span flame graph');
-    assert.match(await page.textContent('table.functions'), /applyDiscounts/);
-    assert.match(await page.textContent('.facts'), /GET \/quote\/:sku/);
-    await shot('span');
-    await page.click('button[data-whole="1"]');
-    await page.waitForURL(/whole=1/);
-    await ready();
-    assert.match(await page.textContent('h1'), /Local root of span/);
-    assert.ok((await frameWidth('applyDiscounts')) > 5);
-
-    // 3. The endpoint view: applyDiscounts dominates /quote; search and zoom.
-    await page.goto(`${url}endpoint/${encodeURIComponent(QUOTE)}?tag=service.version%3D1.5.0`);
-    await ready();
-    const full = await frameWidth('all');
-    const width = await frameWidth('applyDiscounts');
-    assert.ok(width > 0.3 * full, `applyDiscounts ${width}px of ${full}px`);
-    const firstFunction = await page.locator('table.functions tbody tr').first().locator('td.fn').textContent();
-    assert.equal(firstFunction, 'applyDiscounts');
-    await page.fill('.flame-search', 'applydisc');
-    assert.match(await page.textContent('.flame-details'), /search: \d+ frame\(s\), [\d.,]+ ms, [\d.]+% of the cpu time/);
-    await shot('endpoint');
-    const discounts = await widestFrame('applyDiscounts');
-    await discounts.hover();
-    assert.match(await page.textContent('.d3-flame-graph-tip'), /applyDiscounts[\s\S]*pricing\.js:\d+[\s\S]*total [\d.,]+ ms cpu \([\d.]+%\)\s+self [\d.,]+ ms/);
-    await discounts.click({ force: true });
-    const zoomed = await settled(() => frameWidth('applyDiscounts'), (w) => w > 0.95 * full);
-    assert.ok(zoomed > 0.95 * full, `zoomed to applyDiscounts: ${zoomed}px of ${full}px`);
-    await page.click('.flame-reset');
-    const reset = await settled(() => frameWidth('applyDiscounts'), (w) => Math.abs(w - width) < 2);
-    assert.ok(Math.abs(reset - width) < 2, `zoom reset: ${reset}px, was ${width}px`);
-
-    // 4. Compare versions: the two newest versions by default.
-    await page.goto(`${url}compare`);
-    await ready();
-    const top = await page.locator('#changes tbody tr').first().locator('td').allTextContents();
-    assert.match(top[0], /^\+/);
-    assert.equal(top[5], 'applyDiscounts');
-    assert.ok((await frameWidth('applyDiscounts', '#flame-head')) > (await frameWidth('applyDiscounts', '#flame-base')), 'wider in the head flame graph');
-    await shot('compare');
-
-    // 5. A trace ID pasted into the box opens the trace.
-    const traceId = (await getJson(`${url}api/hotspots?scope=span&id=${spanId}`)).body.span.traceId;
-    await page.fill('#open-id-input', traceId.toUpperCase());
-    await page.click('#open-id button');
-    await page.waitForURL(new RegExp(`/trace/${traceId}`));
-    await ready();
-    assert.match(await page.textContent('#scope-spans'), new RegExp(spanId));
-
-    assert.deepEqual(foreign, [], 'the page fetched nothing from outside the viewer');
-    assert.deepEqual(pageErrors, []);
-  } finally {
-    await close();
-  }
-});
+  },
+);

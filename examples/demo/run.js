@@ -133,14 +133,18 @@ async function main() {
 
   const { profiles } = loadProfiles(profileDir, { tags: { 'process.pid': String(process.pid) } });
   const ranking = rank(profiles);
-  say(`\n${profiles.length} profile file(s) from this run, ${ms(ranking.total.cpuNanos)} ms CPU sampled, ${pct(ranking.total.cpuNanos - ranking.unattributed.cpuNanos, ranking.total.cpuNanos)} of it inside spans\n`);
+  say(
+    `\n${profiles.length} profile file(s) from this run, ${ms(ranking.total.cpuNanos)} ms CPU sampled, ${pct(ranking.total.cpuNanos - ranking.unattributed.cpuNanos, ranking.total.cpuNanos)} of it inside spans\n`,
+  );
 
   say('Per endpoint (CPU and wall time of every sample labelled with it) and its top function:');
   const summary = {};
   for (const e of ranking.endpoints) {
     const top = topFunctions(hotspots(profiles, { kind: 'endpoint', name: e.endpoint }), 1)[0];
     summary[e.endpoint] = { cpuNanos: e.cpuNanos, wallNanos: e.wallNanos, traces: e.traces, top: top?.name, expected: expectedHotspots[e.endpoint] };
-    say(`  ${e.endpoint.padEnd(24)} cpu ${ms(e.cpuNanos).padStart(8)} ms  wall ${ms(e.wallNanos).padStart(8)} ms  ${String(e.traces).padStart(5)} traces  top: ${top ? `${top.name} (${where(top)})` : '-'}`);
+    say(
+      `  ${e.endpoint.padEnd(24)} cpu ${ms(e.cpuNanos).padStart(8)} ms  wall ${ms(e.wallNanos).padStart(8)} ms  ${String(e.traces).padStart(5)} traces  top: ${top ? `${top.name} (${where(top)})` : '-'}`,
+    );
   }
 
   const trace = ranking.traces[0];
@@ -161,7 +165,8 @@ async function main() {
     say(`  npx spanprof hotspots ${rel} --span ${span.spanId} --format collapsed   # for flame-graph tools`);
     say(`  go tool pprof -tagfocus=span_id=${span.spanId} -top ${path.relative(process.cwd(), profiles[0].file)}`);
   }
-  if (args.json) process.stdout.write(`${JSON.stringify({ pid: process.pid, requests, profiles: profiles.length, endpoints: summary, stats: processor.stats() })}\n`);
+  if (args.json)
+    process.stdout.write(`${JSON.stringify({ pid: process.pid, requests, profiles: profiles.length, endpoints: summary, stats: processor.stats() })}\n`);
 }
 
 main().catch((err) => {

@@ -14,7 +14,13 @@ function startMetrics() {
     for (const rm of exporter.getMetrics()) {
       for (const sm of rm.scopeMetrics) {
         for (const m of sm.metrics) {
-          const entry = (byName[m.descriptor.name] ??= { descriptor: m.descriptor, dataPointType: m.dataPointType, isMonotonic: m.isMonotonic, scope: sm.scope, points: [] });
+          const entry = (byName[m.descriptor.name] ??= {
+            descriptor: m.descriptor,
+            dataPointType: m.dataPointType,
+            isMonotonic: m.isMonotonic,
+            scope: sm.scope,
+            points: [],
+          });
           for (const p of m.dataPoints) entry.points.push({ attributes: p.attributes, value: p.value });
         }
       }

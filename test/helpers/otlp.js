@@ -11,7 +11,14 @@ const root = protobuf.Root.fromJSON({
       nested: {
         AnyValue: {
           oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'bytesValue', 'stringValueStrindex'] } },
-          fields: { stringValue: f(1, 'string'), boolValue: f(2, 'bool'), intValue: f(3, 'int64'), doubleValue: f(4, 'double'), bytesValue: f(7, 'bytes'), stringValueStrindex: f(8, 'int32') },
+          fields: {
+            stringValue: f(1, 'string'),
+            boolValue: f(2, 'bool'),
+            intValue: f(3, 'int64'),
+            doubleValue: f(4, 'double'),
+            bytesValue: f(7, 'bytes'),
+            stringValueStrindex: f(8, 'int32'),
+          },
         },
         KeyValue: { fields: { key: f(1, 'string'), value: f(2, 'AnyValue'), keyStrindex: f(3, 'int32') } },
         Scope: { fields: { name: f(1, 'string'), version: f(2, 'string') } },
@@ -43,7 +50,15 @@ const root = protobuf.Root.fromJSON({
           },
         },
         ValueType: { fields: { typeStrindex: f(1, 'int32'), unitStrindex: f(2, 'int32') } },
-        Sample: { fields: { stackIndex: f(1, 'int32'), attributeIndices: f(2, 'int32', 'repeated'), linkIndex: f(3, 'int32'), values: f(4, 'int64', 'repeated'), timestampsUnixNano: f(5, 'fixed64', 'repeated') } },
+        Sample: {
+          fields: {
+            stackIndex: f(1, 'int32'),
+            attributeIndices: f(2, 'int32', 'repeated'),
+            linkIndex: f(3, 'int32'),
+            values: f(4, 'int64', 'repeated'),
+            timestampsUnixNano: f(5, 'fixed64', 'repeated'),
+          },
+        },
         Mapping: { fields: { memoryStart: f(1, 'uint64'), filenameStrindex: f(4, 'int32') } },
         Stack: { fields: { locationIndices: f(1, 'int32', 'repeated') } },
         Location: { fields: { mappingIndex: f(1, 'int32'), address: f(2, 'uint64'), lines: f(3, 'Line', 'repeated') } },

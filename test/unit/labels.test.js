@@ -37,7 +37,13 @@ test('a span carries span_id, local_root_span_id, trace_id and the endpoint; one
   root.endpoint = 'GET /other';
   assert.equal(labels.sampleLabels().trace_endpoint, 'GET /users/:id', 'and stays the winner');
   root.customLabels = { tenant: 'acme', span_id: 'forged', trace_endpoint: 'forged' };
-  assert.deepEqual(labels.sampleLabels(), { tenant: 'acme', span_id: '2222222222222222', local_root_span_id: '1111111111111111', trace_id: TRACE, trace_endpoint: 'GET /users/:id' });
+  assert.deepEqual(labels.sampleLabels(), {
+    tenant: 'acme',
+    span_id: '2222222222222222',
+    local_root_span_id: '1111111111111111',
+    trace_id: TRACE,
+    trace_endpoint: 'GET /users/:id',
+  });
 });
 
 test('custom labels: at most 8, names checked, values cut, wrong types and spanprof names left out, each warned once', () => {

@@ -40,7 +40,10 @@ test('booleanOption and describeValue: never print an object (it may be huge or 
   assert.equal(booleanOption('x.on', false, true), false);
   assert.match(lines[0], /option x\.on: an object is not accepted \(true or false\); using true/);
   assert.equal(describeValue([1]), 'an array');
-  assert.equal(describeValue(() => 1), 'a function');
+  assert.equal(
+    describeValue(() => 1),
+    'a function',
+  );
   assert.equal(describeValue('x'.repeat(100)), JSON.stringify(`${'x'.repeat(40)}...`));
   assert.equal(describeValue(10n), '10n');
 });

@@ -29,13 +29,24 @@ test('one function is its name and path: its frames at any line make one row; sa
       { stack: [{ name: 'handle', file: '/app/orders/handler.js', line: 4 }], cpu: 10 * MS },
       { stack: [{ name: 'handle', file: '/app/users/handler.js', line: 4 }], cpu: 20 * MS },
       { stack: [{ name: 'spin', file: '/app/twins.js', line: 5 }], cpu: 3 * MS },
-      { stack: [{ name: 'spin', file: '/app/twins.js', line: 14 }, { name: 'spin', file: '/app/twins.js', line: 5 }], cpu: 4 * MS },
+      {
+        stack: [
+          { name: 'spin', file: '/app/twins.js', line: 14 },
+          { name: 'spin', file: '/app/twins.js', line: 5 },
+        ],
+        cpu: 4 * MS,
+      },
       { stack: [{ name: '', file: 'file:///app/esm.mjs', line: 2 }], cpu: 1 * MS },
     ],
   });
   const h = model.hotspots(load(dir), { kind: 'all' });
   const rows = Object.fromEntries(h.functions.map((f) => [`${f.name} ${f.file}`, f]));
-  assert.deepEqual(Object.keys(rows).sort(), ['(anonymous) /app/esm.mjs', 'handle /app/orders/handler.js', 'handle /app/users/handler.js', 'spin /app/twins.js']);
+  assert.deepEqual(Object.keys(rows).sort(), [
+    '(anonymous) /app/esm.mjs',
+    'handle /app/orders/handler.js',
+    'handle /app/users/handler.js',
+    'spin /app/twins.js',
+  ]);
   assert.equal(rows['spin /app/twins.js'].self.cpuNanos, 7 * MS);
   assert.equal(rows['spin /app/twins.js'].total.cpuNanos, 7 * MS, 'recursion through its own frames counts once');
   assert.equal(rows['spin /app/twins.js'].line, 5, 'the lowest definition line');
@@ -100,7 +111,12 @@ test('endpoints, requests and the files that hold a span', (t) => {
     start,
     requests: { 'GET /a': 2 },
     samples: [
-      { stack: [{ name: 'a', file: '/x.js', line: 1 }], cpu: 2 * MS, wall: 3 * MS, labels: { span_id: span(1), trace_id: span(9).repeat(2), local_root_span_id: span(1), trace_endpoint: 'GET /a' } },
+      {
+        stack: [{ name: 'a', file: '/x.js', line: 1 }],
+        cpu: 2 * MS,
+        wall: 3 * MS,
+        labels: { span_id: span(1), trace_id: span(9).repeat(2), local_root_span_id: span(1), trace_endpoint: 'GET /a' },
+      },
       { stack: [{ name: 'idle', file: '', line: 0 }], cpu: 0, wall: 5 * MS },
     ],
   });
@@ -112,7 +128,10 @@ test('endpoints, requests and the files that hold a span', (t) => {
   });
   const profiles = load(dir);
   const byEndpoint = model.costByEndpoint(profiles);
-  assert.deepEqual(Object.fromEntries([...byEndpoint].map(([k, c]) => [k, [c.cpuNanos, c.wallNanos, c.samples]])), { 'GET /a': [6 * MS, 7 * MS, 2], '': [0, 5 * MS, 1] });
+  assert.deepEqual(Object.fromEntries([...byEndpoint].map(([k, c]) => [k, [c.cpuNanos, c.wallNanos, c.samples]])), {
+    'GET /a': [6 * MS, 7 * MS, 2],
+    '': [0, 5 * MS, 1],
+  });
   assert.equal(model.rank(profiles).endpoints[0].requests, 3, 'counted requests summed over periods');
   assert.deepEqual(model.filesOf(profiles, { kind: 'span', id: span(2) }), [f2]);
   assert.deepEqual(model.filesOf(profiles, { kind: 'endpoint', name: 'GET /a' }).sort(), [f1, f2].sort());

@@ -55,7 +55,6 @@ export const SPANPROF_VARIABLES = [
   'SPANPROF_SHUTDOWN_TIMEOUT_MILLIS',
 ] as const;
 
-
 /**
  * Reads the `SPANPROF_*` variables (no side effects; `profilingSpanProcessorFromEnv`
  * logs the problems). A wrong value never stops anything: the default applies
@@ -114,7 +113,9 @@ export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
   for (const name of Object.keys(env)) {
     if (!name.startsWith('SPANPROF_') || (SPANPROF_VARIABLES as readonly string[]).includes(name)) continue;
     const near = closest(name, SPANPROF_VARIABLES);
-    problems.push(`${name} is not a spanprof variable and is ignored${near === undefined ? '.' : `; did you mean ${near}?`} Known: ${SPANPROF_VARIABLES.join(', ')}`);
+    problems.push(
+      `${name} is not a spanprof variable and is ignored${near === undefined ? '.' : `; did you mean ${near}?`} Known: ${SPANPROF_VARIABLES.join(', ')}`,
+    );
   }
   return { enabled, exporters, profilesDir: value('SPANPROF_PROFILES_DIR'), options, shutdownTimeoutMillis, problems };
 }
@@ -161,10 +162,7 @@ export class DisabledProcessor {
  * processor that does nothing. Problems are warned about once each
  * (`SPANPROF_W001`) and never stop the application.
  */
-export function profilingSpanProcessorFromEnv(
-  options: ProfilingSpanProcessorOptions = {},
-  env: Env = process.env,
-): ProfilingSpanProcessor | DisabledProcessor {
+export function profilingSpanProcessorFromEnv(options: ProfilingSpanProcessorOptions = {}, env: Env = process.env): ProfilingSpanProcessor | DisabledProcessor {
   const config = readSpanprofEnv(env);
   for (const problem of config.problems) logger.warn(`${codes.INVALID_OPTION} ${problem}`);
   return processorFromConfig(config, options);

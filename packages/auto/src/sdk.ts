@@ -46,7 +46,10 @@ function traceProcessorsFromEnv(): SpanProcessor[] {
   } catch (err) {
     logger.debug('sdk-node env processors unavailable', err);
   }
-  warn('OTEL_TRACES_EXPORTER could not be applied with this @opentelemetry/sdk-node; spans are not exported (profiling goes on)', codes.TRACES_EXPORTER_UNAVAILABLE);
+  warn(
+    'OTEL_TRACES_EXPORTER could not be applied with this @opentelemetry/sdk-node; spans are not exported (profiling goes on)',
+    codes.TRACES_EXPORTER_UNAVAILABLE,
+  );
   return [];
 }
 

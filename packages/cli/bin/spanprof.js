@@ -6,6 +6,8 @@ process.stdout.on('error', (err) => {
   if (err.code !== 'EPIPE') throw err;
   process.exit(0);
 });
-require('../build/src/main.js').main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+require('../build/src/main.js')
+  .main(process.argv)
+  .then((code) => {
+    process.exitCode = code;
+  });

@@ -216,7 +216,14 @@ export class ViewServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const send = (status: number, type: string, body: Buffer | string, extra: Record<string, string> = {}): void => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-security-policy': CONTENT_SECURITY_POLICY, 'referrer-policy': 'no-referrer', ...extra });
+      res.writeHead(status, {
+        'content-type': type,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': CONTENT_SECURITY_POLICY,
+        'referrer-policy': 'no-referrer',
+        ...extra,
+      });
       res.end(body);
     };
     try {

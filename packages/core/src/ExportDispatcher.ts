@@ -58,7 +58,11 @@ export class ExportDispatcher {
    * exports answered or timed out.
    */
   async shutdown(lastExport: Promise<void>): Promise<void> {
-    const shutdown = (exporter: ProfileExporter): Promise<void> => this.bounded(Promise.resolve().then(() => exporter.shutdown()), 'exporter shutdown');
+    const shutdown = (exporter: ProfileExporter): Promise<void> =>
+      this.bounded(
+        Promise.resolve().then(() => exporter.shutdown()),
+        'exporter shutdown',
+      );
     const owning = this.exporters.filter((e) => e.boundsOwnQueue === true);
     const others = this.exporters.filter((e) => e.boundsOwnQueue !== true);
     await Promise.all([...owning.map(shutdown), Promise.all([lastExport, ...this.pending]).then(() => Promise.all(others.map(shutdown)))]);
@@ -119,12 +123,14 @@ export class ExportDispatcher {
     this.inFlight.set(exporter, busy + 1);
     // In flight until the exporter answers, even past the timeout: that is what bounds a hung exporter.
     void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
-    return withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) })).then((result) => {
-      if (result.code !== ExportResultCode.SUCCESS) {
-        this.figures.failedExports++;
-        logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
-      }
-    });
+    return withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) })).then(
+      (result) => {
+        if (result.code !== ExportResultCode.SUCCESS) {
+          this.figures.failedExports++;
+          logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
+        }
+      },
+    );
   }
 }
 

@@ -56,7 +56,6 @@ export interface SessionStats {
   v8ProfilerStuck: number;
 }
 
-
 /**
  * One profiling session: its lifecycle (one per process, start, periodic and
  * on-demand collection, flush, shutdown). Collection is the `ProfileCollector`'s,
@@ -215,7 +214,10 @@ export class ProfilerSession {
     const frames = isAsyncContextFrameActive();
     if (mode === 'async-frame' && !frames) {
       logger.warn(
-        message(codes.INVALID_OPTION, 'option contextTracking: "async-frame" needs AsyncContextFrame, which is not active in this process (Node 24, or Node 22 with --experimental-async-context-frame); using "async-hooks"'),
+        message(
+          codes.INVALID_OPTION,
+          'option contextTracking: "async-frame" needs AsyncContextFrame, which is not active in this process (Node 24, or Node 22 with --experimental-async-context-frame); using "async-hooks"',
+        ),
       );
     }
     return frames ? 'async-frame' : 'async-hooks';

@@ -48,7 +48,16 @@ export {
   validHeaders,
   withTracingSuppressed,
 } from '@spanprof/exporter-base';
-export type { CollectedProfile, ExportResult, HttpExporterOptions, HttpExporterStats, HttpRequestSpec, ProfileBatch, ProfileExporter, ProfileKind } from '@spanprof/exporter-base';
+export type {
+  CollectedProfile,
+  ExportResult,
+  HttpExporterOptions,
+  HttpExporterStats,
+  HttpRequestSpec,
+  ProfileBatch,
+  ProfileExporter,
+  ProfileKind,
+} from '@spanprof/exporter-base';
 // Framework plumbing, also at `@spanprof/core/framework` (where the integrations take it from).
 export { DebugPprofEndpoints, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_ROUTE_LENGTH, RequestLabeler } from './framework';
 export type { CustomLabelValues, DebugPprofEndpoint, DebugPprofOptions, DebugPprofResponse } from './framework';

@@ -27,7 +27,10 @@ export class LocalRoot {
   countedPeriod = -1;
   countedAs: string | undefined;
 
-  constructor(readonly spanId: string, endpoint: string) {
+  constructor(
+    readonly spanId: string,
+    endpoint: string,
+  ) {
     this.spanEndpoint = endpoint;
   }
 

@@ -33,7 +33,8 @@ function warn(option: string, value: unknown, accepted: string, used: unknown): 
   warnOption(option, value, accepted, JSON.stringify(used) ?? String(used), logger);
 }
 
-const integerOption = (option: string, value: unknown, fallback: number, min: number, max: number): number => checkInteger(option, value, fallback, min, max, logger);
+const integerOption = (option: string, value: unknown, fallback: number, min: number, max: number): number =>
+  checkInteger(option, value, fallback, min, max, logger);
 const booleanOption = (option: string, value: unknown, fallback: boolean): boolean => checkBoolean(option, value, fallback, logger);
 export { integerOption };
 

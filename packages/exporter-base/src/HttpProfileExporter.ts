@@ -59,7 +59,6 @@ const DEFAULTS = {
   maxQueuedRequests: 8,
 };
 
-
 /**
  * The headers a request can carry: a name or value node:http would refuse is
  * dropped with a warning naming the header (never its value: headers carry secrets).
@@ -73,7 +72,9 @@ export function validHeaders(owner: string, headers: Record<string, unknown> | u
       http.validateHeaderValue(name, value);
       out[name] = value;
     } catch {
-      logger.warn(message(codes.INVALID_OPTION, `${owner} header ${JSON.stringify(name.slice(0, 60))}: not a valid HTTP header name and string value; left out`));
+      logger.warn(
+        message(codes.INVALID_OPTION, `${owner} header ${JSON.stringify(name.slice(0, 60))}: not a valid HTTP header name and string value; left out`),
+      );
     }
   }
   return out;
@@ -152,7 +153,10 @@ export abstract class HttpProfileExporter implements ProfileExporter {
             (results) => results.find((r) => r.code !== ExportResultCode.SUCCESS) ?? { code: ExportResultCode.SUCCESS },
           ),
     );
-    const closed = this.closedSignal.then((): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`${this.name}: batch ${batch.sequence} not sent before the shutdown deadline`) }));
+    const closed = this.closedSignal.then((): ExportResult => ({
+      code: ExportResultCode.FAILED,
+      error: new Error(`${this.name}: batch ${batch.sequence} not sent before the shutdown deadline`),
+    }));
     return Promise.race([sent, closed]);
   }
 
@@ -272,7 +276,10 @@ export abstract class HttpProfileExporter implements ProfileExporter {
         if (!this.warnedStatuses.has(outcome.status)) {
           this.warnedStatuses.add(outcome.status);
           logger.warn(
-            message(codes.EXPORT_FAILED, `${this.name}: ${redactUrl(spec.url)} answered ${outcome.status}${outcome.firstLine ? `: ${outcome.firstLine}` : ''}; not retried (further ${outcome.status} answers are not logged)`),
+            message(
+              codes.EXPORT_FAILED,
+              `${this.name}: ${redactUrl(spec.url)} answered ${outcome.status}${outcome.firstLine ? `: ${outcome.firstLine}` : ''}; not retried (further ${outcome.status} answers are not logged)`,
+            ),
           );
         }
         this.settle(pending, 'failed', `${spec.what}: rejected with HTTP ${outcome.status}`, true);
@@ -357,16 +364,19 @@ export abstract class HttpProfileExporter implements ProfileExporter {
 }
 
 type AttemptOutcome =
-  | { kind: 'ok' }
-  | { kind: 'retry'; reason: string; retryAfterMillis: number | undefined }
-  | { kind: 'reject'; status: number; firstLine: string };
+  { kind: 'ok' } | { kind: 'retry'; reason: string; retryAfterMillis: number | undefined } | { kind: 'reject'; status: number; firstLine: string };
 
 /**
  * One POST with node:http(s), called in the exporter's suppressed context (the
  * HTTP instrumentation honours it at the call; fetch's pooled dispatch may not).
  * Default agents: their idle keep-alive sockets are unref'd.
  */
-function post(url: URL, headers: Record<string, string>, body: Uint8Array, signal: AbortSignal): Promise<{ status: number; retryAfter: string | null; text: string }> {
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  signal: AbortSignal,
+): Promise<{ status: number; retryAfter: string | null; text: string }> {
   return new Promise((resolve, reject) => {
     const request = (url.protocol === 'https:' ? https : http).request(
       url,
@@ -381,7 +391,11 @@ function post(url: URL, headers: Record<string, string>, body: Uint8Array, signa
         });
         res.on('end', () => {
           const retryAfter = res.headers['retry-after'];
-          resolve({ status: res.statusCode ?? 0, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, text: Buffer.concat(chunks).toString('utf8').slice(0, 4096) });
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+            text: Buffer.concat(chunks).toString('utf8').slice(0, 4096),
+          });
         });
         res.on('error', reject);
       },

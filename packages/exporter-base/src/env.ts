@@ -48,7 +48,12 @@ export function parseBoolean(value: string): boolean | undefined {
 export function envPositiveInteger(name: string, value: string, fallback: number): number {
   const parsed = parsePositiveInteger(value);
   if (parsed !== undefined) return parsed;
-  logger.warn(message(codes.INVALID_OPTION, `environment variable ${name}=${JSON.stringify(value.slice(0, 40))}: expected a positive integer up to ${MAX_TIMER_MILLIS}; using ${fallback}`));
+  logger.warn(
+    message(
+      codes.INVALID_OPTION,
+      `environment variable ${name}=${JSON.stringify(value.slice(0, 40))}: expected a positive integer up to ${MAX_TIMER_MILLIS}; using ${fallback}`,
+    ),
+  );
   return fallback;
 }
 
@@ -74,6 +79,12 @@ export function parseKeyValueList(name: string, value: string): Record<string, s
       bad++;
     }
   }
-  if (bad > 0) logger.warn(message(codes.INVALID_OPTION, `environment variable ${name}: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not key=value and ${bad === 1 ? 'was' : 'were'} skipped`));
+  if (bad > 0)
+    logger.warn(
+      message(
+        codes.INVALID_OPTION,
+        `environment variable ${name}: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not key=value and ${bad === 1 ? 'was' : 'were'} skipped`,
+      ),
+    );
   return out;
 }

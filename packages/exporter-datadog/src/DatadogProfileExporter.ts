@@ -1,7 +1,20 @@
 import { diag } from '@opentelemetry/api';
 import { codes, envString, HttpProfileExporter } from '@spanprof/exporter-base';
 import { VERSION } from './version';
-import { encodeGzipped, LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, relabelProfile, TAG_DEPLOYMENT_ENVIRONMENT, TAG_HOST_NAME, TAG_PROCESS_PID, TAG_PROFILER_VERSION, TAG_RUNTIME_VERSION, TAG_SERVICE_NAME, TAG_SERVICE_VERSION } from '@spanprof/profile';
+import {
+  encodeGzipped,
+  LABEL_LOCAL_ROOT_SPAN_ID,
+  LABEL_SPAN_ID,
+  LABEL_TRACE_ENDPOINT,
+  relabelProfile,
+  TAG_DEPLOYMENT_ENVIRONMENT,
+  TAG_HOST_NAME,
+  TAG_PROCESS_PID,
+  TAG_PROFILER_VERSION,
+  TAG_RUNTIME_VERSION,
+  TAG_SERVICE_NAME,
+  TAG_SERVICE_VERSION,
+} from '@spanprof/profile';
 import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch, ProfileKind } from '@spanprof/exporter-base';
 import type { LabelValues } from '@spanprof/profile';
 
@@ -138,7 +151,9 @@ function agentUrl(option: string | undefined): URL {
     } catch {
       // reported below
     }
-    logger.warn(`${codes.INVALID_OPTION} DatadogProfileExporter ${option !== undefined ? 'option url' : 'DD_TRACE_AGENT_URL'}: expected an http:// or https:// URL (unix sockets are not supported); using DD_AGENT_HOST/DD_TRACE_AGENT_PORT`);
+    logger.warn(
+      `${codes.INVALID_OPTION} DatadogProfileExporter ${option !== undefined ? 'option url' : 'DD_TRACE_AGENT_URL'}: expected an http:// or https:// URL (unix sockets are not supported); using DD_AGENT_HOST/DD_TRACE_AGENT_PORT`,
+    );
   }
   const host = envString('DD_AGENT_HOST') ?? '127.0.0.1';
   const port = envString('DD_TRACE_AGENT_PORT') ?? '8126';

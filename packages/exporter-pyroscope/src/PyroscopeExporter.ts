@@ -1,6 +1,15 @@
 import { diag } from '@opentelemetry/api';
 import { codes, envString, HttpProfileExporter, validHeaders } from '@spanprof/exporter-base';
-import { encodeGzipped, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, relabelProfile, TAG_DEPLOYMENT_ENVIRONMENT, TAG_HOST_NAME, TAG_SERVICE_NAME, TAG_SERVICE_VERSION } from '@spanprof/profile';
+import {
+  encodeGzipped,
+  LABEL_SPAN_ID,
+  LABEL_TRACE_ENDPOINT,
+  relabelProfile,
+  TAG_DEPLOYMENT_ENVIRONMENT,
+  TAG_HOST_NAME,
+  TAG_SERVICE_NAME,
+  TAG_SERVICE_VERSION,
+} from '@spanprof/profile';
 import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/exporter-base';
 import type { LabelValues } from '@spanprof/profile';
 
@@ -67,7 +76,9 @@ export class PyroscopeExporter extends HttpProfileExporter {
       base = new URL(server);
       if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
     } catch {
-      logger.warn(`${codes.INVALID_OPTION} PyroscopeExporter option url (or serverAddress, PYROSCOPE_SERVER_ADDRESS): expected an http:// or https:// URL; using ${DEFAULT_SERVER}`);
+      logger.warn(
+        `${codes.INVALID_OPTION} PyroscopeExporter option url (or serverAddress, PYROSCOPE_SERVER_ADDRESS): expected an http:// or https:// URL; using ${DEFAULT_SERVER}`,
+      );
       base = new URL(DEFAULT_SERVER);
     }
     // Credentials in the URL become a header: fetch refuses URLs that carry them.
@@ -79,7 +90,9 @@ export class PyroscopeExporter extends HttpProfileExporter {
 
     const appName = options.appName ?? envString('PYROSCOPE_APPLICATION_NAME');
     if (appName !== undefined && !APP_NAME.test(appName)) {
-      logger.warn(`${codes.INVALID_OPTION} PyroscopeExporter appName ${JSON.stringify(appName)}: Pyroscope accepts letters, digits, "_", "." and "-" only; using the resource's service.name`);
+      logger.warn(
+        `${codes.INVALID_OPTION} PyroscopeExporter appName ${JSON.stringify(appName)}: Pyroscope accepts letters, digits, "_", "." and "-" only; using the resource's service.name`,
+      );
     } else {
       this.appName = appName;
     }
@@ -93,7 +106,9 @@ export class PyroscopeExporter extends HttpProfileExporter {
     }
     const labels = options.sampleLabels;
     if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) {
-      logger.warn(`${codes.INVALID_OPTION} PyroscopeExporter option sampleLabels: expected an array of label names; using ${JSON.stringify(DEFAULT_PYROSCOPE_SAMPLE_LABELS)}`);
+      logger.warn(
+        `${codes.INVALID_OPTION} PyroscopeExporter option sampleLabels: expected an array of label names; using ${JSON.stringify(DEFAULT_PYROSCOPE_SAMPLE_LABELS)}`,
+      );
       this.sampleLabels = new Set(DEFAULT_PYROSCOPE_SAMPLE_LABELS);
     } else {
       this.sampleLabels = new Set(labels ?? DEFAULT_PYROSCOPE_SAMPLE_LABELS);
@@ -142,7 +157,10 @@ export class PyroscopeExporter extends HttpProfileExporter {
     let app = this.appName ?? batch.tags[TAG_SERVICE_NAME] ?? 'unknown_service';
     if (!APP_NAME.test(app)) {
       const fixed = app.replace(/[^A-Za-z0-9_.-]/g, '_');
-      this.rejectOnce(`app:${app}`, `service.name ${JSON.stringify(app)} holds characters Pyroscope refuses in an application name; sent as ${JSON.stringify(fixed)}`);
+      this.rejectOnce(
+        `app:${app}`,
+        `service.name ${JSON.stringify(app)} holds characters Pyroscope refuses in an application name; sent as ${JSON.stringify(fixed)}`,
+      );
       app = fixed;
     }
     const tags: Record<string, string> = {};
@@ -160,11 +178,17 @@ export class PyroscopeExporter extends HttpProfileExporter {
 
   private validTag(key: string, value: string, source: string): boolean {
     if (!TAG_KEY.test(key) || key.startsWith('__') || key === 'service_name') {
-      this.rejectOnce(`key:${key}`, `${source}: tag key ${JSON.stringify(key)} refused: Pyroscope accepts letters, digits and "_" (not leading "__", not service_name, which is the application name)`);
+      this.rejectOnce(
+        `key:${key}`,
+        `${source}: tag key ${JSON.stringify(key)} refused: Pyroscope accepts letters, digits and "_" (not leading "__", not service_name, which is the application name)`,
+      );
       return false;
     }
     if (TAG_VALUE_FORBIDDEN.test(value)) {
-      this.rejectOnce(`value:${key}`, `${source}: the value of tag ${JSON.stringify(key)} holds one of , { } = or a line break, which Pyroscope's name syntax cannot carry; tag left out`);
+      this.rejectOnce(
+        `value:${key}`,
+        `${source}: the value of tag ${JSON.stringify(key)} holds one of , { } = or a line break, which Pyroscope's name syntax cannot carry; tag left out`,
+      );
       return false;
     }
     return true;

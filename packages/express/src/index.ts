@@ -53,9 +53,7 @@ export function spanprof(options: SpanprofExpressOptions = {}): RequestHandler {
   const withEndpoint = options.endpoint !== false;
   const pprof = options.pprof;
   const debug =
-    pprof === undefined || pprof === false
-      ? undefined
-      : new DebugPprofEndpoints<Request>(pprof === true ? {} : pprof, (req) => req.socket?.remoteAddress);
+    pprof === undefined || pprof === false ? undefined : new DebugPprofEndpoints<Request>(pprof === true ? {} : pprof, (req) => req.socket?.remoteAddress);
   return function spanprofMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (debug !== undefined && req.method === 'GET') {
       const endpoint = debug.match(req.path);

@@ -159,9 +159,7 @@ export function selectProfiles(profiles: readonly IndexedProfile[], filter: Prof
   const tagEntries = Object.entries(filter.tags ?? {});
   return profiles.filter(
     (p) =>
-      tagEntries.every(([k, v]) => p.tags[k] === v) &&
-      (filter.from === undefined || p.end >= filter.from) &&
-      (filter.to === undefined || p.start <= filter.to),
+      tagEntries.every(([k, v]) => p.tags[k] === v) && (filter.from === undefined || p.end >= filter.from) && (filter.to === undefined || p.start <= filter.to),
   );
 }
 

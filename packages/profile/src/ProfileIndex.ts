@@ -80,8 +80,22 @@ const D = [...'0123456789abcdef'].map((c) => c.charCodeAt(0));
 /** 16 hex digits of `hi`, `lo` as one flat string (about twice as fast as `toString(16)` and padding). */
 function hex16(hi: number, lo: number): string {
   return String.fromCharCode(
-    D[hi >>> 28], D[(hi >>> 24) & 15], D[(hi >>> 20) & 15], D[(hi >>> 16) & 15], D[(hi >>> 12) & 15], D[(hi >>> 8) & 15], D[(hi >>> 4) & 15], D[hi & 15],
-    D[lo >>> 28], D[(lo >>> 24) & 15], D[(lo >>> 20) & 15], D[(lo >>> 16) & 15], D[(lo >>> 12) & 15], D[(lo >>> 8) & 15], D[(lo >>> 4) & 15], D[lo & 15],
+    D[hi >>> 28],
+    D[(hi >>> 24) & 15],
+    D[(hi >>> 20) & 15],
+    D[(hi >>> 16) & 15],
+    D[(hi >>> 12) & 15],
+    D[(hi >>> 8) & 15],
+    D[(hi >>> 4) & 15],
+    D[hi & 15],
+    D[lo >>> 28],
+    D[(lo >>> 24) & 15],
+    D[(lo >>> 20) & 15],
+    D[(lo >>> 16) & 15],
+    D[(lo >>> 12) & 15],
+    D[(lo >>> 8) & 15],
+    D[(lo >>> 4) & 15],
+    D[lo & 15],
   );
 }
 // An ID's low two bits say where its value is kept, the rest is its index there.
@@ -147,7 +161,8 @@ export class LabelTable {
       const want = [0, 1, 2, 3].map((k) => Number.parseInt(value.slice(8 * k, 8 * k + 8), 16));
       const packed = this.hex32;
       for (let i = 0; i < this.size32; i++) {
-        if (packed[4 * i + 3] === want[3] && packed[4 * i + 2] === want[2] && packed[4 * i + 1] === want[1] && packed[4 * i] === want[0]) return (i << 2) | PACKED_32;
+        if (packed[4 * i + 3] === want[3] && packed[4 * i + 2] === want[2] && packed[4 * i + 1] === want[1] && packed[4 * i] === want[0])
+          return (i << 2) | PACKED_32;
       }
       return undefined;
     }

@@ -3,11 +3,7 @@ import { NONE } from './ProfileIndex';
 
 /** What part of the samples to look at. */
 export type Scope =
-  | { kind: 'all' }
-  | { kind: 'span'; id: string }
-  | { kind: 'trace'; id: string }
-  | { kind: 'root'; id: string }
-  | { kind: 'endpoint'; name: string };
+  { kind: 'all' } | { kind: 'span'; id: string } | { kind: 'trace'; id: string } | { kind: 'root'; id: string } | { kind: 'endpoint'; name: string };
 
 /** Nanoseconds of CPU and wall time, and the sample count. */
 export interface Cost {
@@ -30,7 +26,10 @@ function add(into: Cost, c: Cost): void {
   into.wallNanos += c.wallNanos;
   into.samples += c.samples;
 }
-const timeOf = (kind: TimeKind) => (c: Cost): number => (kind === 'cpu' ? c.cpuNanos : c.wallNanos);
+const timeOf =
+  (kind: TimeKind) =>
+  (c: Cost): number =>
+    kind === 'cpu' ? c.cpuNanos : c.wallNanos;
 
 /**
  * The rows of `p` in `scope`: a predicate on the row index, or `undefined`
@@ -149,9 +148,7 @@ export function rank(profiles: readonly IndexedProfile[], sortBy: TimeKind = 'cp
   return {
     spans: [...spans.values()].sort(order),
     traces: [...traces.values()].map(({ spanIds, ...t }) => ({ ...t, spans: spanIds.size })).sort(order),
-    endpoints: [...endpoints.values()]
-      .map(({ traceIds, ...e }) => ({ ...e, traces: traceIds.size, requests: requests.get(e.endpoint) ?? 0 }))
-      .sort(order),
+    endpoints: [...endpoints.values()].map(({ traceIds, ...e }) => ({ ...e, traces: traceIds.size, requests: requests.get(e.endpoint) ?? 0 })).sort(order),
     total,
     unattributed,
   };

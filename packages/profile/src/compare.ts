@@ -221,8 +221,7 @@ export function compare(base: readonly IndexedProfile[], head: readonly IndexedP
   const b = summarize(base, value);
   const h = summarize(head, value);
   const byShare = (x: FunctionChange, y: FunctionChange): number => Math.abs(y.shareChange) - Math.abs(x.shareChange);
-  const byPerRequest = (x: FunctionChange, y: FunctionChange): number =>
-    Math.abs(y.perRequestChange ?? 0) - Math.abs(x.perRequestChange ?? 0) || byShare(x, y);
+  const byPerRequest = (x: FunctionChange, y: FunctionChange): number => Math.abs(y.perRequestChange ?? 0) - Math.abs(x.perRequestChange ?? 0) || byShare(x, y);
   const endpoints: EndpointComparison[] = [];
   for (const [endpoint, headSide] of h.endpoints) {
     const baseSide = b.endpoints.get(endpoint);

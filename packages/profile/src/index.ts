@@ -22,7 +22,20 @@ export { ANONYMOUS_FUNCTION, functionKey, normalizeFile, portablePath, UNKNOWN_F
 export { FrameTable, indexProfile, LabelTable } from './ProfileIndex';
 export type { Frame, FunctionRef, IndexedProfile } from './ProfileIndex';
 export { collapsed, costByEndpoint, filesOf, findSpan, flameGraph, hotspots, rank } from './analysis';
-export type { Cost, EndpointCost, FlameGraphOptions, FlameNode, FunctionCost, Hotspots, Ranking, Scope, SpanCost, SpanInfo, TimeKind, TraceCost } from './analysis';
+export type {
+  Cost,
+  EndpointCost,
+  FlameGraphOptions,
+  FlameNode,
+  FunctionCost,
+  Hotspots,
+  Ranking,
+  Scope,
+  SpanCost,
+  SpanInfo,
+  TimeKind,
+  TraceCost,
+} from './analysis';
 export { compare } from './compare';
 export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
 export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';

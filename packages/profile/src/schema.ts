@@ -11,12 +11,7 @@ export const LABEL_TRACE_ID = 'trace_id';
 export const LABEL_TRACE_ENDPOINT = 'trace_endpoint';
 
 /** All sample label names spanprof writes, in a fixed order. */
-export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([
-  LABEL_SPAN_ID,
-  LABEL_LOCAL_ROOT_SPAN_ID,
-  LABEL_TRACE_ID,
-  LABEL_TRACE_ENDPOINT,
-]);
+export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([LABEL_SPAN_ID, LABEL_LOCAL_ROOT_SPAN_ID, LABEL_TRACE_ID, LABEL_TRACE_ENDPOINT]);
 
 /** Tag names spanprof fills in itself (OpenTelemetry resource attribute names). */
 export const TAG_SERVICE_NAME = 'service.name';

@@ -11,7 +11,9 @@ export function diffCommand(program: Command, { print, warn }: Output): void {
   withCommon(
     program
       .command('diff')
-      .description('function cost compared between two selections of profiles (say two versions): change in CPU share, and in CPU time per request endpoint by endpoint')
+      .description(
+        'function cost compared between two selections of profiles (say two versions): change in CPU share, and in CPU time per request endpoint by endpoint',
+      )
       .argument('<dir>', 'profile directory (FileExporter output)')
       .requiredOption('--base <key=value>', 'the baseline selection (repeatable), e.g. service.version=1.4.0', parseTag)
       .requiredOption('--head <key=value>', 'the selection compared with it (repeatable), e.g. service.version=1.5.0', parseTag)
@@ -57,7 +59,14 @@ function printComparison(print: (text: string) => void, c: Comparison, base: str
     print(
       table(
         ['change µs/req', 'base µs/req', 'head µs/req', 'share change', 'function', 'file'],
-        e.functions.map((f) => [signedMicros(f.perRequestChange), micros(f.basePerRequest), micros(f.headPerRequest), signedPct(f.shareChange), f.name, location(f)]),
+        e.functions.map((f) => [
+          signedMicros(f.perRequestChange),
+          micros(f.basePerRequest),
+          micros(f.headPerRequest),
+          signedPct(f.shareChange),
+          f.name,
+          location(f),
+        ]),
         new Set([0, 1, 2, 3]),
       ),
     );

@@ -43,7 +43,8 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
       return;
     }
     print(`${describe(scope)}: ${ms(h.total.cpuNanos)} ms CPU, ${ms(h.total.wallNanos)} ms wall, ${h.total.samples} samples`);
-    if (files !== undefined) print(`in ${files.length === 1 ? 'file' : `${files.length} files`}: ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''}`);
+    if (files !== undefined)
+      print(`in ${files.length === 1 ? 'file' : `${files.length} files`}: ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''}`);
     print('');
     print(
       table(

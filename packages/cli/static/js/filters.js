@@ -20,9 +20,10 @@ export function renderFilters() {
   const keys = meta.searchTags.filter((k) => meta.tags[k]);
   document.getElementById('tag-filters').innerHTML = keys
     .map(
-      (k) => `<label>${esc(k)} <select data-tag="${esc(k)}"><option value="">any</option>${meta.tags[k]
-        .map((v) => `<option value="${esc(v)}"${chosen[k] === v ? ' selected' : ''}>${esc(v)}</option>`)
-        .join('')}</select></label>`,
+      (k) =>
+        `<label>${esc(k)} <select data-tag="${esc(k)}"><option value="">any</option>${meta.tags[k]
+          .map((v) => `<option value="${esc(v)}"${chosen[k] === v ? ' selected' : ''}>${esc(v)}</option>`)
+          .join('')}</select></label>`,
     )
     .join('');
   document.getElementById('filter-from').value = p.get('from') ? toLocalInput(p.get('from')) : '';

@@ -115,7 +115,10 @@ export class RequestLabeler<Req> {
       }
       const type = typeof raw;
       if (type !== 'string' && type !== 'number' && type !== 'boolean' && type !== 'bigint') {
-        this.warnOnce(`value:${name}`, `${this.integration}: custom label ${JSON.stringify(name)} left out: its value is a ${type}; expected a string, number or boolean`);
+        this.warnOnce(
+          `value:${name}`,
+          `${this.integration}: custom label ${JSON.stringify(name)} left out: its value is a ${type}; expected a string, number or boolean`,
+        );
         continue;
       }
       if (count === MAX_CUSTOM_LABELS) {

@@ -37,25 +37,32 @@ export async function compareView() {
   const t = (s) => timeOf(s.total, value);
   const side = (name, pairs, s) =>
     `<div><span>${name}</span>${esc(pairs.join(', '))}: ${s.profiles} profile(s), ${ms(t(s))} ms ${value}, ${s.requests} request(s)${s.requestSource === 'sampled' ? ' (seen in samples)' : ''}${
-      s.requests ? `, ${us(t(s) / s.requests)} µs/request` : ''}</div>`;
+      s.requests ? `, ${us(t(s) / s.requests)} µs/request` : ''
+    }</div>`;
   const cls = (x) => (x > 0 ? 'up' : x < 0 ? 'down' : '');
   view.innerHTML = `<h1>Compare versions</h1>${form}
       <div class="facts">${side('base', base, c.base)}${side('head', head, c.head)}</div>
       <h2>Functions whose share of ${value === 'cpu' ? 'CPU' : 'wall'} time changed the most</h2>
       <table id="changes"><thead><tr><th class="num">change</th><th class="num">base %</th><th class="num">head %</th><th class="num">base ms</th><th class="num">head ms</th><th>function</th><th>file</th></tr></thead><tbody>${c.functions
         .map(
-          (f) => `<tr><td class="num ${cls(f.shareChange)}">${signedPct(f.shareChange)}</td><td class="num">${pct(f.baseShare, 1)}</td><td class="num">${pct(f.headShare, 1)}</td>
+          (
+            f,
+          ) => `<tr><td class="num ${cls(f.shareChange)}">${signedPct(f.shareChange)}</td><td class="num">${pct(f.baseShare, 1)}</td><td class="num">${pct(f.headShare, 1)}</td>
             <td class="num">${ms(f.baseNanos)}</td><td class="num">${ms(f.headNanos)}</td><td class="fn">${esc(f.name)}</td><td class="mono">${esc(f.file)}</td></tr>`,
         )
         .join('')}</tbody></table>
       <div class="cols2"><div><h2>base</h2><div id="flame-base"></div></div><div><h2>head</h2><div id="flame-head"></div></div></div>
       ${c.endpoints
         .map(
-          (e) => `<h2>${esc(e.endpoint)}: ${e.base.requests} → ${e.head.requests} request(s), ${e.base.requests ? us(t(e.base) / e.base.requests) : '-'} → ${e.head.requests ? us(t(e.head) / e.head.requests) : '-'} µs/request</h2>
+          (
+            e,
+          ) => `<h2>${esc(e.endpoint)}: ${e.base.requests} → ${e.head.requests} request(s), ${e.base.requests ? us(t(e.base) / e.base.requests) : '-'} → ${e.head.requests ? us(t(e.head) / e.head.requests) : '-'} µs/request</h2>
           <table><thead><tr><th class="num">change µs/req</th><th class="num">base µs/req</th><th class="num">head µs/req</th><th class="num">share change</th><th>function</th><th>file</th></tr></thead><tbody>${e.functions
             .slice(0, 8)
             .map(
-              (f) => `<tr><td class="num ${cls(f.perRequestChange)}">${signedUs(f.perRequestChange)}</td><td class="num">${us(f.basePerRequest)}</td><td class="num">${us(f.headPerRequest)}</td>
+              (
+                f,
+              ) => `<tr><td class="num ${cls(f.perRequestChange)}">${signedUs(f.perRequestChange)}</td><td class="num">${us(f.basePerRequest)}</td><td class="num">${us(f.headPerRequest)}</td>
                 <td class="num ${cls(f.shareChange)}">${signedPct(f.shareChange)}</td><td class="fn">${esc(f.name)}</td><td class="mono">${esc(f.file)}</td></tr>`,
             )
             .join('')}</tbody></table>`,

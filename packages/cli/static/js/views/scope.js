@@ -54,12 +54,20 @@ export async function scopeView(kind, id) {
       <div class="toolbar">${extra} ${valueToggle()}</div>
       <h2>Flame graph (${value === 'cpu' ? 'CPU' : 'wall'} time)</h2><div id="flame-box"></div>
       <h2>Top functions</h2>${functionsTable(h.functions, h.total, value)}
-      ${h.spans ? `<h2>Spans</h2><table id="scope-spans"><thead><tr><th>span ID</th>${costHead}<th>local root</th></tr></thead><tbody>${h.spans
-        .map((s) => `<tr><td class="id">${idLink('span', s.spanId)}</td>${costCells(s, h.total)}<td class="id">${esc(s.localRootSpanId)}</td></tr>`)
-        .join('')}</tbody></table>` : ''}
-      ${h.traces ? `<h2>Costliest traces</h2><table id="scope-traces"><thead><tr><th>trace ID</th>${costHead}<th class="num">spans</th></tr></thead><tbody>${h.traces
-        .map((t) => `<tr><td class="id">${idLink('trace', t.traceId)}</td>${costCells(t, h.total)}<td class="num">${t.spans}</td></tr>`)
-        .join('')}</tbody></table>` : ''}`;
+      ${
+        h.spans
+          ? `<h2>Spans</h2><table id="scope-spans"><thead><tr><th>span ID</th>${costHead}<th>local root</th></tr></thead><tbody>${h.spans
+              .map((s) => `<tr><td class="id">${idLink('span', s.spanId)}</td>${costCells(s, h.total)}<td class="id">${esc(s.localRootSpanId)}</td></tr>`)
+              .join('')}</tbody></table>`
+          : ''
+      }
+      ${
+        h.traces
+          ? `<h2>Costliest traces</h2><table id="scope-traces"><thead><tr><th>trace ID</th>${costHead}<th class="num">spans</th></tr></thead><tbody>${h.traces
+              .map((t) => `<tr><td class="id">${idLink('trace', t.traceId)}</td>${costCells(t, h.total)}<td class="num">${t.spans}</td></tr>`)
+              .join('')}</tbody></table>`
+          : ''
+      }`;
   flame(document.getElementById('flame-box'), h.flame, value);
   wireValueToggle(view);
   for (const b of view.querySelectorAll('[data-whole]')) {
