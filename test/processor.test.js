@@ -535,3 +535,42 @@ test('periods do not stretch while an export is slow', async () => {
   assert.ok(periods.length >= 2, `${periods.length} profiles`);
   for (const ms of periods.slice(0, 2)) assert.ok(ms >= 990 && ms <= 1200 + late, `period of ~1000 ms, got ${ms} (timers up to ${late.toFixed(0)} ms late)`);
 });
+
+test('a failing exporter is a process warning once per outage, with where the losses are counted; its recovery is said', async () => {
+  const lines = captureDiag('info');
+  const warnings = [];
+  const onWarning = (w) => {
+    if (w.code === 'SPANPROF_W005') warnings.push(w.message);
+  };
+  process.on('warning', onWarning);
+  const outcomes = ['fail', 'fail', 'fail', 'ok', 'fail', 'ok'];
+  let call = 0;
+  const flaky = {
+    async export() {
+      return outcomes[call++] === 'ok' ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error('backend down') };
+    },
+    shutdown: async () => {},
+  };
+  const processor = new ProfilingSpanProcessor({ exporter: flaky, heap: false, uploadPeriodMillis: 600_000 });
+  const { provider } = startTracing([processor]);
+  try {
+    for (let i = 0; i < outcomes.length; i++) await processor.forceFlush();
+    // Process warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(call, outcomes.length);
+    assert.equal(processor.stats().failedExports, 4);
+    assert.equal(warnings.length, 2, `one per outage: ${warnings.join(' | ')}`);
+    assert.match(
+      warnings[0],
+      /^export of batch 1 to Object failed|^export of batch 1 to an exporter failed: backend down; the next ones are counted in stats\(\)\.failedExports/,
+    );
+    assert.match(warnings[1], /export of batch 5 to an exporter failed: backend down/);
+    assert.ok(
+      lines.some((l) => l.startsWith('info') && l.includes('SPANPROF_W005') && l.includes('after 3 lost')),
+      lines.join('\n'),
+    );
+  } finally {
+    process.off('warning', onWarning);
+    await provider.shutdown();
+  }
+});

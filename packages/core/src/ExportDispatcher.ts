@@ -1,4 +1,4 @@
-import { codes, ExportResultCode, message, withTracingSuppressed } from '@spanprof/exporter-base';
+import { codes, ExportResultCode, message, Outage, withTracingSuppressed } from '@spanprof/exporter-base';
 import type { ExportResult, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { logger } from './diag';
 
@@ -28,7 +28,10 @@ export class ExportDispatcher {
   private readonly inFlight = new Map<ProfileExporter, number>();
   /** Dispatches under way (each bounded by exportTimeoutMillis); shutdown waits for them. */
   private readonly pending = new Set<Promise<void>>();
-  private warnedDrop = false;
+  /** Batches dropped for exporters too far behind: warned once per outage. */
+  private readonly drops = new Outage(codes.EXPORT_DROPPED, logger);
+  /** Failed exports, an outage per exporter (one failing does not hide another's failures). */
+  private readonly failures = new Map<ProfileExporter, Outage>();
 
   constructor(
     private readonly exporters: readonly ProfileExporter[],
@@ -87,10 +90,7 @@ export class ExportDispatcher {
     const busy = this.inFlight.get(exporter) ?? 0;
     if (!owning && busy >= MAX_IN_FLIGHT_PER_EXPORTER) {
       this.figures.droppedBatches++;
-      if (!this.warnedDrop) {
-        this.warnedDrop = true;
-        logger.warn(message(codes.EXPORT_DROPPED, `an exporter has ${busy} batches in flight; newer batches are dropped and counted until it catches up`));
-      }
+      this.drops.fail(`batch ${batch.sequence} dropped: ${nameOf(exporter)} has ${busy} batches in flight`, 'stats().droppedBatches');
       return Promise.resolve();
     }
     let exported: Promise<ExportResult>;
@@ -125,13 +125,24 @@ export class ExportDispatcher {
     void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
     return withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) })).then(
       (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) {
-          this.figures.failedExports++;
-          logger.warn(message(codes.EXPORT_FAILED, `export of batch ${batch.sequence} failed: ${result.error?.message ?? 'unknown error'}`));
+        let failures = this.failures.get(exporter);
+        if (result.code === ExportResultCode.SUCCESS) {
+          failures?.recover(`${nameOf(exporter)}: exports succeed`);
+          this.drops.recover(`${nameOf(exporter)}: exports succeed`);
+          return;
         }
+        this.figures.failedExports++;
+        if (failures === undefined) this.failures.set(exporter, (failures = new Outage(codes.EXPORT_FAILED, logger)));
+        failures.fail(`export of batch ${batch.sequence} to ${nameOf(exporter)} failed: ${result.error?.message ?? 'unknown error'}`, 'stats().failedExports');
       },
     );
   }
+}
+
+/** An exporter's class name, for warnings. */
+function nameOf(exporter: ProfileExporter): string {
+  const name = (exporter as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'an exporter';
 }
 
 function failed(err: unknown): ExportResult {

@@ -1,7 +1,7 @@
 import { encode, heap, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
 import { performance } from 'node:perf_hooks';
-import { codes, message } from '@spanprof/exporter-base';
+import { codes, message, Outage } from '@spanprof/exporter-base';
 import type { CollectedProfile, ProfileBatch } from '@spanprof/exporter-base';
 import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
 import { AsyncFrameTracker } from './AsyncFrameTracker';
@@ -31,6 +31,8 @@ export interface CollectFigures {
   maxCollectPauseMillis: number;
   /** Times the V8 profiler was found stuck and restarted. */
   v8ProfilerStuck: number;
+  /** Wall or heap profiles that could not be collected. */
+  failedCollections: number;
 }
 
 /**
@@ -40,11 +42,13 @@ export interface CollectFigures {
  * the requests that end, and turns each period into a `ProfileBatch`.
  */
 export class ProfileCollector {
-  readonly figures: CollectFigures = { batches: 0, lastCollectPauseMillis: 0, maxCollectPauseMillis: 0, v8ProfilerStuck: 0 };
+  readonly figures: CollectFigures = { batches: 0, lastCollectPauseMillis: 0, maxCollectPauseMillis: 0, v8ProfilerStuck: 0, failedCollections: 0 };
   private tracker: ContextTracker | undefined;
   private readonly requests = new RequestCounter();
   private heapOn: boolean;
   private periodStart = new Date();
+  private readonly wallFailures = new Outage(codes.COLLECT_FAILED, logger);
+  private readonly heapFailures = new Outage(codes.COLLECT_FAILED, logger);
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -65,14 +69,14 @@ export class ProfileCollector {
         workaroundV8Bug: true,
       });
     } catch (err) {
-      logger.error(message(codes.PROFILER_START_FAILED, `the wall profiler did not start: ${String(err)}`));
+      processWarning(codes.PROFILER_START_FAILED, `the wall profiler did not start, the application runs unprofiled: ${String(err)}`);
       return false;
     }
     if (this.options.heap !== false) {
       try {
         heap.start(this.options.heap.intervalBytes, this.options.heap.stackDepth);
       } catch (err) {
-        logger.warn(message(codes.HEAP_PROFILER_START_FAILED, `the heap profiler did not start, heap profiles are off: ${String(err)}`));
+        processWarning(codes.HEAP_PROFILER_START_FAILED, `the heap profiler did not start, heap profiles are off: ${String(err)}`);
         this.heapOn = false;
       }
     }
@@ -118,8 +122,10 @@ export class ProfileCollector {
       // No low-cardinality label list: its dedup saves transient memory but costs
       // serialisation time, and serialisation is the event-loop pause.
       wall = time.stop(restart, generateLabels);
+      this.wallFailures.recover('the wall profile is collected');
     } catch (err) {
-      logger.error(message(codes.COLLECT_FAILED, `the wall profile could not be collected: ${String(err)}`));
+      this.figures.failedCollections++;
+      this.wallFailures.fail(`the wall profile could not be collected: ${String(err)}`, 'stats().failedCollections');
     }
     // The same instant as the wall profile's end; the endpoints of the last requests are read now.
     const requests = this.requests.take();
@@ -132,8 +138,15 @@ export class ProfileCollector {
       const stuck = time.v8ProfilerStuckEventLoopDetected();
       if (stuck > 0) {
         this.figures.v8ProfilerStuck++;
+        // A diag warning only: a period too short for any sample (frequent flushes) reads the
+        // same, and pprof has already restarted the profiler.
         if (this.figures.v8ProfilerStuck === 1) {
-          logger.warn(message(codes.V8_PROFILER_STUCK, 'the V8 profiler was stuck (empty profile); it was restarted'));
+          logger.warn(
+            message(
+              codes.V8_PROFILER_STUCK,
+              'the V8 profiler was stuck (empty profile); it was restarted; further ones are counted in stats().v8ProfilerStuck',
+            ),
+          );
         }
       }
     }
@@ -143,8 +156,10 @@ export class ProfileCollector {
       began = performance.now();
       try {
         heapProfile = heap.profile();
+        this.heapFailures.recover('the heap profile is collected');
       } catch (err) {
-        logger.error(message(codes.COLLECT_FAILED, `the heap profile could not be collected: ${String(err)}`));
+        this.figures.failedCollections++;
+        this.heapFailures.fail(`the heap profile could not be collected: ${String(err)}`, 'stats().failedCollections');
       }
       pause = Math.max(pause, performance.now() - began);
     }
@@ -191,5 +206,15 @@ export class ProfileCollector {
     this.tracker = undefined;
     if (this.heapOn) heap.stop();
     this.heapOn = false;
+  }
+}
+
+/** A fault that turns profiling, or part of it, off for good: a process warning as well as a diag error. */
+function processWarning(code: string, text: string): void {
+  logger.error(message(code, text));
+  try {
+    process.emitWarning(text, { code });
+  } catch {
+    // A warning listener that throws is not ours to break on.
   }
 }

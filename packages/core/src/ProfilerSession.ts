@@ -1,4 +1,4 @@
-import { codes, message } from '@spanprof/exporter-base';
+import { codes, message, Outage } from '@spanprof/exporter-base';
 import type { ProfileBatch } from '@spanprof/exporter-base';
 import { isAsyncContextFrameActive } from './asyncContextFrame';
 import type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
@@ -54,6 +54,10 @@ export interface SessionStats {
   failedExports: number;
   /** Times the V8 profiler was found stuck and restarted. */
   v8ProfilerStuck: number;
+  /** Wall or heap profiles that could not be collected. */
+  failedCollections: number;
+  /** Collections whose profiling metrics could not be recorded. */
+  failedMetrics: number;
 }
 
 /**
@@ -77,7 +81,8 @@ export class ProfilerSession {
   private queue: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
   private capturing = false;
-  private warnedMetrics = false;
+  private failedMetrics = 0;
+  private readonly metricsFailures = new Outage(codes.METRICS_FAILED, logger);
 
   constructor(options: SessionOptions = {}) {
     this.options = resolveOptions(options);
@@ -153,7 +158,13 @@ export class ProfilerSession {
   }
 
   stats(): Readonly<SessionStats> {
-    return { strategy: this.strategy, contextManager: this.collector.managerMode(), ...this.collector.figures, ...this.dispatcher.figures };
+    return {
+      strategy: this.strategy,
+      contextManager: this.collector.managerMode(),
+      ...this.collector.figures,
+      ...this.dispatcher.figures,
+      failedMetrics: this.failedMetrics,
+    };
   }
 
   /**
@@ -294,12 +305,10 @@ export class ProfilerSession {
     if (this.metrics === undefined) return;
     try {
       this.metrics.record(batch);
+      this.metricsFailures.recover('profiling metrics are recorded');
     } catch (err) {
-      logger.debug('profiling metrics could not be recorded', err);
-      if (!this.warnedMetrics) {
-        this.warnedMetrics = true;
-        logger.warn(message(codes.METRICS_FAILED, `profiling metrics could not be recorded: ${String(err)}; further failures are logged at debug level`));
-      }
+      this.failedMetrics++;
+      this.metricsFailures.fail(`profiling metrics could not be recorded: ${String(err)}`, 'stats().failedMetrics');
     }
   }
 

@@ -5,6 +5,7 @@ import { withTracingSuppressed } from './suppress';
 import { codes, message } from './errors';
 import { MAX_TIMER_MILLIS } from './env';
 import { integerOption } from './options';
+import { Outage } from './outage';
 import { ExportResultCode } from './types';
 import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
 
@@ -108,9 +109,9 @@ export abstract class HttpProfileExporter implements ProfileExporter {
   private readonly closedSignal = new Promise<void>((resolve) => {
     this.markClosed = resolve;
   });
-  /** Failures are warned once per outage (until a request gets through), then logged at debug. */
-  private inOutage = false;
-  private warnedDrop = false;
+  /** Failures and drops are warned once per outage (until a request gets through), then counted. */
+  private readonly failures = new Outage(codes.EXPORT_FAILED, logger);
+  private readonly drops = new Outage(codes.EXPORT_DROPPED, logger);
   private sending = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: (() => void) | undefined;
@@ -273,16 +274,11 @@ export abstract class HttpProfileExporter implements ProfileExporter {
         return;
       }
       if (outcome.kind === 'reject') {
-        if (!this.warnedStatuses.has(outcome.status)) {
-          this.warnedStatuses.add(outcome.status);
-          logger.warn(
-            message(
-              codes.EXPORT_FAILED,
-              `${this.name}: ${redactUrl(spec.url)} answered ${outcome.status}${outcome.firstLine ? `: ${outcome.firstLine}` : ''}; not retried (further ${outcome.status} answers are not logged)`,
-            ),
-          );
-        }
-        this.settle(pending, 'failed', `${spec.what}: rejected with HTTP ${outcome.status}`, true);
+        // Each status is warned about once, with the answer's first line, even within an outage.
+        const firstOfStatus = !this.warnedStatuses.has(outcome.status);
+        this.warnedStatuses.add(outcome.status);
+        const answer = `${redactUrl(spec.url)} answered ${outcome.status}${outcome.firstLine ? `: ${outcome.firstLine}` : ''}; not retried`;
+        this.settle(pending, 'failed', `${spec.what}: ${answer}`, firstOfStatus);
         return;
       }
       if (attempt >= this.maxAttempts || this.stopped) {
@@ -337,27 +333,23 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     }
   }
 
-  private settle(pending: Pending, how: 'sent' | 'failed' | 'dropped', reason?: string, warned = false): void {
+  /** `newKind`: a kind of failure not seen before (a new HTTP status), warned about even within an outage. */
+  private settle(pending: Pending, how: 'sent' | 'failed' | 'dropped', reason?: string, newKind = false): void {
     if (pending.settled) return;
     pending.settled = true;
     if (how === 'sent') {
       this.counters.sent++;
-      if (this.inOutage) logger.info(`${this.name}: requests get through again`);
-      this.inOutage = false;
+      this.failures.recover(`${this.name}: requests get through`);
+      this.drops.recover(`${this.name}: requests get through`);
       pending.settle({ code: ExportResultCode.SUCCESS });
       return;
     }
     this.counters[how]++;
     const error = new Error(`${this.name}: ${reason ?? how}`);
     if (how === 'dropped') {
-      if (!this.warnedDrop) logger.warn(message(codes.EXPORT_DROPPED, `${error.message}; further drops are counted in stats().dropped, not logged`));
-      else logger.debug(error.message);
-      this.warnedDrop = true;
-    } else if (!warned && !this.inOutage) {
-      logger.warn(message(codes.EXPORT_FAILED, `${error.message}; further failures are logged at debug level until a request gets through`));
-      this.inOutage = true;
-    } else {
-      logger.debug(error.message);
+      this.drops.fail(error.message, `${this.name} stats().dropped`);
+    } else if (!this.failures.fail(error.message, `${this.name} stats().failed`) && newKind) {
+      logger.warn(message(codes.EXPORT_FAILED, error.message));
     }
     pending.settle({ code: ExportResultCode.FAILED, error });
   }

@@ -6,3 +6,4 @@ export { BOOLEAN_VALUES, envPositiveInteger, envString, firstEnv, MAX_TIMER_MILL
 export { booleanOption, describeValue, integerOption, warnOption } from './options';
 export { codes, message } from './errors';
 export { withTracingSuppressed } from './suppress';
+export { Outage } from './outage';
