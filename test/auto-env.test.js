@@ -179,3 +179,22 @@ test('SPANPROF_METRICS=true: profiling metrics go to the global MeterProvider', 
     await meterProvider.shutdown();
   }
 });
+
+test("the bundle's resource detectors: Google Cloud's only where Google Cloud is likely, or when asked for", () => {
+  const { resourceDetectors } = require('@spanprof/auto');
+  const names = (env) => resourceDetectors(env).map((d) => d.constructor.name);
+  const onGoogle = (() => {
+    try {
+      return /google/i.test(fs.readFileSync('/sys/class/dmi/id/product_name', 'utf8'));
+    } catch {
+      return false;
+    }
+  })();
+  const unset = names({});
+  assert.ok(unset.includes('HostDetector') && unset.includes('EnvDetector') && unset.includes('AwsEc2Detector'), unset.join(' '));
+  assert.equal(unset.includes('GcpDetector'), onGoogle, 'offline, no metadata server probe (and no MetadataLookupWarning) at every start');
+  assert.equal(process.env.OTEL_NODE_RESOURCE_DETECTORS, undefined, 'the environment is left as it was');
+  // Asked for: the bundle's own routine reads the variable (unset in this process: its `all`).
+  assert.ok(names({ OTEL_NODE_RESOURCE_DETECTORS: 'all' }).includes('GcpDetector'), 'all, asked for, keeps it');
+  assert.ok(names({ K_SERVICE: 'checkout' }).includes('GcpDetector'), 'Cloud Run');
+});

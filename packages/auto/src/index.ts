@@ -1,5 +1,5 @@
 export { EXPORTER_NAMES, profilingSpanProcessorFromEnv, readSpanprofEnv } from './config';
 export type { ExporterName, SpanprofEnvConfig } from './config';
 export { DisabledProcessor, DEFAULT_SHUTDOWN_TIMEOUT_MILLIS, processorFromConfig } from './config';
-export { REGISTER_OWNER, startBundle, startedBundle } from './sdk';
+export { REGISTER_OWNER, resourceDetectors, startBundle, startedBundle } from './sdk';
 export type { StartedBundle } from './sdk';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { diag } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations, getResourceDetectors } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -53,6 +54,41 @@ function traceProcessorsFromEnv(): SpanProcessor[] {
   return [];
 }
 
+/** OpenTelemetry's bundle's detectors (its `all`) but Google Cloud's, in its order. */
+const ALL_BUT_GCP = 'container,host,os,serviceinstance,process,alibaba,aws,azure,env';
+/** Variables Google Cloud sets in Cloud Run, Cloud Functions and App Engine, or users set for its SDKs. */
+const GOOGLE_CLOUD_VARIABLES = ['K_SERVICE', 'CLOUD_RUN_JOB', 'FUNCTION_TARGET', 'GAE_SERVICE', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'GCE_METADATA_HOST'];
+
+/**
+ * The resource detectors, as `OTEL_NODE_RESOURCE_DETECTORS` asks OpenTelemetry's bundle for them.
+ * Unset (the bundle's `all`), Google Cloud's detector runs only where Google Cloud is likely: elsewhere
+ * it probes the metadata server at every start and, offline, prints a `MetadataLookupWarning`.
+ * Set explicitly (`all`, `gcp`, ...), it is what the user asked.
+ */
+export function resourceDetectors(env: Env = process.env): ReturnType<typeof getResourceDetectors> {
+  const asked = env.OTEL_NODE_RESOURCE_DETECTORS;
+  if ((asked !== undefined && asked.trim() !== '') || onGoogleCloud(env)) return getResourceDetectors();
+  // The bundle's routine reads process.env: it is given the list for the length of the call.
+  const saved = process.env.OTEL_NODE_RESOURCE_DETECTORS;
+  process.env.OTEL_NODE_RESOURCE_DETECTORS = ALL_BUT_GCP;
+  try {
+    return getResourceDetectors();
+  } finally {
+    if (saved === undefined) delete process.env.OTEL_NODE_RESOURCE_DETECTORS;
+    else process.env.OTEL_NODE_RESOURCE_DETECTORS = saved;
+  }
+}
+
+/** Whether this process likely runs on Google Cloud: its variables, or a Google machine (GCE, GKE nodes). */
+function onGoogleCloud(env: Env): boolean {
+  if (GOOGLE_CLOUD_VARIABLES.some((name) => (env[name] ?? '') !== '')) return true;
+  try {
+    return /google/i.test(readFileSync('/sys/class/dmi/id/product_name', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts, once per process, a NodeSDK with `@opentelemetry/auto-instrumentations-node`,
  * the trace exporters of `OTEL_TRACES_EXPORTER` and the profiling span processor
@@ -75,7 +111,7 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
     if (config.enabled) spanProcessors.push(processorFromConfig(config, { owner: REGISTER_OWNER }));
     sdk = new NodeSDK({
       instrumentations: [getNodeAutoInstrumentations()],
-      resourceDetectors: getResourceDetectors(),
+      resourceDetectors: resourceDetectors(env),
       spanProcessors,
     });
     sdk.start();
