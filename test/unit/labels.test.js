@@ -86,11 +86,21 @@ test('routes: METHOD and template, arrays and RegExps as text, cut to the bound;
   assert.equal(root.endpoint, before);
 });
 
-test('no span labelled by spanprof: nothing recorded, and one warning saying what to set up', () => {
+test('no span labelled by spanprof: nothing recorded, and one warning saying what to set up, also without a logger', async () => {
   const lines = captureDiag('warn');
-  const labeler = new RequestLabeler('@spanprof/test', () => ({ tenant: 'a' }));
-  assert.equal(labeler.begin({}), undefined);
-  assert.equal(labeler.begin({}), undefined);
+  const warnings = [];
+  const onWarning = (w) => warnings.push(`${w.code} ${w.message}`);
+  process.on('warning', onWarning);
+  try {
+    const labeler = new RequestLabeler('@spanprof/test', () => ({ tenant: 'a' }));
+    assert.equal(labeler.begin({}), undefined);
+    assert.equal(labeler.begin({}), undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
   assert.equal(lines.length, 1);
   assert.match(lines[0], /no span labelled by spanprof active.*ProfilingSpanProcessor/);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^SPANPROF_W001 @spanprof\/test: a request arrived with no span labelled by spanprof active/);
 });

@@ -19,6 +19,8 @@ export type CustomLabelValues = Record<string, string | number | boolean | bigin
 
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const RESERVED = new Set(SPAN_LABEL_NAMES);
+/** The warning of a request with no span to label: the integration does nothing then. */
+const NO_SPAN = 'no-span';
 
 /**
  * What a framework integration does for every request: find the request's
@@ -57,7 +59,7 @@ export class RequestLabeler<Req> {
     if (root === undefined) {
       if (sampledOut) return undefined;
       this.warnOnce(
-        'no-span',
+        NO_SPAN,
         `${this.integration}: a request arrived with no span labelled by spanprof active; endpoint and custom labels are not recorded. Register ProfilingSpanProcessor with the OpenTelemetry SDK (or start node with --require @spanprof/auto/register), with HTTP instrumentation on.`,
       );
       return undefined;
@@ -138,5 +140,13 @@ export class RequestLabeler<Req> {
     if (this.warned.has(key) || this.warned.size >= 64) return;
     this.warned.add(key);
     logger.warn(message(codes.INVALID_OPTION, text));
+    // No span to label turns the whole integration off: said without a logger too.
+    if (key === NO_SPAN) {
+      try {
+        process.emitWarning(text, { code: codes.INVALID_OPTION });
+      } catch {
+        // A warning listener that throws is not ours to break on.
+      }
+    }
   }
 }
