@@ -1,5 +1,5 @@
 import { logger } from '../diag';
-import { codes, ExportResultCode, message } from '@spanprof/exporter-base';
+import { codes, ExportResultCode, integerOption, message, warnOption } from '@spanprof/exporter-base';
 import type { ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { ProfilerSession } from '../ProfilerSession';
 
@@ -69,20 +69,14 @@ export class DebugPprofEndpoints<Req> {
     private readonly remoteAddress: (req: Req) => string | undefined,
   ) {
     let prefix = typeof options.prefix === 'string' && options.prefix.startsWith('/') ? options.prefix : '/debug/pprof';
-    if (options.prefix !== undefined && prefix !== options.prefix) {
-      logger.warn(message(codes.INVALID_OPTION, `option pprof.prefix: expected a path starting with "/"; using ${prefix}`));
-    }
+    if (options.prefix !== undefined && prefix !== options.prefix) warnOption('pprof.prefix', options.prefix, 'a path starting with "/"', prefix, logger);
     prefix = prefix.replace(/\/+$/, '');
     this.prefix = prefix;
     if (options.authorize !== undefined && typeof options.authorize !== 'function') {
-      logger.warn(message(codes.INVALID_OPTION, 'option pprof.authorize: expected a function (req) => boolean; only loopback clients are allowed'));
+      warnOption('pprof.authorize', options.authorize, 'a function (req) => boolean', 'loopback clients only', logger);
     }
     this.authorize = typeof options.authorize === 'function' ? options.authorize : (req) => isLoopback(this.remoteAddress(req));
-    const max = options.maxSeconds;
-    if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 3600)) {
-      logger.warn(message(codes.INVALID_OPTION, `option pprof.maxSeconds: expected an integer from 1 to 3600; using ${DEFAULT_MAX_SECONDS}`));
-    }
-    this.maxSeconds = max !== undefined && Number.isInteger(max) && max >= 1 && max <= 3600 ? max : DEFAULT_MAX_SECONDS;
+    this.maxSeconds = integerOption('pprof.maxSeconds', options.maxSeconds, DEFAULT_MAX_SECONDS, 1, 3600, logger);
   }
 
   /** Which endpoint `path` (without query) names, if any. */
