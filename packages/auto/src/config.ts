@@ -1,8 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
-import { codes, FileExporter } from '@spanprof/core';
-import { BOOLEAN_VALUES, envString, parseBoolean, parsePositiveInteger } from '@spanprof/exporter-base';
-import type { ProfileExporter } from '@spanprof/core';
+import { FileExporter } from '@spanprof/core';
+import { BOOLEAN_VALUES, codes, envString, parseBoolean, parsePositiveInteger } from '@spanprof/exporter-base';
+import type { ProfileExporter } from '@spanprof/exporter-base';
 import { DatadogProfileExporter } from '@spanprof/exporter-datadog';
 import { OTLPProfileExporter } from '@spanprof/exporter-otlp';
 import { PyroscopeExporter } from '@spanprof/exporter-pyroscope';

@@ -3,7 +3,7 @@ import { diag } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations, getResourceDetectors } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { tracing } from '@opentelemetry/sdk-node';
-import { codes } from '@spanprof/core';
+import { codes } from '@spanprof/exporter-base';
 import { processorFromConfig, readSpanprofEnv } from './config';
 
 type SpanProcessor = tracing.SpanProcessor;

@@ -116,57 +116,80 @@ export class ProfileCollector {
     // Two short synchronous steps rather than one long one: the wall profile
     // (stop, restart, serialise with labels), then, a tick later, the heap profile.
     let began = performance.now();
-    let wall: Profile | undefined;
-    let heapProfile: Profile | undefined;
-    try {
-      // No low-cardinality label list: its dedup saves transient memory but costs
-      // serialisation time, and serialisation is the event-loop pause.
-      wall = time.stop(restart, generateLabels);
-      this.wallFailures.recover('the wall profile is collected');
-    } catch (err) {
-      this.figures.failedCollections++;
-      this.wallFailures.fail(`the wall profile could not be collected: ${String(err)}`, 'stats().failedCollections');
-    }
+    const wall = this.takeWall(restart);
     // The same instant as the wall profile's end; the endpoints of the last requests are read now.
     const requests = this.requests.take();
-    if (!restart) {
-      // The wall profiler is gone: stop feeding it sample contexts at once.
-      this.tracker?.stop();
-    } else {
-      this.tracker?.profilerRestarted();
-      this.tracker?.patchContextManager();
-      const stuck = time.v8ProfilerStuckEventLoopDetected();
-      if (stuck > 0) {
-        this.figures.v8ProfilerStuck++;
-        // A diag warning only: a period too short for any sample (frequent flushes) reads the
-        // same, and pprof has already restarted the profiler.
-        if (this.figures.v8ProfilerStuck === 1) {
-          logger.warn(
-            message(
-              codes.V8_PROFILER_STUCK,
-              'the V8 profiler was stuck (empty profile); it was restarted; further ones are counted in stats().v8ProfilerStuck',
-            ),
-          );
-        }
-      }
-    }
+    this.afterWall(restart);
     let pause = performance.now() - began;
+    let heapProfile: Profile | undefined;
     if (this.heapOn) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       began = performance.now();
-      try {
-        heapProfile = heap.profile();
-        this.heapFailures.recover('the heap profile is collected');
-      } catch (err) {
-        this.figures.failedCollections++;
-        this.heapFailures.fail(`the heap profile could not be collected: ${String(err)}`, 'stats().failedCollections');
-      }
+      heapProfile = this.takeHeap();
       pause = Math.max(pause, performance.now() - began);
     }
     this.figures.lastCollectPauseMillis = pause;
     this.figures.maxCollectPauseMillis = Math.max(this.figures.maxCollectPauseMillis, pause);
     if (!restart) this.stop();
+    return this.batchOf(start, end, requests, wall, heapProfile);
+  }
 
+  /** Stops the wall profiler (restarting it unless this is the last period) and serialises its profile with labels. */
+  private takeWall(restart: boolean): Profile | undefined {
+    try {
+      // No low-cardinality label list: its dedup saves transient memory but costs
+      // serialisation time, and serialisation is the event-loop pause.
+      const wall = time.stop(restart, generateLabels);
+      this.wallFailures.recover('the wall profile is collected');
+      return wall;
+    } catch (err) {
+      this.figures.failedCollections++;
+      this.wallFailures.fail(`the wall profile could not be collected: ${String(err)}`, 'stats().failedCollections');
+      return undefined;
+    }
+  }
+
+  /** The context tracking after the wall profiler stopped or restarted; the V8 fault check. */
+  private afterWall(restart: boolean): void {
+    if (!restart) {
+      // The wall profiler is gone: stop feeding it sample contexts at once.
+      this.tracker?.stop();
+      return;
+    }
+    this.tracker?.profilerRestarted();
+    this.tracker?.patchContextManager();
+    if (time.v8ProfilerStuckEventLoopDetected() > 0) {
+      this.figures.v8ProfilerStuck++;
+      // A diag warning only: a period too short for any sample (frequent flushes) reads the
+      // same, and pprof has already restarted the profiler.
+      if (this.figures.v8ProfilerStuck === 1) {
+        logger.warn(
+          message(codes.V8_PROFILER_STUCK, 'the V8 profiler was stuck (empty profile); it was restarted; further ones are counted in stats().v8ProfilerStuck'),
+        );
+      }
+    }
+  }
+
+  private takeHeap(): Profile | undefined {
+    try {
+      const profile = heap.profile();
+      this.heapFailures.recover('the heap profile is collected');
+      return profile;
+    } catch (err) {
+      this.figures.failedCollections++;
+      this.heapFailures.fail(`the heap profile could not be collected: ${String(err)}`, 'stats().failedCollections');
+      return undefined;
+    }
+  }
+
+  /** The period's profiles with their time range, tags and request counts, encoded; undefined when there is none. */
+  private async batchOf(
+    start: Date,
+    end: Date,
+    requests: Readonly<Record<string, number>>,
+    wall: Profile | undefined,
+    heapProfile: Profile | undefined,
+  ): Promise<ProfileBatch | undefined> {
     const tags = this.tags();
     const profiles: CollectedProfile[] = [];
     for (const [kind, profile] of [

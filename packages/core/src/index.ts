@@ -44,6 +44,7 @@ export {
   MAX_TIMER_MILLIS,
   parseKeyValueList,
   parseRetryAfter,
+  positiveIntegerOption,
   redactUrl,
   validHeaders,
   withTracingSuppressed,

@@ -3,7 +3,7 @@ export type { CollectedProfile, ExportResult, ProfileBatch, ProfileExporter, Pro
 export { backoffMillis, HttpProfileExporter, parseRetryAfter, redactUrl, validHeaders } from './HttpProfileExporter';
 export type { HttpExporterOptions, HttpExporterStats, HttpRequestSpec } from './HttpProfileExporter';
 export { BOOLEAN_VALUES, envPositiveInteger, envString, firstEnv, MAX_TIMER_MILLIS, parseBoolean, parseKeyValueList, parsePositiveInteger } from './env';
-export { booleanOption, describeValue, integerOption, warnOption } from './options';
+export { booleanOption, describeValue, integerOption, positiveIntegerOption, warnOption } from './options';
 export { codes, message } from './errors';
 export { withTracingSuppressed } from './suppress';
 export { Outage } from './outage';

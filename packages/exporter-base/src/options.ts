@@ -1,5 +1,6 @@
 import type { DiagLogger } from '@opentelemetry/api';
 import { logger as ownLogger } from './diag';
+import { MAX_TIMER_MILLIS } from './env';
 import { codes, message } from './errors';
 
 /**
@@ -42,4 +43,13 @@ export function booleanOption(option: string, value: unknown, fallback: boolean,
   if (typeof value === 'boolean') return value;
   warnOption(option, value, 'true or false', String(fallback), log);
   return fallback;
+}
+
+/**
+ * @deprecated Use `integerOption(\`${owner}.${name}\`, value, fallback, 1, MAX_TIMER_MILLIS)`. Kept
+ * for exporters written against @spanprof/core 0.1, whose `positiveIntegerOption` it was; a
+ * wrong value is now clamped into range rather than replaced by the default, as every option is.
+ */
+export function positiveIntegerOption(owner: string, name: string, value: unknown, fallback: number): number {
+  return integerOption(`${owner}.${name}`, value, fallback, 1, MAX_TIMER_MILLIS);
 }

@@ -224,53 +224,15 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   // Nanoseconds since 1970 exceed 2^53, but their milliseconds do not: the rounding is below a microsecond.
   const start = Math.round(num(profile.timeNanos) / 1e6);
   const end = start + Math.round(num(profile.durationNanos) / 1e6);
-
-  const types = profile.sampleType.map((t) => str(t.type));
-  const countIdx = types.indexOf('sample');
-  const wallIdx = types.indexOf('wall');
-  const cpuIdx = types.indexOf('cpu');
-  const toNanos = (index: number): number => (index < 0 ? 1 : nanosPerUnit(str(profile.sampleType[index].unit)));
-  const wallScale = toNanos(wallIdx);
-  const cpuScale = toNanos(cpuIdx);
-
-  const functions = new Map<number, { name: string; file: string }>();
-  for (const f of profile.function) functions.set(num(f.id), { name: functionName(str(f.name)), file: normalizeFile(str(f.filename)) });
-  // A location's frame is its innermost function (pprof lists inlined callers after it).
-  const frameOfLocation = new Map<number, number>();
-  for (const loc of profile.location) {
-    const line = loc.line[0];
-    const fn = line === undefined ? undefined : functions.get(num(line.functionId));
-    frameOfLocation.set(num(loc.id), frames.frameId(fn?.name ?? UNKNOWN_FUNCTION, fn?.file ?? '', line === undefined ? 0 : num(line.line)));
-  }
-  const unknownFrame = frames.frameId(UNKNOWN_FUNCTION, '', 0);
-
-  // Label keys are string-table indices; find the four spanprof reads once.
-  const keyId = (name: string): number => strings.indexOf(name);
-  const spanKey = keyId(LABEL_SPAN_ID);
-  const rootKey = keyId(LABEL_LOCAL_ROOT_SPAN_ID);
-  const traceKey = keyId(LABEL_TRACE_ID);
-  const endpointKey = keyId(LABEL_TRACE_ENDPOINT);
-
+  const columns = valueColumns(profile, str);
+  const frameOf = locationFrames(profile, str, frames);
   const labels = new LabelTable();
-  // String-table index -> label ID, and value -> label ID (a string table may
-  // hold a value twice), so each distinct value is added once. Both maps go
-  // when indexing ends; only the table stays.
-  const labelOfString = new Map<number, number>();
-  const labelOfValue = new Map<string, number>();
-  const labelId = (stringId: number): number => {
-    if (stringId <= 0) return NONE;
-    let id = labelOfString.get(stringId);
-    if (id === undefined) {
-      const value = strings[stringId] ?? '';
-      id = labelOfValue.get(value);
-      if (id === undefined) {
-        id = labels.add(value);
-        labelOfValue.set(value, id);
-      }
-      labelOfString.set(stringId, id);
-    }
-    return id;
-  };
+  const labelOf = labelIndexer(strings, labels);
+  // Label keys are string-table indices; the four spanprof reads are found once.
+  const spanKey = strings.indexOf(LABEL_SPAN_ID);
+  const rootKey = strings.indexOf(LABEL_LOCAL_ROOT_SPAN_ID);
+  const traceKey = strings.indexOf(LABEL_TRACE_ID);
+  const endpointKey = strings.indexOf(LABEL_TRACE_ENDPOINT);
 
   const size = profile.sample.length;
   const stack = new Int32Array(size);
@@ -281,31 +243,19 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   const root = new Int32Array(size).fill(NONE);
   const trace = new Int32Array(size).fill(NONE);
   const endpoint = new Int32Array(size).fill(NONE);
-  const stackOfLocations = new Map<string, number>();
-  const ids: number[] = [];
   for (let i = 0; i < size; i++) {
     const sample = profile.sample[i];
-    // Numbers, bigints and protobufjs Longs all print as their digits.
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string
-    const locationKey = sample.locationId.join(',');
-    let stackId = stackOfLocations.get(locationKey);
-    if (stackId === undefined) {
-      ids.length = 0;
-      for (const loc of sample.locationId) ids.push(frameOfLocation.get(num(loc)) ?? unknownFrame);
-      stackId = frames.stackId(ids);
-      stackOfLocations.set(locationKey, stackId);
-    }
-    stack[i] = stackId;
+    stack[i] = frameOf(sample.locationId);
     const v = sample.value;
-    if (countIdx >= 0) count[i] = num(v[countIdx]);
-    if (wallIdx >= 0) wall[i] = num(v[wallIdx]) * wallScale;
-    if (cpuIdx >= 0) cpu[i] = num(v[cpuIdx]) * cpuScale;
+    if (columns.count >= 0) count[i] = num(v[columns.count]);
+    if (columns.wall >= 0) wall[i] = num(v[columns.wall]) * columns.wallScale;
+    if (columns.cpu >= 0) cpu[i] = num(v[columns.cpu]) * columns.cpuScale;
     for (const l of sample.label) {
       const key = num(l.key);
-      if (key === spanKey) span[i] = labelId(num(l.str));
-      else if (key === rootKey) root[i] = labelId(num(l.str));
-      else if (key === traceKey) trace[i] = labelId(num(l.str));
-      else if (key === endpointKey) endpoint[i] = labelId(num(l.str));
+      if (key === spanKey) span[i] = labelOf(num(l.str));
+      else if (key === rootKey) root[i] = labelOf(num(l.str));
+      else if (key === traceKey) trace[i] = labelOf(num(l.str));
+      else if (key === endpointKey) endpoint[i] = labelOf(num(l.str));
     }
   }
 
@@ -328,6 +278,74 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     endpoint,
     labels,
     labelId: lookupIn(labels),
+  };
+}
+
+/** Where the sample count, wall and CPU values are (-1: absent), and nanoseconds per unit of the times. */
+function valueColumns(
+  profile: PprofMessage,
+  str: (id: Int64 | undefined) => string,
+): { count: number; wall: number; cpu: number; wallScale: number; cpuScale: number } {
+  const types = profile.sampleType.map((t) => str(t.type));
+  const wall = types.indexOf('wall');
+  const cpu = types.indexOf('cpu');
+  const toNanos = (index: number): number => (index < 0 ? 1 : nanosPerUnit(str(profile.sampleType[index].unit)));
+  return { count: types.indexOf('sample'), wall, cpu, wallScale: toNanos(wall), cpuScale: toNanos(cpu) };
+}
+
+/**
+ * Sample location IDs → a stack ID of `frames`. A location's frame is its
+ * innermost function (pprof lists inlined callers after it); an unknown
+ * location is the frame `?`. Each distinct list of locations is resolved once.
+ */
+function locationFrames(profile: PprofMessage, str: (id: Int64 | undefined) => string, frames: FrameTable): (locationIds: readonly Int64[]) => number {
+  const functions = new Map<number, { name: string; file: string }>();
+  for (const f of profile.function) functions.set(num(f.id), { name: functionName(str(f.name)), file: normalizeFile(str(f.filename)) });
+  const frameOfLocation = new Map<number, number>();
+  for (const loc of profile.location) {
+    const line = loc.line[0];
+    const fn = line === undefined ? undefined : functions.get(num(line.functionId));
+    frameOfLocation.set(num(loc.id), frames.frameId(fn?.name ?? UNKNOWN_FUNCTION, fn?.file ?? '', line === undefined ? 0 : num(line.line)));
+  }
+  const unknownFrame = frames.frameId(UNKNOWN_FUNCTION, '', 0);
+  const stackOfLocations = new Map<string, number>();
+  const ids: number[] = [];
+  return (locationIds) => {
+    // Numbers, bigints and protobufjs Longs all print as their digits.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
+    const key = locationIds.join(',');
+    let stackId = stackOfLocations.get(key);
+    if (stackId === undefined) {
+      ids.length = 0;
+      for (const loc of locationIds) ids.push(frameOfLocation.get(num(loc)) ?? unknownFrame);
+      stackId = frames.stackId(ids);
+      stackOfLocations.set(key, stackId);
+    }
+    return stackId;
+  };
+}
+
+/**
+ * A label value's string-table index → its ID in `labels` (`NONE` for index 0,
+ * no value). A string table may hold a value twice: each distinct value is
+ * added once. The maps go with the indexing; only the table stays.
+ */
+function labelIndexer(strings: readonly string[], labels: LabelTable): (stringId: number) => number {
+  const labelOfString = new Map<number, number>();
+  const labelOfValue = new Map<string, number>();
+  return (stringId) => {
+    if (stringId <= 0) return NONE;
+    let id = labelOfString.get(stringId);
+    if (id === undefined) {
+      const value = strings[stringId] ?? '';
+      id = labelOfValue.get(value);
+      if (id === undefined) {
+        id = labels.add(value);
+        labelOfValue.set(value, id);
+      }
+      labelOfString.set(stringId, id);
+    }
+    return id;
   };
 }
 
