@@ -166,7 +166,17 @@ test(
     try {
       const ready = () => viewReady(page);
       const shot = async (name) => {
-        await page.waitForTimeout(800); // the flame graph's transitions
+        // The flame graph's transitions are over when its frames keep their widths between two looks.
+        await page.waitForFunction(
+          () => {
+            const widths = [...document.querySelectorAll('.flame g rect')].map((r) => r.getBoundingClientRect().width.toFixed(1)).join(',');
+            const still = window.__flameWidths === widths;
+            window.__flameWidths = widths;
+            return still;
+          },
+          null,
+          { polling: 100, timeout: 10_000 },
+        );
         await page.evaluate(() => window.scrollTo(0, 0));
         await page.screenshot({ path: path.join(artifacts, `viewer-${name}.png`) });
       };
