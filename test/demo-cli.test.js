@@ -48,7 +48,10 @@ test('demo: every route has its expected hotspot on top', () => {
   for (const [endpoint, e] of Object.entries(demo.endpoints)) {
     assert.equal(e.top, expectedHotspots[endpoint], `${endpoint}: top function`);
     assert.ok(e.traces > 5, `${endpoint}: ${e.traces} traces sampled`);
+    assert.ok(e.requests >= e.traces, `${endpoint}: ${e.requests} requests counted, ${e.traces} of them sampled`);
   }
+  const counted = Object.values(demo.endpoints).reduce((n, e) => n + e.requests, 0);
+  assert.ok(counted <= demo.requests && counted >= 0.9 * demo.requests, `${counted} requests counted of ${demo.requests} sent`);
   assert.equal(demo.stats.failedExports, 0);
 });
 
@@ -59,7 +62,7 @@ test('demo: prints the endpoint table, the costliest trace and how to dig furthe
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /load: \d+ requests in 1\.\d s, 0 errors/);
-  assert.match(r.stdout, /GET \/reports\/daily .* top: aggregateDailyReport \(examples\/demo\/app\.js:\d+\)/);
+  assert.match(r.stdout, /GET \/reports\/daily .* \d+ requests \( *\d+ sampled\)  top: aggregateDailyReport \(examples\/demo\/app\.js:\d+\)/);
   assert.match(r.stdout, /The costliest trace, [0-9a-f]{32}/);
   assert.match(r.stdout, /npx spanprof hotspots \S+ --span [0-9a-f]{16} --format collapsed/);
 });
