@@ -265,82 +265,101 @@ export class ViewServer {
   }
 
   private api(path: string, params: URLSearchParams): unknown {
-    const all = this.profiles.profiles;
     switch (path) {
-      case '/api/meta': {
-        const values = new Map<string, Set<string>>();
-        for (const p of all) {
-          for (const [k, v] of Object.entries(p.tags)) {
-            let set = values.get(k);
-            if (set === undefined) values.set(k, (set = new Set()));
-            set.add(v);
-          }
-        }
-        const keys = [...SEARCH_TAGS.filter((k) => values.has(k)), ...[...values.keys()].filter((k) => !SEARCH_TAGS.includes(k)).sort()];
-        return {
-          version: VERSION,
-          directory: this.profiles.directory,
-          generation: this.generation,
-          profiles: all.length,
-          skipped: this.skipped.map((s) => s.file),
-          from: all.length > 0 ? all.reduce((m, p) => Math.min(m, p.start), Infinity) : null,
-          to: all.length > 0 ? all.reduce((m, p) => Math.max(m, p.end), -Infinity) : null,
-          searchTags: SEARCH_TAGS,
-          tags: Object.fromEntries(keys.map((k) => [k, [...(values.get(k) ?? [])].sort()])),
-        };
-      }
-      case '/api/ranking': {
-        const selected = selectProfiles(all, parseFilter(params));
-        const limit = parseLimit(params, 50);
-        const r = rank(selected, parseValue(params));
-        return {
-          profiles: selected.length,
-          total: r.total,
-          unattributed: r.unattributed,
-          endpoints: r.endpoints.slice(0, limit),
-          traces: r.traces.slice(0, limit),
-          spans: r.spans.slice(0, limit),
-          counts: { endpoints: r.endpoints.length, traces: r.traces.length, spans: r.spans.length },
-        };
-      }
-      case '/api/hotspots': {
-        const selected = selectProfiles(all, parseFilter(params));
-        const scope = parseScope(params);
-        const value = parseValue(params);
-        const h = hotspots(selected, scope, value);
-        const span = scope.kind === 'span' ? findSpan(selected, scope.id) : undefined;
-        const limit = parseLimit(params, 30);
-        // A trace or local root lists its spans; an endpoint its costliest traces.
-        const within = scope.kind === 'trace' || scope.kind === 'root' || scope.kind === 'endpoint' ? rank(selected, value, scope) : undefined;
-        return {
-          profiles: selected.length,
-          scope,
-          value,
-          span,
-          total: h.total,
-          functions: h.functions.slice(0, limit),
-          spans: scope.kind === 'endpoint' ? undefined : within?.spans.slice(0, limit),
-          traces: scope.kind === 'endpoint' ? within?.traces.slice(0, limit) : undefined,
-          flame: flameGraph(selected, scope, value),
-        };
-      }
-      case '/api/compare': {
-        // Each side: the page's tag filter narrowed by its own pairs.
-        const common = parseFilter(params);
-        const side = (name: string): ProfileFilter => {
-          const own = parseFilter(params, name);
-          return { ...own, tags: { ...common.tags, ...own.tags } };
-        };
-        const base = selectProfiles(all, side('base'));
-        const head = selectProfiles(all, side('head'));
-        const value = parseValue(params);
-        return {
-          ...compare(base, head, { value, limit: parseLimit(params, 20) }),
-          flames: { base: flameGraph(base, { kind: 'all' }, value), head: flameGraph(head, { kind: 'all' }, value) },
-        };
-      }
+      case '/api/meta':
+        return this.meta();
+      case '/api/ranking':
+        return this.ranking(params);
+      case '/api/hotspots':
+        return this.hotspots(params);
+      case '/api/compare':
+        return this.compare(params);
       default:
         throw new BadRequest(`no such query: ${path}`);
     }
+  }
+
+  /** The directory, its profiles' time range and the tag values to search by. */
+  private meta(): unknown {
+    const all = this.profiles.profiles;
+    const values = new Map<string, Set<string>>();
+    for (const p of all) {
+      for (const [k, v] of Object.entries(p.tags)) {
+        let set = values.get(k);
+        if (set === undefined) values.set(k, (set = new Set()));
+        set.add(v);
+      }
+    }
+    const keys = [...SEARCH_TAGS.filter((k) => values.has(k)), ...[...values.keys()].filter((k) => !SEARCH_TAGS.includes(k)).sort()];
+    return {
+      version: VERSION,
+      directory: this.profiles.directory,
+      generation: this.generation,
+      profiles: all.length,
+      skipped: this.skipped.map((s) => s.file),
+      from: all.length > 0 ? all.reduce((m, p) => Math.min(m, p.start), Infinity) : null,
+      to: all.length > 0 ? all.reduce((m, p) => Math.max(m, p.end), -Infinity) : null,
+      searchTags: SEARCH_TAGS,
+      tags: Object.fromEntries(keys.map((k) => [k, [...(values.get(k) ?? [])].sort()])),
+    };
+  }
+
+  /** Endpoints, traces and spans of the selection, costliest first. */
+  private ranking(params: URLSearchParams): unknown {
+    const all = this.profiles.profiles;
+    const selected = selectProfiles(all, parseFilter(params));
+    const limit = parseLimit(params, 50);
+    const r = rank(selected, parseValue(params));
+    return {
+      profiles: selected.length,
+      total: r.total,
+      unattributed: r.unattributed,
+      endpoints: r.endpoints.slice(0, limit),
+      traces: r.traces.slice(0, limit),
+      spans: r.spans.slice(0, limit),
+      counts: { endpoints: r.endpoints.length, traces: r.traces.length, spans: r.spans.length },
+    };
+  }
+
+  /** Top functions and flame graph of a scope, with its spans or traces. */
+  private hotspots(params: URLSearchParams): unknown {
+    const all = this.profiles.profiles;
+    const selected = selectProfiles(all, parseFilter(params));
+    const scope = parseScope(params);
+    const value = parseValue(params);
+    const h = hotspots(selected, scope, value);
+    const span = scope.kind === 'span' ? findSpan(selected, scope.id) : undefined;
+    const limit = parseLimit(params, 30);
+    // A trace or local root lists its spans; an endpoint its costliest traces.
+    const within = scope.kind === 'trace' || scope.kind === 'root' || scope.kind === 'endpoint' ? rank(selected, value, scope) : undefined;
+    return {
+      profiles: selected.length,
+      scope,
+      value,
+      span,
+      total: h.total,
+      functions: h.functions.slice(0, limit),
+      spans: scope.kind === 'endpoint' ? undefined : within?.spans.slice(0, limit),
+      traces: scope.kind === 'endpoint' ? within?.traces.slice(0, limit) : undefined,
+      flame: flameGraph(selected, scope, value),
+    };
+  }
+
+  /** Two selections compared, with both flame graphs. */
+  private compare(params: URLSearchParams): unknown {
+    const all = this.profiles.profiles;
+    // Each side: the page's tag filter narrowed by its own pairs.
+    const common = parseFilter(params);
+    const side = (name: string): ProfileFilter => {
+      const own = parseFilter(params, name);
+      return { ...own, tags: { ...common.tags, ...own.tags } };
+    };
+    const base = selectProfiles(all, side('base'));
+    const head = selectProfiles(all, side('head'));
+    const value = parseValue(params);
+    return {
+      ...compare(base, head, { value, limit: parseLimit(params, 20) }),
+      flames: { base: flameGraph(base, { kind: 'all' }, value), head: flameGraph(head, { kind: 'all' }, value) },
+    };
   }
 }
