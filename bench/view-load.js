@@ -28,6 +28,7 @@ const { parseArgs } = require('node:util');
 const { gunzipSync, gzipSync } = require('node:zlib');
 const autocannon = require('autocannon');
 const { Profile } = require('pprof-format');
+const { launchChromium } = require('../test/helpers/viewer');
 
 const { values: args } = parseArgs({
   options: {
@@ -108,7 +109,6 @@ function startViewer(dir) {
 }
 
 async function main() {
-  const { chromium } = require('playwright-core');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-view-load-'));
   const recorded = path.join(work, 'recorded');
   const hour = path.join(work, 'hour');
@@ -120,18 +120,7 @@ async function main() {
   console.log(`hour: ${copies} profiles, ${made.samples} samples, ${(made.bytes / 1e6).toFixed(1)} MB (from ${one.requests} requests at ${one.rate}/s)`);
 
   const viewer = await startViewer(hour);
-  const browser = await chromium.launch({
-    executablePath: args.chromium,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium(args.chromium);
   const indexed = memoryOf(viewer.child.pid);
   const result = {
     seconds,

@@ -62,7 +62,7 @@ test('demo: prints the endpoint table, the costliest trace and how to dig furthe
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /load: \d+ requests in 1\.\d s, 0 errors/);
-  assert.match(r.stdout, /GET \/reports\/daily .* \d+ requests \( *\d+ sampled\)  top: aggregateDailyReport \(examples\/demo\/app\.js:\d+\)/);
+  assert.match(r.stdout, /GET \/reports\/daily .* \d+ requests \( *\d+ sampled\) {2}top: aggregateDailyReport \(examples\/demo\/app\.js:\d+\)/);
   assert.match(r.stdout, /The costliest trace, [0-9a-f]{32}/);
   assert.match(r.stdout, /npx spanprof hotspots \S+ --span [0-9a-f]{16} --format collapsed/);
 });

@@ -141,7 +141,14 @@ async function main() {
   const summary = {};
   for (const e of ranking.endpoints) {
     const top = topFunctions(hotspots(profiles, { kind: 'endpoint', name: e.endpoint }), 1)[0];
-    summary[e.endpoint] = { cpuNanos: e.cpuNanos, wallNanos: e.wallNanos, requests: e.requests, traces: e.traces, top: top?.name, expected: expectedHotspots[e.endpoint] };
+    summary[e.endpoint] = {
+      cpuNanos: e.cpuNanos,
+      wallNanos: e.wallNanos,
+      requests: e.requests,
+      traces: e.traces,
+      top: top?.name,
+      expected: expectedHotspots[e.endpoint],
+    };
     say(
       `  ${e.endpoint.padEnd(24)} cpu ${ms(e.cpuNanos).padStart(8)} ms  wall ${ms(e.wallNanos).padStart(8)} ms  ${String(e.requests).padStart(5)} requests (${String(e.traces).padStart(4)} sampled)  top: ${top ? `${top.name} (${where(top)})` : '-'}`,
     );

@@ -35,10 +35,11 @@ async function stopViewer(child) {
 }
 
 /** Launches Chromium headless, offline-minded (no QUIC, sync, component updates). */
-function launchChromium() {
+/** Chromium headless, offline and quiet (no background fetches of its own), as the tests and the view-load bench run it. */
+function launchChromium(executablePath = CHROMIUM) {
   const { chromium } = require('playwright-core');
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -87,4 +88,4 @@ async function openViewerPage(directory) {
 /** Waits until the page has rendered the current view (js/main.js sets `data-ready` on the body). */
 const viewReady = (page) => page.waitForFunction(() => document.body.dataset.ready !== undefined && document.body.dataset.ready !== '');
 
-module.exports = { bin, CHROMIUM, hasChromium, skipBrowser, startViewer, stopViewer, openViewerPage, viewReady };
+module.exports = { bin, CHROMIUM, hasChromium, skipBrowser, launchChromium, startViewer, stopViewer, openViewerPage, viewReady };
