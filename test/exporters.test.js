@@ -207,9 +207,11 @@ test('Pyroscope: /ingest per profile, multipart `profile` part, app name with ta
     const wall = byName['sample/count,wall/nanoseconds,cpu/nanoseconds'];
     assert.ok(wall, Object.keys(byName).join(' | '));
     assert.ok(byName['inuse_objects/count,inuse_space/bytes'], 'the heap profile');
-    const mine = wall.samples.filter((s) => s.labels.span_id === ids.span);
-    assert.ok(mine.length >= 30, `samples of the span: ${mine.length}`);
-    for (const s of mine) assert.deepEqual(Object.keys(s.labels).sort(), ['span_id', 'trace_endpoint']);
+    // Grafana selects a trace's samples by its local root's ID: the child span's samples are among them.
+    const inChild = wall.samples.filter((s) => s.stack.some((f) => f.name === 'burnCharge'));
+    assert.ok(inChild.length >= 30, `samples in the child span's code: ${inChild.length}`);
+    for (const s of inChild) assert.deepEqual(s.labels, { span_id: ids.root, trace_endpoint: 'GET /cart/:id' }, 'span_id is the local root span');
+    assert.ok(!wall.samples.some((s) => s.labels.span_id === ids.span), "the child's own ID is not sent by default");
     assert.ok(
       wall.samples.every((s) => s.labels.trace_id === undefined && s.labels.local_root_span_id === undefined),
       'no per-trace series labels',
@@ -219,19 +221,19 @@ test('Pyroscope: /ingest per profile, multipart `profile` part, app name with ta
   }
 });
 
-test('Pyroscope: bearer token; sampleLabels opts trace_id in', async () => {
+test('Pyroscope: bearer token; sampleLabels opts trace_id and the active span in', async () => {
   const receiver = await startReceiver();
   try {
     setEnv({ PYROSCOPE_AUTH_TOKEN: 'psx-token', PYROSCOPE_APPLICATION_NAME: 'cart.api' });
-    const exporter = new PyroscopeExporter({ url: `${receiver.url}/pyro/`, sampleLabels: ['span_id', 'trace_id'] });
+    const exporter = new PyroscopeExporter({ url: `${receiver.url}/pyro/`, sampleLabels: ['span_id', 'trace_id', 'active_span_id'] });
     const { ids } = await profiledRequest(exporter);
     const [req] = receiver.requests;
     assert.equal(req.url.pathname, '/pyro/ingest');
     assert.match(req.url.searchParams.get('name'), /^cart\.api\{/);
     assert.equal(req.headers.authorization, 'Bearer psx-token');
     const wall = decodeProfile((await parseMultipart(req)).profile.data);
-    const mine = wall.samples.filter((s) => s.labels.span_id === ids.span);
-    assert.ok(mine.length > 0 && mine.every((s) => s.labels.trace_id === ids.trace));
+    const mine = wall.samples.filter((s) => s.labels.active_span_id === ids.span);
+    assert.ok(mine.length > 0 && mine.every((s) => s.labels.trace_id === ids.trace && s.labels.span_id === ids.root));
   } finally {
     await receiver.close();
   }

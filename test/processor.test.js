@@ -574,3 +574,36 @@ test('a failing exporter is a process warning once per outage, with where the lo
     await provider.shutdown();
   }
 });
+
+test(
+  'a directory the FileExporter cannot write to: one clear warning, nothing hangs (a path under a file, a path under /proc)',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = tempDir();
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, '');
+    const warnings = [];
+    // Only this exporter's: a warning of an earlier test may still be on its way (they are emitted a tick later).
+    const onWarning = (w) => {
+      if (w.code === 'SPANPROF_W005' && w.message.includes('to FileExporter failed')) warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    // Node's recursive mkdir never returns under /proc (Node 20 and 24): the exporter must not use it.
+    for (const target of [path.join(file, 'profiles'), '/proc/spanprof-test/profiles']) {
+      warnings.length = 0;
+      const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: target }), heap: false, uploadPeriodMillis: 600_000 });
+      const { provider } = startTracing([processor]);
+      await processor.forceFlush();
+      await processor.forceFlush();
+      await provider.shutdown();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(processor.stats().failedExports, 3, `${target}: every batch failed and was counted`);
+      assert.equal(warnings.length, 1, `${target}: one warning for the outage: ${warnings.join(' | ')}`);
+      assert.match(
+        warnings[0],
+        new RegExp(`FileExporter failed: cannot write profiles to ${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\((ENOTDIR|ENOENT|EACCES|EPERM|EROFS)\\)`),
+      );
+    }
+  },
+);

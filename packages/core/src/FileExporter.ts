@@ -1,5 +1,5 @@
-import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { PROFILE_FILE_SUFFIX, TAG_SERVICE_NAME } from '@spanprof/profile';
 import { logger } from './diag';
 import { integerOption } from './options';
@@ -47,7 +47,7 @@ export class FileExporter implements ProfileExporter {
   async export(batch: ProfileBatch): Promise<ExportResult> {
     if (this.shutDown) return { code: ExportResultCode.FAILED, error: new Error('FileExporter is shut down') };
     try {
-      this.ready ??= mkdir(this.directory, { recursive: true }).then(() => undefined);
+      this.ready ??= makeDirectory(this.directory);
       await this.ready;
       const service = safeName(batch.tags[TAG_SERVICE_NAME] ?? 'unknown_service');
       const base = `${stamp(batch.start)}.${service}.${process.pid}.${String(batch.sequence).padStart(6, '0')}`;
@@ -61,7 +61,9 @@ export class FileExporter implements ProfileExporter {
       return { code: ExportResultCode.SUCCESS };
     } catch (err) {
       this.ready = undefined;
-      return { code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) };
+      const code = (err as { code?: unknown }).code;
+      const why = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
+      return { code: ExportResultCode.FAILED, error: new Error(`cannot write profiles to ${this.directory} (${why})`) };
     }
   }
 
@@ -84,6 +86,31 @@ export class FileExporter implements ProfileExporter {
       } catch (err) {
         logger.debug(`could not delete old profile ${name}`, err);
       }
+    }
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Not `mkdir(dir, { recursive: true })`:
+ * under a pseudo file system such as /proc, Node's recursive mkdir (20 and 24) never returns and
+ * spins a thread-pool thread, which also keeps the process from exiting.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      if (!(await stat(at)).isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ENOENT' || dirname(at) === at) throw err;
+      missing.push(at);
+    }
+  }
+  for (const at of missing.reverse()) {
+    try {
+      await mkdir(at);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
     }
   }
 }

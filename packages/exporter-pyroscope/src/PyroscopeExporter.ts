@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { codes, envString, HttpProfileExporter, validHeaders } from '@spanprof/exporter-base';
 import {
   encodeGzipped,
+  LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_SPAN_ID,
   LABEL_TRACE_ENDPOINT,
   relabelProfile,
@@ -24,6 +25,30 @@ const TAG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TAG_VALUE_FORBIDDEN = /[,{}=\n\r]/;
 /** Profile tags sent as Pyroscope labels (dots become underscores, as Pyroscope itself converts them). */
 const RESOURCE_TAGS = [TAG_SERVICE_VERSION, TAG_DEPLOYMENT_ENVIRONMENT, TAG_HOST_NAME];
+/** The active span's own ID, sent under this name when `sampleLabels` asks for it (`span_id` carries the local root's). */
+export const LABEL_ACTIVE_SPAN_ID = 'active_span_id';
+
+/**
+ * The labels a sample is sent with. Grafana's "Profiles for this span" selects the samples whose
+ * `span_id` is the local root span's ID (the span with `pyroscope.profile.id`), as Grafana's own
+ * integrations label every sample of a local trace: so `span_id` carries the local root's ID, and
+ * a root's profile holds its child spans' samples. The active span's ID is `active_span_id`.
+ */
+function spanProfileLabels(labels: LabelValues, keep: ReadonlySet<string>): LabelValues {
+  const out: LabelValues = {};
+  for (const [key, value] of Object.entries(labels)) {
+    if (typeof value !== 'string') continue;
+    if (key === LABEL_SPAN_ID) {
+      if (keep.has(LABEL_ACTIVE_SPAN_ID)) out[LABEL_ACTIVE_SPAN_ID] = value;
+    } else if (keep.has(key)) {
+      out[key] = value;
+    }
+  }
+  const root = labels[LABEL_LOCAL_ROOT_SPAN_ID];
+  if (keep.has(LABEL_SPAN_ID) && typeof root === 'string') out[LABEL_SPAN_ID] = root;
+  return out;
+}
+
 /** The sample labels kept by default: see `sampleLabels`. */
 export const DEFAULT_PYROSCOPE_SAMPLE_LABELS: readonly string[] = Object.freeze([LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT]);
 
@@ -45,11 +70,13 @@ export interface PyroscopeExporterOptions extends HttpExporterOptions {
   /** Tenant of a multi-tenant Pyroscope (`X-Scope-OrgID`). Default `PYROSCOPE_TENANT_ID`. */
   tenantID?: string;
   /**
-   * Sample labels sent per sample. Default `span_id` (what span profiles and
-   * Grafana's "Profiles for this span" look up) and `trace_endpoint`. Pyroscope
-   * turns every string sample label except `span_id` into a series label, so
-   * `trace_id` or `local_root_span_id` here make one series per trace: add them
-   * only for a server configured for that.
+   * Sample labels sent per sample. Default `span_id`, which carries the **local
+   * root span's** ID (what Grafana's "Profiles for this span" looks up: every
+   * sample of a local trace, child spans included), and `trace_endpoint`.
+   * `active_span_id` adds the active span's own ID. Pyroscope turns every
+   * string sample label except `span_id` into a series label, so
+   * `active_span_id`, `trace_id` or `local_root_span_id` here make one series
+   * per span or trace: add them only for a server configured for that.
    */
   sampleLabels?: string[];
 }
@@ -132,11 +159,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
     const keep = this.sampleLabels;
     const specs: HttpRequestSpec[] = [];
     for (const collected of batch.profiles) {
-      const profile = relabelProfile(collected.profile, (labels) => {
-        const out: LabelValues = {};
-        for (const [key, value] of Object.entries(labels)) if (keep.has(key) && typeof value === 'string') out[key] = value;
-        return out;
-      });
+      const profile = relabelProfile(collected.profile, (labels) => spanProfileLabels(labels, keep));
       const form = new FormData();
       form.append('profile', new Blob([await encodeGzipped(profile)], { type: 'application/octet-stream' }), 'profile.pprof');
       const url = new URL(this.ingestUrl);
