@@ -607,3 +607,33 @@ test(
     }
   },
 );
+
+test('an exporter that stays behind is one drop warning for the whole outage, whatever the other exporters do', async (t) => {
+  const warnings = [];
+  const onWarning = (w) => {
+    if (w.code === 'SPANPROF_W004' && w.message.includes('hung')) warnings.push(w.message);
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  let release;
+  const stuck = new Promise((resolve) => (release = resolve));
+  class hung {
+    export() {
+      return stuck.then(() => ({ code: ExportResultCode.SUCCESS }));
+    }
+    async shutdown() {}
+  }
+  const fine = { export: async () => ({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} };
+  const processor = new ProfilingSpanProcessor({ exporter: [fine, new hung()], heap: false, uploadPeriodMillis: 600_000, exportTimeoutMillis: 100 });
+  const { provider } = startTracing([processor]);
+  // spanprof's timers do not hold the process; an app's server would.
+  const keepAlive = setInterval(() => {}, 1000);
+  t.after(() => clearInterval(keepAlive));
+  for (let i = 0; i < 6; i++) await processor.forceFlush();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(processor.stats().droppedBatches, 4, 'two in flight, the next four dropped');
+  assert.equal(warnings.length, 1, warnings.join(' | '));
+  assert.match(warnings[0], /batch 3 dropped: hung has 2 batches in flight; the next ones are counted in stats\(\)\.droppedBatches/);
+  release();
+  await provider.shutdown();
+});

@@ -102,5 +102,5 @@ test('no span labelled by spanprof: nothing recorded, and one warning saying wha
   assert.equal(lines.length, 1);
   assert.match(lines[0], /no span labelled by spanprof active.*ProfilingSpanProcessor/);
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /^SPANPROF_W001 @spanprof\/test: a request arrived with no span labelled by spanprof active/);
+  assert.match(warnings[0], /^SPANPROF_W010 @spanprof\/test: a request arrived with no span labelled by spanprof active/);
 });

@@ -4,7 +4,15 @@
 const { test, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const api = require('@opentelemetry/api');
-const { booleanOption, describeValue, integerOption, parseBoolean, parseKeyValueList, parsePositiveInteger } = require('@spanprof/exporter-base');
+const {
+  booleanOption,
+  describeValue,
+  integerOption,
+  parseBoolean,
+  parseKeyValueList,
+  parsePositiveInteger,
+  positiveIntegerOption,
+} = require('@spanprof/exporter-base');
 const { readSpanprofEnv } = require('@spanprof/auto');
 const { captureDiag } = require('../helpers/diag');
 
@@ -67,4 +75,18 @@ test('SPANPROF_*: each wrong value one problem naming the variable; unknown vari
   assert.equal(c.problems.length, 2, c.problems.join('\n'));
   assert.match(c.problems[0], /^SPANPROF_HEAP="sometimes": expected true or false/);
   assert.match(c.problems[1], /^SPANPROF_METRIC is not a spanprof variable and is ignored; did you mean SPANPROF_METRICS\?/);
+});
+
+test("timeouts and delays: out of range is the default, never a clamped 1 ms (0 often means 'none')", () => {
+  const lines = captureDiag('warn');
+  const { OTLPProfileExporter } = require('@spanprof/exporter-otlp');
+  const exporter = new OTLPProfileExporter({ url: 'http://127.0.0.1:9/v1development/profiles', timeoutMillis: 0, maxAttempts: -1, maxQueuedRequests: 2.5 });
+  assert.equal(exporter.timeoutMillis, 10_000);
+  assert.equal(exporter.maxAttempts, 5);
+  assert.equal(exporter.maxQueuedRequests, 8);
+  assert.equal(lines.length, 3, lines.join('\n'));
+  assert.match(lines[0], /option OTLPProfileExporter\.timeoutMillis: 0 is not accepted \(an integer from 1 to 2147483647\); using 10000/);
+  assert.equal(integerOption('x.ms', 0, 500, 1, 1000, undefined, 'default'), 500);
+  assert.equal(positiveIntegerOption('Mine', 'timeoutMillis', 0, 10_000), 10_000, 'the 0.1 helper keeps its meaning');
+  assert.equal(positiveIntegerOption('Mine', 'timeoutMillis', 250, 10_000), 250);
 });

@@ -94,6 +94,21 @@ test('diff: the same path first, then the path inside its package or the file na
   assert.equal(c.functions[0].name, 'applyDiscounts', 'the largest change in share first');
 });
 
+test('diff: a function gone from one of two same-named files is its own row, not folded into the other', (t) => {
+  const dir = tempDir(t);
+  const start = Date.UTC(2026, 0, 1);
+  const sample = (file, cpu) => ({ stack: [{ name: 'handle', file, line: 1 }], cpu });
+  writeWallProfile(dir, { start, tags: { side: 'base' }, samples: [sample('/app/a/handler.js', 100 * MS), sample('/app/b/handler.js', 50 * MS)] });
+  writeWallProfile(dir, { start: start + 60_000, sequence: 2, tags: { side: 'head' }, samples: [sample('/app/a/handler.js', 100 * MS)] });
+  const all = load(dir);
+  const c = model.compare(model.selectProfiles(all, { tags: { side: 'base' } }), model.selectProfiles(all, { tags: { side: 'head' } }));
+  const rows = c.functions.map((f) => [f.path, f.baseNanos, f.headNanos]).sort();
+  assert.deepEqual(rows, [
+    ['/app/a/handler.js', 100 * MS, 100 * MS],
+    ['/app/b/handler.js', 50 * MS, 0],
+  ]);
+});
+
 test('portable paths and file URLs', () => {
   assert.equal(model.portablePath('/a/node_modules/@scope/pkg/lib/x.js'), '@scope/pkg/lib/x.js');
   assert.equal(model.portablePath('/a/node_modules/x/node_modules/y/i.js'), 'y/i.js');

@@ -28,9 +28,8 @@ export class ExportDispatcher {
   private readonly inFlight = new Map<ProfileExporter, number>();
   /** Dispatches under way (each bounded by exportTimeoutMillis); shutdown waits for them. */
   private readonly pending = new Set<Promise<void>>();
-  /** Batches dropped for exporters too far behind: warned once per outage. */
-  private readonly drops = new Outage(codes.EXPORT_DROPPED, logger);
-  /** Failed exports, an outage per exporter (one failing does not hide another's failures). */
+  /** Batches dropped for an exporter too far behind, and its failed exports: an outage each, per exporter. */
+  private readonly drops = new Map<ProfileExporter, Outage>();
   private readonly failures = new Map<ProfileExporter, Outage>();
 
   constructor(
@@ -90,9 +89,14 @@ export class ExportDispatcher {
     const busy = this.inFlight.get(exporter) ?? 0;
     if (!owning && busy >= MAX_IN_FLIGHT_PER_EXPORTER) {
       this.figures.droppedBatches++;
-      this.drops.fail(`batch ${batch.sequence} dropped: ${nameOf(exporter)} has ${busy} batches in flight`, 'stats().droppedBatches');
+      outageOf(this.drops, exporter, codes.EXPORT_DROPPED).fail(
+        `batch ${batch.sequence} dropped: ${nameOf(exporter)} has ${busy} batches in flight`,
+        'stats().droppedBatches',
+      );
       return Promise.resolve();
     }
+    // It has room again: a drop outage, if any, is over.
+    if (!owning) this.drops.get(exporter)?.recover(`${nameOf(exporter)}: batches are handed over again`);
     let exported: Promise<ExportResult>;
     try {
       // Called now, not in a later tick: shutdown relies on every exporter having the batch.
@@ -125,18 +129,25 @@ export class ExportDispatcher {
     void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
     return withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) })).then(
       (result) => {
-        let failures = this.failures.get(exporter);
         if (result.code === ExportResultCode.SUCCESS) {
-          failures?.recover(`${nameOf(exporter)}: exports succeed`);
-          this.drops.recover(`${nameOf(exporter)}: exports succeed`);
+          this.failures.get(exporter)?.recover(`${nameOf(exporter)}: exports succeed`);
           return;
         }
         this.figures.failedExports++;
-        if (failures === undefined) this.failures.set(exporter, (failures = new Outage(codes.EXPORT_FAILED, logger)));
-        failures.fail(`export of batch ${batch.sequence} to ${nameOf(exporter)} failed: ${result.error?.message ?? 'unknown error'}`, 'stats().failedExports');
+        outageOf(this.failures, exporter, codes.EXPORT_FAILED).fail(
+          `export of batch ${batch.sequence} to ${nameOf(exporter)} failed: ${result.error?.message ?? 'unknown error'}`,
+          'stats().failedExports',
+        );
       },
     );
   }
+}
+
+/** The exporter's outage of one kind, made on its first fault. */
+function outageOf(outages: Map<ProfileExporter, Outage>, exporter: ProfileExporter, code: string): Outage {
+  let outage = outages.get(exporter);
+  if (outage === undefined) outages.set(exporter, (outage = new Outage(code, logger)));
+  return outage;
 }
 
 /** An exporter's class name, for warnings. */

@@ -91,7 +91,7 @@ export class ProfileCollector {
     return this.tracker?.managerMode();
   }
 
-  /** See `ProfilerSession.watchContextManager`: whether the tracker already wraps a manager, and a look for a new one. */
+  /** Whether the tracker follows a registered context manager (see `ProfilerSession.watchContextManager`). */
   wrapsManager(): boolean {
     return this.tracker?.wrapsManager() ?? false;
   }
@@ -109,7 +109,7 @@ export class ProfileCollector {
    * The period since the last collection as a batch (undefined when no profile
    * could be collected). `restart` false stops the profilers: the last period.
    */
-  async collect(restart: boolean): Promise<ProfileBatch | undefined> {
+  async collect(restart: boolean, onStopped?: () => void): Promise<ProfileBatch | undefined> {
     const start = this.periodStart;
     const end = new Date();
     this.periodStart = end;
@@ -130,7 +130,10 @@ export class ProfileCollector {
     }
     this.figures.lastCollectPauseMillis = pause;
     this.figures.maxCollectPauseMillis = Math.max(this.figures.maxCollectPauseMillis, pause);
-    if (!restart) this.stop();
+    if (!restart) {
+      this.stop();
+      onStopped?.();
+    }
     return this.batchOf(start, end, requests, wall, heapProfile);
   }
 

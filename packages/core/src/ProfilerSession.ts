@@ -293,10 +293,12 @@ export class ProfilerSession {
   }
 
   private async collect(restart: boolean): Promise<ProfileBatch | undefined> {
+    if (restart) return this.collector.collect(true);
+    // The last period: the process may get another session as soon as the profilers stopped.
     try {
-      return await this.collector.collect(restart);
+      return await this.collector.collect(false, () => this.release());
     } finally {
-      if (!restart) this.release();
+      this.release();
     }
   }
 

@@ -129,11 +129,27 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     protected readonly name: string,
     options: HttpExporterOptions = {},
   ) {
-    this.timeoutMillis = integerOption(`${name}.timeoutMillis`, options.timeoutMillis, DEFAULTS.timeoutMillis, 1, MAX_TIMER_MILLIS);
-    this.maxAttempts = integerOption(`${name}.maxAttempts`, options.maxAttempts, DEFAULTS.maxAttempts, 1, 100);
-    this.initialBackoffMillis = integerOption(`${name}.initialBackoffMillis`, options.initialBackoffMillis, DEFAULTS.initialBackoffMillis, 1, MAX_TIMER_MILLIS);
-    this.maxBackoffMillis = integerOption(`${name}.maxBackoffMillis`, options.maxBackoffMillis, DEFAULTS.maxBackoffMillis, 1, MAX_TIMER_MILLIS);
-    this.maxQueuedRequests = integerOption(`${name}.maxQueuedRequests`, options.maxQueuedRequests, DEFAULTS.maxQueuedRequests, 1, 100_000);
+    this.timeoutMillis = integerOption(`${name}.timeoutMillis`, options.timeoutMillis, DEFAULTS.timeoutMillis, 1, MAX_TIMER_MILLIS, logger, 'default');
+    this.maxAttempts = integerOption(`${name}.maxAttempts`, options.maxAttempts, DEFAULTS.maxAttempts, 1, 100, logger, 'default');
+    this.initialBackoffMillis = integerOption(
+      `${name}.initialBackoffMillis`,
+      options.initialBackoffMillis,
+      DEFAULTS.initialBackoffMillis,
+      1,
+      MAX_TIMER_MILLIS,
+      logger,
+      'default',
+    );
+    this.maxBackoffMillis = integerOption(
+      `${name}.maxBackoffMillis`,
+      options.maxBackoffMillis,
+      DEFAULTS.maxBackoffMillis,
+      1,
+      MAX_TIMER_MILLIS,
+      logger,
+      'default',
+    );
+    this.maxQueuedRequests = integerOption(`${name}.maxQueuedRequests`, options.maxQueuedRequests, DEFAULTS.maxQueuedRequests, 1, 100_000, logger, 'default');
   }
 
   /** The requests that carry `batch` (none to skip it). May throw: the batch then fails. */
@@ -227,7 +243,9 @@ export abstract class HttpProfileExporter implements ProfileExporter {
       }
       // queue[0] is the request in flight while sending: it is never the one dropped.
       const inFlight = this.sending ? 1 : 0;
-      if (this.queue.length - inFlight >= this.maxQueuedRequests) {
+      if (this.queue.length - inFlight < this.maxQueuedRequests) {
+        this.drops.recover(`${this.name}: the queue has room`);
+      } else {
         const [oldest] = this.queue.splice(inFlight, 1);
         if (oldest !== undefined) {
           this.settle(oldest, 'dropped', `${oldest.spec.what}: dropped, ${this.maxQueuedRequests} newer requests wait (maxQueuedRequests)`);
@@ -340,7 +358,6 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     if (how === 'sent') {
       this.counters.sent++;
       this.failures.recover(`${this.name}: requests get through`);
-      this.drops.recover(`${this.name}: requests get through`);
       pending.settle({ code: ExportResultCode.SUCCESS });
       return;
     }

@@ -21,6 +21,8 @@ export const codes = Object.freeze({
   TRACES_EXPORTER_UNAVAILABLE: 'SPANPROF_W008',
   /** Profiling metrics could not be recorded for a collection (the profiles are exported as usual). */
   METRICS_FAILED: 'SPANPROF_W009',
+  /** A framework integration got a request with no span labelled by spanprof: it records nothing (processor or HTTP instrumentation missing). */
+  NO_SPAN_TO_LABEL: 'SPANPROF_W010',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */

@@ -24,11 +24,23 @@ export function warnOption(option: string, value: unknown, accepted: string, use
   log.warn(message(codes.INVALID_OPTION, `option ${option}: ${describeValue(value)} is not accepted (${accepted}); using ${used}`));
 }
 
-/** An integer option in [min, max]: a wrong type gets the default, a value out of range or with a fraction is clamped and rounded. */
-export function integerOption(option: string, value: unknown, fallback: number, min: number, max: number, log: DiagLogger = ownLogger): number {
+/**
+ * An integer option in [min, max]: a wrong type gets the default; a value out of range or with a
+ * fraction is clamped and rounded, or with `outOfRange: 'default'` (timeouts and delays, where 0
+ * often means "none" and a clamped 1 ms would fail everything) gets the default too.
+ */
+export function integerOption(
+  option: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+  log: DiagLogger = ownLogger,
+  outOfRange: 'clamp' | 'default' = 'clamp',
+): number {
   if (value === undefined) return fallback;
   const accepted = `an integer from ${min} to ${max}`;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || (outOfRange === 'default' && (!Number.isInteger(value) || value < min || value > max))) {
     warnOption(option, value, accepted, String(fallback), log);
     return fallback;
   }
@@ -46,10 +58,10 @@ export function booleanOption(option: string, value: unknown, fallback: boolean,
 }
 
 /**
- * @deprecated Use `integerOption(\`${owner}.${name}\`, value, fallback, 1, MAX_TIMER_MILLIS)`. Kept
- * for exporters written against @spanprof/core 0.1, whose `positiveIntegerOption` it was; a
- * wrong value is now clamped into range rather than replaced by the default, as every option is.
+ * @deprecated Use `integerOption(\`${owner}.${name}\`, value, fallback, 1, MAX_TIMER_MILLIS, logger, 'default')`.
+ * Kept for exporters written against @spanprof/core 0.1, whose `positiveIntegerOption` it was:
+ * anything but an integer from 1 to 2147483647 gets `fallback`, with one warning.
  */
 export function positiveIntegerOption(owner: string, name: string, value: unknown, fallback: number): number {
-  return integerOption(`${owner}.${name}`, value, fallback, 1, MAX_TIMER_MILLIS);
+  return integerOption(`${owner}.${name}`, value, fallback, 1, MAX_TIMER_MILLIS, ownLogger, 'default');
 }

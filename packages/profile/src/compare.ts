@@ -177,33 +177,26 @@ function changes(base: Side, head: Side, value: TimeKind, perRequest: boolean): 
 
 /**
  * Pairs the functions of two sides: the same function (name and path) first.
- * The rest are matched by name and portable path; one that shares those with
- * exactly one pair already made joins it (a function the head also runs from a
- * new release directory). Returns name, shown file, and self time per side.
+ * The rest are matched with each other by name and portable path (a function
+ * whose release directory changed), each side's summed; a function found on
+ * one side only is a row of its own, so a removed or added one shows.
  */
 function matchFunctions(base: Map<string, SelfTime>, head: Map<string, SelfTime>): { name: string; file: string; path: string; base: number; head: number }[] {
   type Row = { name: string; file: string; path: string; base: number; head: number };
   const rows: Row[] = [];
-  const exactByPortable = new Map<string, Row | null>();
-  const portableKey = (fn: SelfTime): [string, string] => {
-    const file = fn.file === '' ? '' : portablePath(fn.file);
-    return [functionKey(fn.name, file), file];
-  };
+  const portable = (fn: SelfTime): string => (fn.file === '' ? '' : portablePath(fn.file));
   for (const [key, fn] of base) {
     const other = head.get(key);
-    if (other === undefined) continue;
-    const [pk, file] = portableKey(fn);
-    const row = { name: fn.name, file, path: fn.file, base: fn.nanos, head: other.nanos };
-    rows.push(row);
-    exactByPortable.set(pk, exactByPortable.has(pk) ? null : row);
+    if (other !== undefined) rows.push({ name: fn.name, file: portable(fn), path: fn.file, base: fn.nanos, head: other.nanos });
   }
   const rest = new Map<string, Row>();
   const addRest = (fn: SelfTime, side: 'base' | 'head'): void => {
-    const [pk, file] = portableKey(fn);
-    let row = exactByPortable.get(pk) ?? rest.get(pk);
+    const file = portable(fn);
+    const key = functionKey(fn.name, file);
+    let row = rest.get(key);
     if (row === undefined) {
       row = { name: fn.name, file, path: fn.file, base: 0, head: 0 };
-      rest.set(pk, row);
+      rest.set(key, row);
       rows.push(row);
     }
     row[side] += fn.nanos;

@@ -76,7 +76,7 @@ export class DebugPprofEndpoints<Req> {
       warnOption('pprof.authorize', options.authorize, 'a function (req) => boolean', 'loopback clients only', logger);
     }
     this.authorize = typeof options.authorize === 'function' ? options.authorize : (req) => isLoopback(this.remoteAddress(req));
-    this.maxSeconds = integerOption('pprof.maxSeconds', options.maxSeconds, DEFAULT_MAX_SECONDS, 1, 3600, logger);
+    this.maxSeconds = integerOption('pprof.maxSeconds', options.maxSeconds, DEFAULT_MAX_SECONDS, 1, 3600, logger, 'default');
   }
 
   /** Which endpoint `path` (without query) names, if any. */

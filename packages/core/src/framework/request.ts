@@ -139,14 +139,16 @@ export class RequestLabeler<Req> {
     // Bounded: the keys name label names, themselves bounded, and stop being added past 64.
     if (this.warned.has(key) || this.warned.size >= 64) return;
     this.warned.add(key);
-    logger.warn(message(codes.INVALID_OPTION, text));
+    if (key !== NO_SPAN) {
+      logger.warn(message(codes.INVALID_OPTION, text));
+      return;
+    }
     // No span to label turns the whole integration off: said without a logger too.
-    if (key === NO_SPAN) {
-      try {
-        process.emitWarning(text, { code: codes.INVALID_OPTION });
-      } catch {
-        // A warning listener that throws is not ours to break on.
-      }
+    logger.warn(message(codes.NO_SPAN_TO_LABEL, text));
+    try {
+      process.emitWarning(text, { code: codes.NO_SPAN_TO_LABEL });
+    } catch {
+      // A warning listener that throws is not ours to break on.
     }
   }
 }
