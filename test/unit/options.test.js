@@ -90,3 +90,10 @@ test("timeouts and delays: out of range is the default, never a clamped 1 ms (0 
   assert.equal(positiveIntegerOption('Mine', 'timeoutMillis', 0, 10_000), 10_000, 'the 0.1 helper keeps its meaning');
   assert.equal(positiveIntegerOption('Mine', 'timeoutMillis', 250, 10_000), 250);
 });
+
+test('SPANPROF_OOM_PROFILE turns the heap profile at out of memory off or on; with SPANPROF_HEAP=false there is none', () => {
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_OOM_PROFILE: 'false' }).options, { heap: { oomProfile: false } });
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_OOM_PROFILE: 'on' }).options, { heap: { oomProfile: true } });
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_OOM_PROFILE: 'true', SPANPROF_HEAP: 'false' }).options, { heap: false });
+  assert.match(readSpanprofEnv({ SPANPROF_OOM_PROFILE: 'later' }).problems[0], /^SPANPROF_OOM_PROFILE="later": expected true or false/);
+});

@@ -24,7 +24,7 @@ export interface SpanprofEnvConfig {
   /** `SPANPROF_PROFILES_DIR`, for the file exporter; default its own (`./profiles`). */
   profilesDir?: string;
   /**
-   * `SPANPROF_SAMPLING_INTERVAL_MICROS`, `SPANPROF_UPLOAD_PERIOD_MILLIS`, `SPANPROF_CPU_TIME`, `SPANPROF_HEAP`,
+   * `SPANPROF_SAMPLING_INTERVAL_MICROS`, `SPANPROF_UPLOAD_PERIOD_MILLIS`, `SPANPROF_CPU_TIME`, `SPANPROF_HEAP`, `SPANPROF_OOM_PROFILE`,
    * `SPANPROF_METRICS` (profiling metrics to the global MeterProvider; default false).
    */
   options: Pick<ProfilingSpanProcessorOptions, 'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap' | 'metrics'>;
@@ -51,6 +51,7 @@ export const SPANPROF_VARIABLES = [
   'SPANPROF_UPLOAD_PERIOD_MILLIS',
   'SPANPROF_CPU_TIME',
   'SPANPROF_HEAP',
+  'SPANPROF_OOM_PROFILE',
   'SPANPROF_METRICS',
   'SPANPROF_SHUTDOWN_TIMEOUT_MILLIS',
 ] as const;
@@ -108,6 +109,9 @@ export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
   if (period !== undefined) options.uploadPeriodMillis = period;
   if (value('SPANPROF_CPU_TIME') !== undefined) options.cpuTime = bool('SPANPROF_CPU_TIME', true, 'CPU time stays on (the default)');
   if (value('SPANPROF_HEAP') !== undefined) options.heap = bool('SPANPROF_HEAP', true, 'the heap profile stays on (the default)');
+  if (value('SPANPROF_OOM_PROFILE') !== undefined && options.heap !== false) {
+    options.heap = { oomProfile: bool('SPANPROF_OOM_PROFILE', true, 'the heap profile at out of memory stays on (the default)') };
+  }
   if (value('SPANPROF_METRICS') !== undefined) options.metrics = bool('SPANPROF_METRICS', false, 'profiling metrics stay off (the default)');
   const shutdownTimeoutMillis = integer('SPANPROF_SHUTDOWN_TIMEOUT_MILLIS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
   for (const name of Object.keys(env)) {

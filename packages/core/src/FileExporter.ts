@@ -27,6 +27,11 @@ function safeName(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64) || 'unknown';
 }
 
+/** A profile file's name up to its kind: `<start>.<service>.<pid>.<sequence>`. */
+export function profileFileBase(start: Date, tags: Readonly<Record<string, string>>, sequence: string, pid: number = process.pid): string {
+  return `${stamp(start)}.${safeName(tags[TAG_SERVICE_NAME] ?? 'unknown_service')}.${pid}.${sequence}`;
+}
+
 /**
  * Writes each profile of a batch as a gzipped pprof file:
  * `<start>.<service>.<pid>.<sequence>.<kind>.pb.gz`, start as a compact UTC
@@ -49,8 +54,7 @@ export class FileExporter implements ProfileExporter {
     try {
       this.ready ??= makeDirectory(this.directory);
       await this.ready;
-      const service = safeName(batch.tags[TAG_SERVICE_NAME] ?? 'unknown_service');
-      const base = `${stamp(batch.start)}.${service}.${process.pid}.${String(batch.sequence).padStart(6, '0')}`;
+      const base = profileFileBase(batch.start, batch.tags, String(batch.sequence).padStart(6, '0'));
       for (const { kind, encoded } of batch.profiles) {
         const file = join(this.directory, `${base}.${kind}${PROFILE_FILE_SUFFIX}`);
         const partial = `${file}.partial`;

@@ -1,5 +1,6 @@
 import { encode, heap, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { codes, message, Outage } from '@spanprof/exporter-base';
 import type { CollectedProfile, ProfileBatch } from '@spanprof/exporter-base';
@@ -12,6 +13,10 @@ import type { LocalRoot, SampleLabels } from './labels';
 import type { ResolvedOptions } from './options';
 import { RequestCounter } from './RequestCounter';
 import { labelsOfSampleContext } from './sampleContext';
+import type { OomExportOptions } from './oom/exportOomProfile';
+
+/** The script the out-of-memory monitor runs (see `armOomMonitor`). */
+const OOM_EXPORT_SCRIPT = join(__dirname, 'oom', 'exportOomProfile.js');
 
 const NO_LABELS: SampleLabels = Object.freeze({});
 
@@ -50,9 +55,14 @@ export class ProfileCollector {
   private readonly wallFailures = new Outage(codes.COLLECT_FAILED, logger);
   private readonly heapFailures = new Outage(codes.COLLECT_FAILED, logger);
 
+  /** The out-of-memory monitor's command as last armed (armed again when the tags change). */
+  private oomCommand: string | undefined;
+
   constructor(
     private readonly options: ResolvedOptions,
     private readonly tags: () => Readonly<Record<string, string>>,
+    /** Where the heap profile at out of memory goes (the FileExporter's directory); none: no such profile. */
+    private readonly oomDirectory?: string,
   ) {
     this.heapOn = options.heap !== false;
   }
@@ -80,6 +90,7 @@ export class ProfileCollector {
         this.heapOn = false;
       }
     }
+    this.armOomMonitor();
     this.tracker = strategy === 'async-frame' ? new AsyncFrameTracker() : new AsyncHooksTracker();
     this.tracker.start();
     this.periodStart = new Date();
@@ -128,6 +139,7 @@ export class ProfileCollector {
       heapProfile = this.takeHeap();
       pause = Math.max(pause, performance.now() - began);
     }
+    if (restart) this.armOomMonitor();
     this.figures.lastCollectPauseMillis = pause;
     this.figures.maxCollectPauseMillis = Math.max(this.figures.maxCollectPauseMillis, pause);
     if (!restart) {
@@ -182,6 +194,34 @@ export class ProfileCollector {
       this.figures.failedCollections++;
       this.heapFailures.fail(`the heap profile could not be collected: ${String(err)}`, 'stats().failedCollections');
       return undefined;
+    }
+  }
+
+  /**
+   * Has @datadog/pprof's out-of-memory monitor run `oom/exportOomProfile.js` when the heap nears
+   * its limit: the native monitor dumps the heap profile to a file and waits for that process
+   * (at most 15 s), which writes spanprof's heap profile file. A process of its own, since the
+   * application's heap has no room left to run JavaScript. Armed again when the tags change
+   * (the resource's are known from the first span on). Never throws.
+   */
+  private armOomMonitor(): void {
+    const heapOptions = this.options.heap;
+    if (!this.heapOn || heapOptions === false || !heapOptions.oomProfile || this.oomDirectory === undefined) return;
+    const exportOptions: OomExportOptions = {
+      directory: this.oomDirectory,
+      pid: process.pid,
+      intervalBytes: heapOptions.intervalBytes,
+      tags: { ...this.tags() },
+    };
+    const command = JSON.stringify(exportOptions);
+    if (command === this.oomCommand) return;
+    try {
+      // One heap extension (one young generation): room for V8 to go on after the export.
+      heap.monitorOutOfMemory('auto', 1, false, [process.execPath, OOM_EXPORT_SCRIPT, command]);
+      this.oomCommand = command;
+    } catch (err) {
+      logger.warn(message(codes.HEAP_PROFILER_START_FAILED, `the heap profile at out of memory is off: ${String(err)}`));
+      this.oomCommand = command;
     }
   }
 

@@ -91,7 +91,8 @@ export class ProfilerSession {
     const exporter = options.exporter;
     const exporters = exporter === undefined ? [new FileExporter()] : Array.isArray(exporter) ? [...exporter] : [exporter];
     this.dispatcher = new ExportDispatcher(exporters, this.options.exportTimeoutMillis);
-    this.collector = new ProfileCollector(this.options, () => this.tags());
+    const files = exporters.find((e): e is FileExporter => e instanceof FileExporter);
+    this.collector = new ProfileCollector(this.options, () => this.tags(), files?.directory);
     this.metrics = this.options.metrics !== false ? new ProfileMetrics(this.options.metrics) : undefined;
   }
 

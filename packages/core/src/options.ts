@@ -88,10 +88,11 @@ export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
     heap = {
       intervalBytes: integerOption('heap.intervalBytes', h.intervalBytes, DEFAULT_HEAP_INTERVAL_BYTES, 1024, 1 << 30),
       stackDepth: integerOption('heap.stackDepth', h.stackDepth, DEFAULT_HEAP_STACK_DEPTH, 1, 1024),
+      oomProfile: booleanOption('heap.oomProfile', h.oomProfile, true),
     };
   } else if (heapOption !== false) {
-    warn('heap', heapOption, 'true, false or { intervalBytes, stackDepth }', true);
-    heap = { intervalBytes: DEFAULT_HEAP_INTERVAL_BYTES, stackDepth: DEFAULT_HEAP_STACK_DEPTH };
+    warn('heap', heapOption, 'true, false or { intervalBytes, stackDepth, oomProfile }', true);
+    heap = { intervalBytes: DEFAULT_HEAP_INTERVAL_BYTES, stackDepth: DEFAULT_HEAP_STACK_DEPTH, oomProfile: true };
   }
   let contextTracking: ContextTrackingMode = 'auto';
   if (options.contextTracking !== undefined) {

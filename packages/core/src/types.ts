@@ -5,6 +5,12 @@ import type { ProfileExporter } from '@spanprof/exporter-base';
 export interface HeapOptions {
   /** Average bytes allocated between two heap samples. Default 524288 (512 KiB). */
   intervalBytes?: number;
+  /**
+   * When the V8 heap nears its limit, write the heap profile (in use, with stacks) before the
+   * process dies, into the `FileExporter`'s directory, tagged `spanprof.oom=true`. Needs a
+   * `FileExporter` among the exporters. Default true.
+   */
+  oomProfile?: boolean;
   /** Deepest stack recorded for a heap sample. Default 64. */
   stackDepth?: number;
 }
