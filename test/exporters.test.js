@@ -98,7 +98,11 @@ test('OTLP: one gzipped protobuf request per batch, span links, attributes, reso
     assert.equal(otlp.scope.name, 'spanprof');
     const d = otlp.dictionary;
     assert.equal(d.stringTable[0], '', 'string_table[0] is ""');
-    assert.equal(d.linkTable[0].spanId.length, 0, 'link_table[0] is the zero link');
+    assert.deepEqual(
+      [d.linkTable[0].traceId.toString('hex'), d.linkTable[0].spanId.toString('hex')],
+      ['0'.repeat(32), '0'.repeat(16)],
+      'link_table[0] is the zero link, 16 and 8 zero bytes (v1.11)',
+    );
     assert.equal(d.stackTable[0].locationIndices.length, 0, 'stack_table[0] is the empty stack');
     assert.equal(d.functionTable[0].nameStrindex, 0);
     assert.equal(d.attributeTable[0].keyStrindex, 0);
@@ -111,7 +115,8 @@ test('OTLP: one gzipped protobuf request per batch, span links, attributes, reso
     assert.ok(start >= before - 1000 && start <= before + 50, 'starts when profiling started');
     assert.ok(end >= shutdownAt - 5 && end <= after + 5, 'ends at the shutdown');
     const mine = cpu.samples.filter((s) => s.spanId === ids.span);
-    assert.ok(mine.length >= 30, `samples linked to the span: ${mine.length}`);
+    const events = mine.reduce((n, s) => n + s.values.length, 0);
+    assert.ok(events >= 30, `samples linked to the span: ${events} (in ${mine.length} combined samples)`);
     for (const s of mine) {
       assert.equal(s.traceId, ids.trace);
       assert.equal(s.attributes.local_root_span_id, ids.root);
@@ -123,6 +128,12 @@ test('OTLP: one gzipped protobuf request per batch, span links, attributes, reso
     assert.ok(
       mine.some((s) => s.stack.some((f) => f.name === 'burnCharge' && f.file === __filename)),
       'its hot function with file',
+    );
+    // v1.11: samples of one identity (stack, attributes, link) are one sample, a value per event.
+    for (const p of otlp.profiles) assert.equal(new Set(p.samples.map((s) => s.identity)).size, p.samples.length, `${p.type}: one sample per identity`);
+    assert.ok(
+      otlp.profiles.some((p) => p.samples.some((s) => s.values.length > 1)),
+      'repeated samples were combined',
     );
     const heap = otlp.profiles.find((p) => p.type === 'inuse_space/bytes');
     assert.ok(heap.samples.length > 0 && heap.samples.every((s) => s.spanId === undefined), 'heap samples, unlinked');

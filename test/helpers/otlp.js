@@ -95,8 +95,11 @@ function decodeOtlpProfiles(body) {
         const fn = d.functionTable[line.functionIndex];
         return { name: str(fn.nameStrindex), file: str(fn.filenameStrindex), line: num(line.line) };
       });
+      // Samples of one identity are one sample with a value per event (v1.11): `value` is their sum.
       return {
-        value: num(s.values[0]),
+        identity: `${s.stackIndex}|${[...s.attributeIndices].sort((a, b) => a - b).join(',')}|${s.linkIndex}`,
+        values: s.values.map(num),
+        value: s.values.reduce((n, v) => n + num(v), 0),
         spanId: s.linkIndex ? link.spanId.toString('hex') : undefined,
         traceId: s.linkIndex ? link.traceId.toString('hex') : undefined,
         attributes,

@@ -32,7 +32,7 @@ export interface OTLPProfileExporterOptions extends HttpExporterOptions {
 
 let requestType: protobuf.Type | undefined;
 
-/** `ExportProfilesServiceRequest` from the .proto files shipped with this package (opentelemetry-proto v1.10.0). */
+/** `ExportProfilesServiceRequest` from the .proto files shipped with this package (opentelemetry-proto v1.10.0; v1.11.0 has the same fields). */
 export function exportRequestType(): protobuf.Type {
   if (requestType === undefined) {
     const protoDir = join(__dirname, '..', '..', 'proto');

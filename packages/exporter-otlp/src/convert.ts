@@ -54,13 +54,34 @@ export interface OtlpRequest {
   };
 }
 
+/**
+ * The samples of one sample type, zero values left out. Samples of one identity (stack, set of
+ * attributes, link) are one sample with a value per event, as v1.11 says they SHOULD be.
+ */
+function combined(
+  converted: { stackIndex: number; linkIndex: number; attributeIndices: number[]; values: readonly (number | bigint)[] }[],
+  i: number,
+): OtlpSample[] {
+  const byIdentity = new Map<string, OtlpSample>();
+  for (const s of converted) {
+    const value = s.values[i] ?? 0;
+    if (Number(value) === 0) continue;
+    const identity = `${s.stackIndex}|${[...s.attributeIndices].sort((a, b) => a - b).join(',')}|${s.linkIndex}`;
+    const sample = byIdentity.get(identity);
+    if (sample === undefined)
+      byIdentity.set(identity, { stackIndex: s.stackIndex, attributeIndices: s.attributeIndices, linkIndex: s.linkIndex, values: [String(value)] });
+    else sample.values.push(String(value));
+  }
+  return [...byIdentity.values()];
+}
+
 /** Resource attributes whose values are integers in OpenTelemetry's semantic conventions. */
 const INTEGER_ATTRIBUTES = new Set(['process.pid']);
 
 const HEX = /^[0-9a-f]+$/;
 
 /**
- * One OTLP `ExportProfilesServiceRequest` (proto v1.10) for a batch: one
+ * One OTLP `ExportProfilesServiceRequest` (opentelemetry-proto v1.11, wire-identical to v1.10) for a batch: one
  * `Profile` per pprof sample type, all sharing one dictionary whose tables start
  * with their zero value. A sample's `span_id`/`trace_id` labels become a link;
  * its other labels (`local_root_span_id`, `trace_endpoint`, ...) attributes.
@@ -87,7 +108,8 @@ class Dictionary {
     mappingTable: [{}],
     locationTable: [{ mappingIndex: 0, address: '0', lines: [] }],
     functionTable: [{ nameStrindex: 0, systemNameStrindex: 0, filenameStrindex: 0, startLine: '0' }],
-    linkTable: [{}],
+    // v1.11: the zero link SHOULD carry 16 and 8 zero bytes, for codecs that expect those lengths.
+    linkTable: [{ traceId: new Uint8Array(16), spanId: new Uint8Array(8) }],
     stringTable: [''],
     attributeTable: [{ keyStrindex: 0, value: {}, unitStrindex: 0 }],
     stackTable: [{ locationIndices: [] }],
@@ -148,9 +170,7 @@ class Dictionary {
       : undefined;
     return profile.sampleType.map((type, i) => ({
       sampleType: { typeStrindex: this.str(pstr(type.type)), unitStrindex: this.str(pstr(type.unit)) },
-      samples: converted
-        .filter((s) => Number(s.values[i] ?? 0) !== 0)
-        .map((s) => ({ stackIndex: s.stackIndex, attributeIndices: s.attributeIndices, linkIndex: s.linkIndex, values: [String(s.values[i])] })),
+      samples: combined(converted, i),
       timeUnixNano: String(start),
       durationNano: String(duration),
       periodType,
