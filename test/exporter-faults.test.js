@@ -79,8 +79,14 @@ afterEach(() => {
 });
 
 for (const kind of EXPORTERS) {
-  test(`${kind.name}: refused connection is retried, then the export fails; nothing throws`, async () => {
+  test(`${kind.name}: refused connection is retried, then the export fails; nothing throws; one process warning for the outage`, async (t) => {
     const logs = captureDiag('debug');
+    const warnings = [];
+    const onWarning = (w) => {
+      if (w.code === 'SPANPROF_W005' && w.message.includes(kind.name)) warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
     const exporter = kind.make(await refusedUrl(), FAST);
     const result = await exporter.export(await realBatch());
     assert.equal(result.code, ExportResultCode.FAILED);
@@ -89,6 +95,12 @@ for (const kind of EXPORTERS) {
     assert.equal(stats.failed, kind.requestsPerBatch);
     assert.equal(stats.retries, 2 * kind.requestsPerBatch, 'maxAttempts 3: two retries per request');
     assert.ok(!logs.join('\n').includes('s3cret'), 'no secret in the logs');
+    // Said without a logger: once for the outage, with where the losses are counted.
+    assert.equal((await exporter.export(await realBatch())).code, ExportResultCode.FAILED);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings.length, 1, warnings.join(' | '));
+    assert.match(warnings[0], /ECONNREFUSED.*the next ones are counted in \S+ stats\(\)\.failed/);
+    assert.ok(!warnings[0].includes('s3cret'));
     await exporter.shutdown();
   });
 
