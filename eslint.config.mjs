@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/build/**', '**/node_modules/**', 'test/artifacts/**', 'scratch/**', '**/*.d.ts'],
+    ignores: ['**/build/**', '**/dist/**', '**/node_modules/**', 'test/artifacts/**', 'scratch/**', '**/*.d.ts'],
   },
   {
     files: ['packages/*/src/**/*.ts'],

@@ -97,3 +97,8 @@ test('SPANPROF_OOM_PROFILE turns the heap profile at out of memory off or on; wi
   assert.deepEqual(readSpanprofEnv({ SPANPROF_OOM_PROFILE: 'true', SPANPROF_HEAP: 'false' }).options, { heap: false });
   assert.match(readSpanprofEnv({ SPANPROF_OOM_PROFILE: 'later' }).problems[0], /^SPANPROF_OOM_PROFILE="later": expected true or false/);
 });
+
+test('SPANPROF_SOURCE_MAPS turns source maps off or on', () => {
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_SOURCE_MAPS: 'false' }).options, { sourceMaps: false });
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_SOURCE_MAPS: '1' }).options, { sourceMaps: true });
+});

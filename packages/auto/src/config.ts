@@ -27,7 +27,7 @@ export interface SpanprofEnvConfig {
    * `SPANPROF_SAMPLING_INTERVAL_MICROS`, `SPANPROF_UPLOAD_PERIOD_MILLIS`, `SPANPROF_CPU_TIME`, `SPANPROF_HEAP`, `SPANPROF_OOM_PROFILE`,
    * `SPANPROF_METRICS` (profiling metrics to the global MeterProvider; default false).
    */
-  options: Pick<ProfilingSpanProcessorOptions, 'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap' | 'metrics'>;
+  options: Pick<ProfilingSpanProcessorOptions, 'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap' | 'metrics' | 'sourceMaps'>;
   /**
    * `SPANPROF_SHUTDOWN_TIMEOUT_MILLIS`: how long `@spanprof/auto/register`
    * gives the final profile and spans at exit; default 5000.
@@ -52,6 +52,7 @@ export const SPANPROF_VARIABLES = [
   'SPANPROF_CPU_TIME',
   'SPANPROF_HEAP',
   'SPANPROF_OOM_PROFILE',
+  'SPANPROF_SOURCE_MAPS',
   'SPANPROF_METRICS',
   'SPANPROF_SHUTDOWN_TIMEOUT_MILLIS',
 ] as const;
@@ -108,6 +109,7 @@ export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
   const period = integer('SPANPROF_UPLOAD_PERIOD_MILLIS');
   if (period !== undefined) options.uploadPeriodMillis = period;
   if (value('SPANPROF_CPU_TIME') !== undefined) options.cpuTime = bool('SPANPROF_CPU_TIME', true, 'CPU time stays on (the default)');
+  if (value('SPANPROF_SOURCE_MAPS') !== undefined) options.sourceMaps = bool('SPANPROF_SOURCE_MAPS', true, 'source maps stay on (the default)');
   if (value('SPANPROF_HEAP') !== undefined) options.heap = bool('SPANPROF_HEAP', true, 'the heap profile stays on (the default)');
   if (value('SPANPROF_OOM_PROFILE') !== undefined && options.heap !== false) {
     options.heap = { oomProfile: bool('SPANPROF_OOM_PROFILE', true, 'the heap profile at out of memory stays on (the default)') };

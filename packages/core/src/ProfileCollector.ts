@@ -1,6 +1,7 @@
-import { encode, heap, time } from '@datadog/pprof';
+import { encode, heap, SourceMapper, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { codes, message, Outage } from '@spanprof/exporter-base';
 import type { CollectedProfile, ProfileBatch } from '@spanprof/exporter-base';
@@ -38,6 +39,8 @@ export interface CollectFigures {
   v8ProfilerStuck: number;
   /** Wall or heap profiles that could not be collected. */
   failedCollections: number;
+  /** Compiled files whose source maps were read (see the `sourceMaps` option), and how long reading them took, ms. */
+  sourceMaps: { files: number; loadMillis: number } | undefined;
 }
 
 /**
@@ -47,10 +50,19 @@ export interface CollectFigures {
  * the requests that end, and turns each period into a `ProfileBatch`.
  */
 export class ProfileCollector {
-  readonly figures: CollectFigures = { batches: 0, lastCollectPauseMillis: 0, maxCollectPauseMillis: 0, v8ProfilerStuck: 0, failedCollections: 0 };
+  readonly figures: CollectFigures = {
+    batches: 0,
+    lastCollectPauseMillis: 0,
+    maxCollectPauseMillis: 0,
+    v8ProfilerStuck: 0,
+    failedCollections: 0,
+    sourceMaps: undefined,
+  };
   private tracker: ContextTracker | undefined;
   private readonly requests = new RequestCounter();
   private heapOn: boolean;
+  /** Filled in the background; profiles collected before it is ready show compiled locations. */
+  private sourceMapper: SourceMapper | undefined;
   private periodStart = new Date();
   private readonly wallFailures = new Outage(codes.COLLECT_FAILED, logger);
   private readonly heapFailures = new Outage(codes.COLLECT_FAILED, logger);
@@ -69,8 +81,10 @@ export class ProfileCollector {
 
   /** Starts the profilers; false (after an error) when the wall profiler cannot start. Never throws. */
   start(strategy: TrackingStrategy): boolean {
+    this.sourceMapper = this.options.sourceMaps ? new SourceMapper() : undefined;
     try {
       time.start({
+        sourceMapper: this.sourceMapper,
         intervalMicros: this.options.samplingIntervalMicros,
         durationMillis: this.options.uploadPeriodMillis,
         withContexts: true,
@@ -91,6 +105,7 @@ export class ProfileCollector {
       }
     }
     this.armOomMonitor();
+    if (this.sourceMapper !== undefined) void loadSourceMaps(this.sourceMapper, this.figures);
     this.tracker = strategy === 'async-frame' ? new AsyncFrameTracker() : new AsyncHooksTracker();
     this.tracker.start();
     this.periodStart = new Date();
@@ -187,7 +202,7 @@ export class ProfileCollector {
 
   private takeHeap(): Profile | undefined {
     try {
-      const profile = heap.profile();
+      const profile = heap.profile(undefined, this.sourceMapper);
       this.heapFailures.recover('the heap profile is collected');
       return profile;
     } catch (err) {
@@ -256,7 +271,7 @@ export class ProfileCollector {
     if (!this.heapOn) return undefined;
     let profile: Profile;
     try {
-      profile = heap.profile();
+      profile = heap.profile(undefined, this.sourceMapper);
     } catch (err) {
       logger.debug('heap profile failed', err);
       return undefined;
@@ -282,5 +297,32 @@ function processWarning(code: string, text: string): void {
     process.emitWarning(text, { code });
   } catch {
     // A warning listener that throws is not ours to break on.
+  }
+}
+
+/**
+ * The application's directory: the nearest directory above the entry script that holds a
+ * `package.json` (the entry's own directory if none does); never the file system's root.
+ */
+export function applicationDirectory(entry: string | undefined = process.argv[1]): string | undefined {
+  if (entry === undefined || entry === '') return undefined;
+  const start = dirname(resolve(entry));
+  for (let dir = start; dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return dirname(start) === start ? undefined : start;
+}
+
+/** Reads the source maps of the application's directory into `mapper`, in the background; never throws. */
+async function loadSourceMaps(mapper: SourceMapper, figures: CollectFigures): Promise<void> {
+  const dir = applicationDirectory();
+  if (dir === undefined) return;
+  const began = performance.now();
+  try {
+    await mapper.loadDirectory(dir);
+    figures.sourceMaps = { files: mapper.infoMap.size, loadMillis: performance.now() - began };
+    logger.debug(`source maps of ${mapper.infoMap.size} files read from ${dir} in ${figures.sourceMaps.loadMillis.toFixed(0)} ms`);
+  } catch (err) {
+    logger.warn(message(codes.SOURCE_MAPS_UNREAD, `source maps under ${dir} could not be read, profiles show compiled locations: ${String(err)}`));
   }
 }

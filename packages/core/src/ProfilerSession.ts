@@ -56,6 +56,8 @@ export interface SessionStats {
   v8ProfilerStuck: number;
   /** Wall or heap profiles that could not be collected. */
   failedCollections: number;
+  /** Compiled files whose source maps were read, and how long that took (ms); undefined until read or with `sourceMaps` off. */
+  sourceMaps: { files: number; loadMillis: number } | undefined;
   /** Collections whose profiling metrics could not be recorded. */
   failedMetrics: number;
 }

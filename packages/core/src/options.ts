@@ -16,6 +16,7 @@ export interface ResolvedOptions {
   uploadPeriodMillis: number;
   exportTimeoutMillis: number;
   cpuTime: boolean;
+  sourceMaps: boolean;
   heap: Required<HeapOptions> | false;
   tags: Record<string, string>;
   contextTracking: ContextTrackingMode;
@@ -105,6 +106,7 @@ export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
     uploadPeriodMillis: integerOption('uploadPeriodMillis', options.uploadPeriodMillis, DEFAULT_UPLOAD_PERIOD_MILLIS, 1000, 3_600_000),
     exportTimeoutMillis: integerOption('exportTimeoutMillis', options.exportTimeoutMillis, DEFAULT_EXPORT_TIMEOUT_MILLIS, 100, 600_000),
     cpuTime: booleanOption('cpuTime', options.cpuTime, true),
+    sourceMaps: booleanOption('sourceMaps', options.sourceMaps, true),
     heap,
     tags: tagsOption(options.tags),
     contextTracking,

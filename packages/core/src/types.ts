@@ -48,6 +48,14 @@ export interface ProfilerOptions {
   samplingIntervalMicros?: number;
   /** Length of a collection period, in milliseconds. Default 60000. */
   uploadPeriodMillis?: number;
+  /**
+   * Show original files, lines and function names (TypeScript, bundles) where the application's
+   * compiled files have source maps (`.js.map` beside them, or inline). The maps are read once, in
+   * the background, from the application's directory (the nearest one above the entry script with
+   * a `package.json`, `node_modules` left out); a missing or broken map leaves the compiled
+   * location. Default true.
+   */
+  sourceMaps?: boolean;
   /** Record CPU time with every wall sample (`cpu/nanoseconds`). Default true. */
   cpuTime?: boolean;
   /** Heap profile (V8 allocation sampling): `false` to turn off. Default true. */

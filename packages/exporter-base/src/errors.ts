@@ -23,6 +23,8 @@ export const codes = Object.freeze({
   METRICS_FAILED: 'SPANPROF_W009',
   /** A framework integration got a request with no span labelled by spanprof: it records nothing (processor or HTTP instrumentation missing). */
   NO_SPAN_TO_LABEL: 'SPANPROF_W010',
+  /** The application's source maps could not be read; profiles show compiled locations. */
+  SOURCE_MAPS_UNREAD: 'SPANPROF_W011',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */
