@@ -5,12 +5,14 @@
 // OpenTelemetry 2.x) and Node 24 (the OpenTelemetry 3.x fixture, packages from npm pack).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { readProfiles } = require('./helpers/pprof');
 const { node24, otel3Fixture } = require('./helpers/runtimes');
+
+const bin = path.join(__dirname, '..', 'packages', 'cli', 'bin', 'spanprof.js');
 
 function leakUntilOom(t, node, fixture) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-oom-'));
@@ -32,6 +34,11 @@ function leakUntilOom(t, node, fixture) {
   const [top] = [...bytes].sort((a, b) => b[1] - a[1]);
   assert.equal(top[0], 'leakyCache', `top in-use function: ${[...bytes].slice(0, 5).join(' | ')}`);
   assert.ok(top[1] > 10 * 1024 * 1024, `leakyCache holds ${top[1]} bytes`);
+  // The spanprof command finds it: `hotspots --oom`, the same bytes by the same function key.
+  const cli = JSON.parse(execFileSync(process.execPath, [bin, 'hotspots', dir, '--oom', '--json'], { encoding: 'utf8' }));
+  assert.equal(cli.file, oom.file);
+  assert.equal(cli.functions[0].name, 'leakyCache');
+  assert.equal(cli.functions[0].self.bytes, top[1]);
 }
 
 test('out of memory, Node 20: the heap profile written before the process dies shows the leaking function', (t) => {

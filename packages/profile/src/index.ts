@@ -42,3 +42,5 @@ export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles }
 export type { LoadResult, ProfileFilter, RefreshResult } from './ProfileDirectory';
 export { encodeGzipped, relabelProfile } from './relabel';
 export type { LabelValues } from './relabel';
+export { heapHotspots, newestHeapProfile, TAG_OOM } from './heap';
+export type { HeapCost, HeapFunction, HeapProfileFile } from './heap';

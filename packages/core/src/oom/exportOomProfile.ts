@@ -7,7 +7,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { writeProfileTags } from '@spanprof/profile';
+import { TAG_OOM, writeProfileTags } from '@spanprof/profile';
 import { profileFileBase } from '../FileExporter';
 import type { AllocationProfileNode } from '@datadog/pprof/out/src/v8-types';
 import type { Profile } from 'pprof-format';
@@ -24,9 +24,6 @@ export interface OomExportOptions {
   intervalBytes: number;
   tags: Record<string, string>;
 }
-
-/** The tag that marks a heap profile taken at out of memory. */
-export const TAG_OOM = 'spanprof.oom';
 
 function main(argv: string[]): number {
   const [optionsJson, profilePath] = argv;
