@@ -120,8 +120,15 @@ function parseScope(params: URLSearchParams): Scope {
       return { kind, id };
     case 'endpoint':
       return { kind, name: params.get('id') ?? '' };
+    case 'label': {
+      // id=name=value: a custom label such as tenant=acme.
+      const raw = params.get('id') ?? '';
+      const eq = raw.indexOf('=');
+      if (eq <= 0) throw new BadRequest(`id: a label is name=value, got "${raw}"`);
+      return { kind, name: raw.slice(0, eq), value: raw.slice(eq + 1) };
+    }
     default:
-      throw new BadRequest(`scope: expected all, span, root, trace or endpoint, got "${kind}"`);
+      throw new BadRequest(`scope: expected all, span, root, trace, endpoint or label, got "${kind}"`);
   }
 }
 

@@ -76,7 +76,16 @@ export function describe(scope: Scope): string {
       return `local root ${scope.id}`;
     case 'endpoint':
       return `endpoint "${scope.name}"`;
+    case 'label':
+      return `label ${scope.name}=${scope.value}`;
   }
+}
+
+/** `--label name=value`: the samples with that custom label. */
+export function labelScope(label: Record<string, string> | undefined): Scope | undefined {
+  const entries = Object.entries(label ?? {});
+  if (entries.length > 1) throw new UsageError('spanprof: give one --label name=value');
+  return entries.length === 0 ? undefined : { kind: 'label', name: entries[0][0], value: entries[0][1] };
 }
 
 export function describeTags(tags: Record<string, string>): string {

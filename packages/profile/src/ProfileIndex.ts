@@ -207,6 +207,8 @@ export interface IndexedProfile {
   readonly root: Int32Array;
   readonly trace: Int32Array;
   readonly endpoint: Int32Array;
+  /** Other string labels (a framework's custom labels: `tenant`, ...) by name, as label IDs; only those present. */
+  readonly custom: ReadonlyMap<string, Int32Array>;
   readonly labels: LabelTable;
   /** The ID in `labels` of a label value, or undefined when no sample has it. */
   labelId(value: string): number | undefined;
@@ -243,6 +245,17 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   const root = new Int32Array(size).fill(NONE);
   const trace = new Int32Array(size).fill(NONE);
   const endpoint = new Int32Array(size).fill(NONE);
+  const custom = new Map<string, Int32Array>();
+  const customByKey = new Map<number, Int32Array>();
+  const customColumn = (key: number): Int32Array => {
+    let column = customByKey.get(key);
+    if (column === undefined) {
+      column = new Int32Array(size).fill(NONE);
+      customByKey.set(key, column);
+      custom.set(strings[key] ?? '', column);
+    }
+    return column;
+  };
   for (let i = 0; i < size; i++) {
     const sample = profile.sample[i];
     stack[i] = frameOf(sample.locationId);
@@ -256,6 +269,7 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
       else if (key === rootKey) root[i] = labelOf(num(l.str));
       else if (key === traceKey) trace[i] = labelOf(num(l.str));
       else if (key === endpointKey) endpoint[i] = labelOf(num(l.str));
+      else if (num(l.str) > 0) customColumn(key)[i] = labelOf(num(l.str));
     }
   }
 
@@ -276,6 +290,7 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     root,
     trace,
     endpoint,
+    custom,
     labels,
     labelId: lookupIn(labels),
   };

@@ -3,7 +3,13 @@ import { NONE } from './ProfileIndex';
 
 /** What part of the samples to look at. */
 export type Scope =
-  { kind: 'all' } | { kind: 'span'; id: string } | { kind: 'trace'; id: string } | { kind: 'root'; id: string } | { kind: 'endpoint'; name: string };
+  | { kind: 'all' }
+  | { kind: 'span'; id: string }
+  | { kind: 'trace'; id: string }
+  | { kind: 'root'; id: string }
+  | { kind: 'endpoint'; name: string }
+  /** The samples whose custom label `name` (`tenant`, ...) has `value`. */
+  | { kind: 'label'; name: string; value: string };
 
 /** Nanoseconds of CPU and wall time, and the sample count. */
 export interface Cost {
@@ -37,11 +43,42 @@ const timeOf =
  */
 function scopeFilter(scope: Scope, p: IndexedProfile): ((i: number) => boolean) | undefined {
   if (scope.kind === 'all') return () => true;
-  const value = scope.kind === 'endpoint' ? scope.name : scope.id;
+  const value = scope.kind === 'endpoint' ? scope.name : scope.kind === 'label' ? scope.value : scope.id;
   const id = p.labelId(value);
   if (id === undefined) return undefined;
-  const column = scope.kind === 'span' ? p.span : scope.kind === 'trace' ? p.trace : scope.kind === 'root' ? p.root : p.endpoint;
+  const column =
+    scope.kind === 'label'
+      ? p.custom.get(scope.name)
+      : scope.kind === 'span'
+        ? p.span
+        : scope.kind === 'trace'
+          ? p.trace
+          : scope.kind === 'root'
+            ? p.root
+            : p.endpoint;
+  if (column === undefined) return undefined;
   return (i) => column[i] === id;
+}
+
+/**
+ * CPU and wall time per value of a custom label (`tenant`, ...) of the samples in `scope`;
+ * the samples without that label are under `''`.
+ */
+export function costByLabel(profiles: readonly IndexedProfile[], name: string, scope: Scope = { kind: 'all' }): Map<string, Cost> {
+  const values = new Map<string, Cost>();
+  for (const p of profiles) {
+    const keep = scopeFilter(scope, p);
+    if (keep === undefined) continue;
+    const column = p.custom.get(name);
+    for (let i = 0; i < p.size; i++) {
+      if (!keep(i)) continue;
+      const value = column === undefined ? '' : p.labels.get(column[i]);
+      let c = values.get(value);
+      if (c === undefined) values.set(value, (c = zero()));
+      addSample(c, p, i);
+    }
+  }
+  return values;
 }
 
 /** Cost per stack of the samples in `scope`, grouped by the frame table the stacks belong to. */

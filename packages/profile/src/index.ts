@@ -21,7 +21,7 @@ export type { Int64, PprofMessage } from './decode';
 export { ANONYMOUS_FUNCTION, functionKey, normalizeFile, portablePath, UNKNOWN_FUNCTION } from './functions';
 export { FrameTable, indexProfile, LabelTable } from './ProfileIndex';
 export type { Frame, FunctionRef, IndexedProfile } from './ProfileIndex';
-export { collapsed, costByEndpoint, filesOf, findSpan, flameGraph, hotspots, rank } from './analysis';
+export { collapsed, costByEndpoint, costByLabel, filesOf, findSpan, flameGraph, hotspots, rank } from './analysis';
 export type {
   Cost,
   EndpointCost,

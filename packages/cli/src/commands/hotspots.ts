@@ -2,7 +2,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { collapsed, filesOf, heapHotspots, hotspots, newestHeapProfile, TAG_OOM } from '@spanprof/profile';
 import type { Scope } from '@spanprof/profile';
-import { describe, load, UsageError, withCommon } from '../common';
+import { describe, labelScope, load, parseTag, UsageError, withCommon } from '../common';
 import type { CommonOptions, Output } from '../common';
 import { ms, pct, table, truncate } from '../format';
 
@@ -17,6 +17,7 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
       .option('--trace <id>', 'every span of one trace (32 hex characters)')
       .option('--root <id>', 'one local root span and all spans under it in this process')
       .option('--endpoint <name>', 'every request of an endpoint, e.g. "GET /users/:id"')
+      .option('--label <name=value>', 'the samples with a custom label, e.g. tenant=acme (set by a framework integration)', parseTag)
       .option('--heap', 'memory in use instead: the newest heap profile (with the --tag filters)')
       .option('--oom', 'memory in use when the process ran out of memory: the newest heap profile written then')
       .addOption(new Option('--sort <value>', 'order by self time of').choices(['cpu', 'wall']).default('cpu'))
@@ -29,6 +30,7 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
         trace?: string;
         root?: string;
         endpoint?: string;
+        label?: Record<string, string>;
         sort: 'cpu' | 'wall';
         format: string;
         heap?: boolean;
@@ -44,7 +46,9 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
       if (opts.trace !== undefined) chosen.push({ kind: 'trace', id: opts.trace.toLowerCase() });
       if (opts.root !== undefined) chosen.push({ kind: 'root', id: opts.root.toLowerCase() });
       if (opts.endpoint !== undefined) chosen.push({ kind: 'endpoint', name: opts.endpoint });
-      if (chosen.length > 1) throw new UsageError('spanprof: give one of --span, --trace, --root, --endpoint');
+      const label = labelScope(opts.label);
+      if (label !== undefined) chosen.push(label);
+      if (chosen.length > 1) throw new UsageError('spanprof: give one of --span, --trace, --root, --endpoint, --label');
       const scope: Scope = chosen[0] ?? { kind: 'all' };
       const { profiles } = load(dir, opts, warn);
       const format = opts.json ? 'json' : opts.format;

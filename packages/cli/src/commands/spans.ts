@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { rank } from '@spanprof/profile';
-import { COST_HEADER, costColumns, load, withCommon } from '../common';
+import { costByLabel, rank } from '@spanprof/profile';
+import type { IndexedProfile, Scope } from '@spanprof/profile';
+import { COST_HEADER, costColumns, labelScope, load, parseTag, withCommon } from '../common';
 import type { CommonOptions, Output } from '../common';
 import { ms, pct, table } from '../format';
 
@@ -10,10 +11,17 @@ export function spansCommand(program: Command, { print, warn }: Output): void {
     program
       .command('spans')
       .description('the endpoints, traces and spans that cost the most CPU and wall time')
-      .argument('<dir>', 'profile directory (FileExporter output)'),
-  ).action((dir: string, opts: CommonOptions) => {
+      .argument('<dir>', 'profile directory (FileExporter output)')
+      .option('--label <name=value>', 'only the samples with a custom label, e.g. tenant=acme', parseTag)
+      .option('--by <label>', 'CPU and wall time per value of a custom label instead, e.g. tenant'),
+  ).action((dir: string, opts: CommonOptions & { label?: Record<string, string>; by?: string }) => {
     const { profiles } = load(dir, opts, warn);
-    const r = rank(profiles);
+    const scope = labelScope(opts.label) ?? { kind: 'all' };
+    if (opts.by !== undefined) {
+      printByLabel(profiles, opts.by, scope, opts, print);
+      return;
+    }
+    const r = rank(profiles, 'cpu', scope);
     if (opts.json) {
       print(
         JSON.stringify(
@@ -63,4 +71,32 @@ export function spansCommand(program: Command, { print, warn }: Output): void {
       ),
     );
   });
+}
+
+/** `--by <label>`: CPU and wall time per value of a custom label, costliest first; `(none)` for samples without it. */
+function printByLabel(profiles: IndexedProfile[], name: string, scope: Scope, opts: CommonOptions, print: (text: string) => void): void {
+  const values = [...costByLabel(profiles, name, scope)].sort((a, b) => b[1].cpuNanos - a[1].cpuNanos || b[1].wallNanos - a[1].wallNanos);
+  const total = values.reduce((t, [, c]) => ({ cpuNanos: t.cpuNanos + c.cpuNanos, wallNanos: t.wallNanos + c.wallNanos, samples: t.samples + c.samples }), {
+    cpuNanos: 0,
+    wallNanos: 0,
+    samples: 0,
+  });
+  if (opts.json) {
+    print(
+      JSON.stringify(
+        { profiles: profiles.length, label: name, total, values: values.slice(0, opts.limit).map(([value, cost]) => ({ value, ...cost })) },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  print(`${profiles.length} profile(s); ${ms(total.cpuNanos)} ms CPU in all, by ${name}\n`);
+  print(
+    table(
+      [name, ...COST_HEADER],
+      values.slice(0, opts.limit).map(([value, cost]) => [value === '' ? '(none)' : value, ...costColumns(cost, total)]),
+      new Set([1, 2, 3, 4]),
+    ),
+  );
 }
