@@ -18,6 +18,7 @@ const { FileExporter } = require('@spanprof/core');
 const { ViewServer } = require('@spanprof/cli');
 const { resetTracing } = require('./helpers/otel');
 const { startMetrics } = require('./helpers/metrics');
+const { readProfiles } = require('./helpers/pprof');
 const orders = require('./fixtures/consistency/orders/handler');
 const users = require('./fixtures/consistency/users/handler');
 const twins = require('./fixtures/consistency/twins');
@@ -124,6 +125,12 @@ test('self CPU per function: metrics, spanprof hotspots, the viewer and spanprof
     [...hotspots.keys()].filter((k) => k.startsWith('spin ')),
     [`spin ${path.join(fixtures, 'twins.js')}`],
   );
+
+  // Other threads' CPU and the garbage collector's are V8 pseudo-frames that never land on a span.
+  for (const s of readProfiles(dir, 'wall').flatMap((p) => p.samples)) {
+    if (['Non JS threads activity', 'Garbage Collection', '(idle)'].includes(s.stack[0]?.name))
+      assert.equal(s.labels.span_id, undefined, `${s.stack[0].name} on a span`);
+  }
 
   // One answer: every function with self CPU has the same nanoseconds everywhere.
   assert.ok(metrics.size < 200, 'every function has a series of its own');
