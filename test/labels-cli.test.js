@@ -66,3 +66,42 @@ test('custom labels select and group samples in the CLI and the viewer', async (
   assert.equal(api.total.cpuNanos, 35 * MS);
   assert.equal((await fetch(`${url}api/hotspots?scope=label&id=tenant`)).status, 400);
 });
+
+test(
+  "custom labels in the viewer page: /label/<name>=<value> shows that label's hotspots",
+  { skip: require('./helpers/viewer').skipBrowser, timeout: 120_000 },
+  async (t) => {
+    const { openViewerPage, viewReady } = require('./helpers/viewer');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-labels-page-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    writeWallProfile(dir, {
+      start: Date.UTC(2026, 0, 1),
+      samples: [
+        {
+          stack: [{ name: 'renderReport', file: '/app/work.js', line: 1 }],
+          cpu: 30 * MS,
+          labels: { span_id: 'a'.repeat(16), trace_id: 'b'.repeat(32), tenant: 'acme' },
+        },
+        {
+          stack: [{ name: 'exportCsv', file: '/app/work.js', line: 9 }],
+          cpu: 10 * MS,
+          labels: { span_id: 'c'.repeat(16), trace_id: 'd'.repeat(32), tenant: 'globex' },
+        },
+      ],
+    });
+    const { page, url, foreign, pageErrors, close } = await openViewerPage(dir);
+    try {
+      await page.goto(`${url}label/${encodeURIComponent('tenant=acme')}`);
+      await viewReady(page);
+      assert.equal(await page.locator('h1').innerText(), 'Label tenant=acme');
+      const functions = await page.locator('table').first().innerText();
+      assert.match(functions, /renderReport/);
+      assert.doesNotMatch(functions, /exportCsv/, "another tenant's function is not there");
+      assert.match(await page.locator('#scope-traces').innerText(), /b{32}/);
+      assert.deepEqual(foreign, []);
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await close();
+    }
+  },
+);

@@ -69,7 +69,7 @@ function loadAssets(): Map<string, Asset> {
 }
 
 /** Paths the page answers itself (deep links): they all get the page. */
-const PAGE_PATHS = /^\/(?:|span\/[^/]+|trace\/[^/]+|root\/[^/]+|endpoint\/.+|compare)$/;
+const PAGE_PATHS = /^\/(?:|span\/[^/]+|trace\/[^/]+|root\/[^/]+|endpoint\/.+|label\/[^/]+|compare)$/;
 
 function parseFilter(params: URLSearchParams, name = 'tag'): ProfileFilter {
   const tags: Record<string, string> = {};
@@ -338,7 +338,8 @@ export class ViewServer {
     const span = scope.kind === 'span' ? findSpan(selected, scope.id) : undefined;
     const limit = parseLimit(params, 30);
     // A trace or local root lists its spans; an endpoint its costliest traces.
-    const within = scope.kind === 'trace' || scope.kind === 'root' || scope.kind === 'endpoint' ? rank(selected, value, scope) : undefined;
+    const within =
+      scope.kind === 'trace' || scope.kind === 'root' || scope.kind === 'endpoint' || scope.kind === 'label' ? rank(selected, value, scope) : undefined;
     return {
       profiles: selected.length,
       scope,
@@ -346,8 +347,8 @@ export class ViewServer {
       span,
       total: h.total,
       functions: h.functions.slice(0, limit),
-      spans: scope.kind === 'endpoint' ? undefined : within?.spans.slice(0, limit),
-      traces: scope.kind === 'endpoint' ? within?.traces.slice(0, limit) : undefined,
+      spans: scope.kind === 'endpoint' || scope.kind === 'label' ? undefined : within?.spans.slice(0, limit),
+      traces: scope.kind === 'endpoint' || scope.kind === 'label' ? within?.traces.slice(0, limit) : undefined,
       flame: flameGraph(selected, scope, value),
     };
   }

@@ -17,6 +17,7 @@ const view = document.getElementById('view');
  *   /trace/<trace id>      a trace's hotspots and its spans
  *   /root/<span id>        a local root span and everything under it in its process
  *   /endpoint/<name>       an endpoint's aggregated flame graph
+ *   /label/<name>=<value>  the samples with a custom label (tenant=acme)
  *   /compare?base=k=v&head=k=v   two selections side by side
  * Query parameters shared by all: tag=key=value (repeatable), from, to (epoch
  * ms), value=cpu|wall. The body's `data-ready` is set once the view is drawn.
@@ -33,7 +34,7 @@ async function render() {
     await loadMeta();
     if (!isCurrent(seq)) return;
     renderFilters();
-    const m = /^\/(span|trace|root|endpoint)\/(.+)$/.exec(path);
+    const m = /^\/(span|trace|root|endpoint|label)\/(.+)$/.exec(path);
     if (m) await scopeView(m[1], decodeURIComponent(m[2]));
     else if (path === '/compare') await compareView();
     else await overview();

@@ -1,4 +1,4 @@
-// The hotspots of one scope (/span/, /trace/, /root/, /endpoint/): flame graph, top functions, its spans or traces.
+// The hotspots of one scope (/span/, /trace/, /root/, /endpoint/, /label/): flame graph, top functions, its spans or traces.
 import { api } from '../api.js';
 import { flame } from '../flame.js';
 import { esc, ms } from '../format.js';
@@ -41,6 +41,8 @@ export async function scopeView(kind, id) {
     title = `Trace <span class="mono">${esc(id)}</span>`;
   } else if (kind === 'root') {
     title = `Local root <span class="mono">${esc(id)}</span>`;
+  } else if (kind === 'label') {
+    title = `Label <span class="mono">${esc(id)}</span>`;
   } else {
     title = `Endpoint ${esc(id)}`;
   }
