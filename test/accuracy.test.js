@@ -23,8 +23,9 @@ function run(node, script, args, name, nodeFlags = []) {
   return result;
 }
 
-function check(result, strategy, line, contextManager = strategy === 'async-frame' ? 'storage' : 'wrapped') {
+function check(result, strategy, line, contextManager = strategy === 'async-frame' ? 'storage' : 'wrapped', inWorker = false) {
   assert.equal(result.strategy, strategy);
+  assert.equal(result.thread !== 0, inWorker, inWorker ? 'ran on the main thread' : 'ran on a worker');
   // On AsyncContextFrame the stock context manager's storage carries the sample context; any other manager is wrapped.
   assert.equal(result.contextManager, contextManager);
   assert.equal(result.line, line);
@@ -35,6 +36,7 @@ function check(result, strategy, line, contextManager = strategy === 'async-fram
   for (const [name, r] of Object.entries(result.patterns)) {
     assert.ok(r.samples >= MIN_SAMPLES, `${name}: only ${r.samples} samples\n${report}`);
     assert.ok(r.accuracy >= TARGET, `${name}: ${(100 * r.accuracy).toFixed(2)}% < 99.5%\n${report}`);
+    assert.equal(r.wrongThread, 0, `${name}: samples without thread_id ${result.thread}`);
   }
 }
 
@@ -47,6 +49,21 @@ test('Node 24, OpenTelemetry 3.x, AsyncContextFrame tracking', () => {
   const dir = otel3Fixture();
   const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), [], 'node24-otel3');
   check(result, 'async-frame', 3);
+});
+
+test(
+  'Node 20, OpenTelemetry 2.x, in a worker thread: async_hooks tracking, every sample on that thread',
+  { skip: !process.version.startsWith('v20.') && 'host is not Node 20' },
+  () => {
+    const result = run(process.execPath, path.join(__dirname, 'fixtures', 'accuracy.js'), ['--in-worker'], 'node20-otel2-worker');
+    check(result, 'async-hooks', 2, 'wrapped', true);
+  },
+);
+
+test('Node 24, OpenTelemetry 3.x, in a worker thread: AsyncContextFrame tracking, every sample on that thread', () => {
+  const dir = otel3Fixture();
+  const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), ['--in-worker'], 'node24-otel3-worker');
+  check(result, 'async-frame', 3, 'storage', true);
 });
 
 test('Node 24, OpenTelemetry 3.x, AsyncContextFrame tracking, a context manager other than the stock one (wrapped)', () => {

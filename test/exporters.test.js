@@ -122,6 +122,8 @@ test('OTLP: one gzipped protobuf request per batch, span links, attributes, reso
       assert.equal(s.attributes.local_root_span_id, ids.root);
       assert.equal(s.attributes.trace_endpoint, 'GET /cart/:id');
       assert.equal(s.attributes.span_id, undefined, 'the span travels as a link, not an attribute');
+      assert.deepEqual([s.attributes['thread.id'], s.attributes['thread.name']], [0, 'main'], 'the thread under semantic-convention names');
+      assert.equal(s.attributes.thread_id, undefined);
     }
     const cpuNanos = mine.reduce((n, s) => n + s.value, 0);
     assert.ok(cpuNanos > 80e6 && cpuNanos < 300e6, `the span's CPU time ~120 ms, got ${cpuNanos / 1e6}`);
@@ -221,7 +223,9 @@ test('Pyroscope: /ingest per profile, multipart `profile` part, app name with ta
     // Grafana selects a trace's samples by its local root's ID: the child span's samples are among them.
     const inChild = wall.samples.filter((s) => s.stack.some((f) => f.name === 'burnCharge'));
     assert.ok(inChild.length >= 30, `samples in the child span's code: ${inChild.length}`);
-    for (const s of inChild) assert.deepEqual(s.labels, { span_id: ids.root, trace_endpoint: 'GET /cart/:id' }, 'span_id is the local root span');
+    for (const s of inChild) {
+      assert.deepEqual(s.labels, { span_id: ids.root, trace_endpoint: 'GET /cart/:id', thread_name: 'main' }, 'span_id is the local root span');
+    }
     assert.ok(!wall.samples.some((s) => s.labels.span_id === ids.span), "the child's own ID is not sent by default");
     assert.ok(
       wall.samples.every((s) => s.labels.trace_id === undefined && s.labels.local_root_span_id === undefined),
@@ -288,6 +292,8 @@ test('Datadog: /profiling/v1/input with event.json, wall.pprof and space.pprof; 
     for (const s of mine) {
       assert.equal(unsigned(s.labels['local root span id']), datadogSpanId(ids.root));
       assert.equal(s.labels['trace endpoint'], 'GET /cart/:id');
+      assert.deepEqual([s.labels['thread id'], s.labels['thread name']], ['0', 'main'], "Datadog's thread labels");
+      assert.equal(s.labels.thread_id, undefined);
       assert.equal(s.labels.span_id, undefined);
       assert.equal(s.labels.trace_id, undefined);
     }

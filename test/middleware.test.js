@@ -121,7 +121,9 @@ for (const fw of Object.keys(frameworks)) {
     for (const s of many) {
       assert.match(s.labels.span_id, /^[0-9a-f]{16}$/, 'a custom label never overrides span_id');
       assert.equal(s.labels.long.length, 128, 'values cut to 128 characters');
-      const custom = Object.keys(s.labels).filter((k) => !['span_id', 'local_root_span_id', 'trace_id', 'trace_endpoint'].includes(k));
+      const custom = Object.keys(s.labels).filter(
+        (k) => !['span_id', 'local_root_span_id', 'trace_id', 'trace_endpoint', 'thread_id', 'thread_name'].includes(k),
+      );
       assert.deepEqual(
         custom.sort(),
         ['extra0', 'extra1', 'extra2', 'extra3', 'extra4', 'extra5', 'long', 'mode'],

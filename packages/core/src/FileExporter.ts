@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PROFILE_FILE_SUFFIX, TAG_SERVICE_NAME } from '@spanprof/profile';
@@ -27,14 +28,22 @@ function safeName(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64) || 'unknown';
 }
 
-/** A profile file's name up to its kind: `<start>.<service>.<pid>.<sequence>`. */
-export function profileFileBase(start: Date, tags: Readonly<Record<string, string>>, sequence: string, pid: number = process.pid): string {
-  return `${stamp(start)}.${safeName(tags[TAG_SERVICE_NAME] ?? 'unknown_service')}.${pid}.${sequence}`;
+/** A profile file's name up to its kind: `<start>.<service>.<pid>.<sequence>`, `<pid>-<threadId>` on a worker thread. */
+export function profileFileBase(
+  start: Date,
+  tags: Readonly<Record<string, string>>,
+  sequence: string,
+  pid: number = process.pid,
+  thread: number = threadId,
+): string {
+  // A worker thread's files: `<pid>-<threadId>`, so that two threads' sequences never share a name.
+  const source = thread === 0 ? String(pid) : `${pid}-${thread}`;
+  return `${stamp(start)}.${safeName(tags[TAG_SERVICE_NAME] ?? 'unknown_service')}.${source}.${sequence}`;
 }
 
 /**
  * Writes each profile of a batch as a gzipped pprof file:
- * `<start>.<service>.<pid>.<sequence>.<kind>.pb.gz`, start as a compact UTC
+ * `<start>.<service>.<pid>.<sequence>.<kind>.pb.gz` (`<pid>-<threadId>` on a worker thread), start as a compact UTC
  * timestamp so names sort by time. Tags and the time range are inside the file
  * (pprof comments `spanprof:<key>=<value>`, `time_nanos`, `duration_nanos`).
  */

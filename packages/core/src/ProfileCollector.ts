@@ -3,6 +3,7 @@ import type { Profile } from 'pprof-format';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 import { codes, message, Outage } from '@spanprof/exporter-base';
 import type { CollectedProfile, ProfileBatch } from '@spanprof/exporter-base';
 import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
@@ -14,6 +15,7 @@ import type { LocalRoot, SampleLabels } from './labels';
 import type { ResolvedOptions } from './options';
 import { RequestCounter } from './RequestCounter';
 import { labelsOfSampleContext } from './sampleContext';
+import { labelThread, threadLabels } from './thread';
 import type { OomExportOptions } from './oom/exportOomProfile';
 
 /** The script the out-of-memory monitor runs (see `armOomMonitor`). */
@@ -68,6 +70,8 @@ export class ProfileCollector {
   private periodStart = new Date();
   private readonly wallFailures = new Outage(codes.COLLECT_FAILED, logger);
   private readonly heapFailures = new Outage(codes.COLLECT_FAILED, logger);
+  /** `thread_id` and `thread_name` of every sample: the thread this collector profiles. */
+  private readonly thread = threadLabels();
 
   /** The out-of-memory monitor's command as last armed (armed again when the tags change). */
   private oomCommand: string | undefined;
@@ -236,6 +240,8 @@ export class ProfileCollector {
   private armOomMonitor(): void {
     const heapOptions = this.options.heap;
     if (!this.heapOn || heapOptions === false || !heapOptions.oomProfile || this.oomDirectory === undefined) return;
+    // The main thread's heap only: a worker's own heap limit (`resourceLimits`) ends the worker, not the process.
+    if (!isMainThread) return;
     const exportOptions: OomExportOptions = {
       directory: this.oomDirectory,
       pid: process.pid,
@@ -271,6 +277,7 @@ export class ProfileCollector {
       if (profile === undefined) continue;
       profile.timeNanos = BigInt(start.getTime()) * 1_000_000n;
       profile.durationNanos = BigInt(end.getTime() - start.getTime()) * 1_000_000n;
+      labelThread(profile, this.thread);
       writeProfileTags(profile, tags);
       if (kind === 'wall') writeRequestCounts(profile, requests);
       profiles.push({ kind, profile, encoded: await encode(profile) });
@@ -292,6 +299,7 @@ export class ProfileCollector {
       return undefined;
     }
     profile.timeNanos = BigInt(Date.now()) * 1_000_000n;
+    labelThread(profile, this.thread);
     writeProfileTags(profile, this.tags());
     return encode(profile);
   }

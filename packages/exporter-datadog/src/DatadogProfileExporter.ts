@@ -5,6 +5,8 @@ import {
   encodeGzipped,
   LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_SPAN_ID,
+  LABEL_THREAD_ID,
+  LABEL_THREAD_NAME,
   LABEL_TRACE_ENDPOINT,
   relabelProfile,
   TAG_DEPLOYMENT_ENVIRONMENT,
@@ -24,6 +26,9 @@ const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-datad
 export const DD_LABEL_SPAN_ID = 'span id';
 export const DD_LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
 export const DD_LABEL_TRACE_ENDPOINT = 'trace endpoint';
+/** The thread label names Datadog's profiles use (its Node profiler sends them for the main thread and workers). */
+export const DD_LABEL_THREAD_ID = 'thread id';
+export const DD_LABEL_THREAD_NAME = 'thread name';
 
 const INTAKE_PATH = '/profiling/v1/input';
 const FILE_OF: Record<ProfileKind, string> = { wall: 'wall.pprof', heap: 'space.pprof' };
@@ -124,7 +129,7 @@ export class DatadogProfileExporter extends HttpProfileExporter {
   }
 }
 
-/** spanprof labels → Datadog's: span IDs as numeric labels (uint64 bit pattern), the endpoint as is, the trace ID dropped. */
+/** spanprof labels → Datadog's: span IDs as numeric labels (uint64 bit pattern), the endpoint and thread renamed, the trace ID dropped. */
 function toDatadogLabels(labels: LabelValues): LabelValues {
   const out: LabelValues = {};
   for (const [key, value] of Object.entries(labels)) {
@@ -134,6 +139,10 @@ function toDatadogLabels(labels: LabelValues): LabelValues {
       out[key === LABEL_SPAN_ID ? DD_LABEL_SPAN_ID : DD_LABEL_LOCAL_ROOT_SPAN_ID] = BigInt.asIntN(64, BigInt(`0x${value}`));
     } else if (key === LABEL_TRACE_ENDPOINT) {
       out[DD_LABEL_TRACE_ENDPOINT] = value;
+    } else if (key === LABEL_THREAD_ID) {
+      out[DD_LABEL_THREAD_ID] = value;
+    } else if (key === LABEL_THREAD_NAME) {
+      out[DD_LABEL_THREAD_NAME] = value;
     } else if (key !== 'trace_id') {
       out[key] = value;
     }

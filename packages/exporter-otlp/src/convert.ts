@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Profile } from 'pprof-format';
 
 import { VERSION } from './version';
-import { LABEL_SPAN_ID, LABEL_TRACE_ID } from '@spanprof/profile';
+import { LABEL_SPAN_ID, LABEL_THREAD_ID, LABEL_THREAD_NAME, LABEL_TRACE_ID } from '@spanprof/profile';
 import type { ProfileBatch } from '@spanprof/exporter-base';
 
 /** The instrumentation scope of every exported profile. */
@@ -80,11 +80,16 @@ const INTEGER_ATTRIBUTES = new Set(['process.pid']);
 
 const HEX = /^[0-9a-f]+$/;
 
+/** OpenTelemetry's semantic-convention attributes for the thread a sample was taken on. */
+const ATTR_THREAD_ID = 'thread.id';
+const ATTR_THREAD_NAME = 'thread.name';
+
 /**
  * One OTLP `ExportProfilesServiceRequest` (opentelemetry-proto v1.11, wire-identical to v1.10) for a batch: one
  * `Profile` per pprof sample type, all sharing one dictionary whose tables start
  * with their zero value. A sample's `span_id`/`trace_id` labels become a link;
- * its other labels (`local_root_span_id`, `trace_endpoint`, ...) attributes.
+ * `thread_id`/`thread_name` the attributes `thread.id`/`thread.name`; its other
+ * labels (`local_root_span_id`, `trace_endpoint`, ...) attributes of their own name.
  * Batch tags become resource attributes; the scope names spanprof.
  */
 export function toOtlpRequest(batch: ProfileBatch): OtlpRequest {
@@ -156,6 +161,9 @@ class Dictionary {
           const value = pstr(label.str);
           if (key === LABEL_SPAN_ID) spanId = value;
           else if (key === LABEL_TRACE_ID) traceId = value;
+          // The thread under OpenTelemetry's semantic-convention names, the ID as the integer it is.
+          else if (key === LABEL_THREAD_ID && /^\d+$/.test(value)) attributeIndices.push(this.attribute(ATTR_THREAD_ID, { intValue: value }, ''));
+          else if (key === LABEL_THREAD_NAME) attributeIndices.push(this.attribute(ATTR_THREAD_NAME, { stringValue: value }, ''));
           else attributeIndices.push(this.attribute(key, { stringValue: value }, ''));
         } else {
           attributeIndices.push(this.attribute(key, { intValue: String(label.num) }, pstr(label.numUnit)));

@@ -4,6 +4,7 @@ import {
   encodeGzipped,
   LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_SPAN_ID,
+  LABEL_THREAD_NAME,
   LABEL_TRACE_ENDPOINT,
   relabelProfile,
   TAG_DEPLOYMENT_ENVIRONMENT,
@@ -50,7 +51,7 @@ function spanProfileLabels(labels: LabelValues, keep: ReadonlySet<string>): Labe
 }
 
 /** The sample labels kept by default: see `sampleLabels`. */
-export const DEFAULT_PYROSCOPE_SAMPLE_LABELS: readonly string[] = Object.freeze([LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT]);
+export const DEFAULT_PYROSCOPE_SAMPLE_LABELS: readonly string[] = Object.freeze([LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_THREAD_NAME]);
 
 export interface PyroscopeExporterOptions extends HttpExporterOptions {
   /** Pyroscope's base URL (the name every spanprof exporter uses). Default `PYROSCOPE_SERVER_ADDRESS`, else `http://localhost:4040`. */
@@ -72,8 +73,10 @@ export interface PyroscopeExporterOptions extends HttpExporterOptions {
   /**
    * Sample labels sent per sample. Default `span_id`, which carries the **local
    * root span's** ID (what Grafana's "Profiles for this span" looks up: every
-   * sample of a local trace, child spans included), and `trace_endpoint`.
-   * `active_span_id` adds the active span's own ID. Pyroscope turns every
+   * sample of a local trace, child spans included), `trace_endpoint` and
+   * `thread_name` (`main`, a worker's name, or `worker`: a few series).
+   * `active_span_id` adds the active span's own ID; `thread_id` one series per
+   * worker ever started. Pyroscope turns every
    * string sample label except `span_id` into a series label, so
    * `active_span_id`, `trace_id` or `local_root_span_id` here make one series
    * per span or trace: add them only for a server configured for that.

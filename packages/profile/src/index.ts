@@ -1,8 +1,11 @@
 export {
   LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_SPAN_ID,
+  LABEL_THREAD_ID,
+  LABEL_THREAD_NAME,
   LABEL_TRACE_ENDPOINT,
   LABEL_TRACE_ID,
+  NON_JS_THREADS_FUNCTION,
   PROFILE_FILE_SUFFIX,
   SPAN_LABEL_NAMES,
   TAG_DEPLOYMENT_ENVIRONMENT,
@@ -40,7 +43,7 @@ export { compare } from './compare';
 export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
 export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';
 export type { LoadResult, ProfileFilter, RefreshResult } from './ProfileDirectory';
-export { encodeGzipped, relabelProfile } from './relabel';
+export { addSampleLabels, encodeGzipped, relabelProfile } from './relabel';
 export type { LabelValues } from './relabel';
 export { heapHotspots, newestHeapProfile, TAG_OOM } from './heap';
 export type { HeapCost, HeapFunction, HeapProfileFile } from './heap';

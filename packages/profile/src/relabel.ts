@@ -34,3 +34,30 @@ export function relabelProfile(profile: Profile, map: (labels: LabelValues) => L
 export async function encodeGzipped(profile: Profile): Promise<Uint8Array> {
   return gzip(profile.encode());
 }
+
+/**
+ * Adds the string labels `labels` to every sample of `profile`, in place, but to the samples
+ * whose leaf frame is a function named in `exceptLeafFunctions`. For labels that hold for a
+ * whole profile (the thread it was taken on), written once at collection.
+ */
+export function addSampleLabels(profile: Profile, labels: Readonly<Record<string, string>>, exceptLeafFunctions: readonly string[] = []): void {
+  const added = Object.entries(labels).map(([key, value]) => new Label({ key: profile.stringTable.dedup(key), str: profile.stringTable.dedup(value) }));
+  if (added.length === 0) return;
+  const exceptNames = new Set(exceptLeafFunctions);
+  const exceptFunctions = new Set<number>();
+  for (const fn of profile.function) {
+    if (exceptNames.has(profile.stringTable.strings[Number(fn.name)] ?? '')) exceptFunctions.add(Number(fn.id));
+  }
+  const exceptLocations = new Set<number>();
+  if (exceptFunctions.size > 0) {
+    for (const location of profile.location) {
+      if (location.line.some((line) => exceptFunctions.has(Number(line.functionId)))) exceptLocations.add(Number(location.id));
+    }
+  }
+  for (const sample of profile.sample) {
+    const leaf = sample.locationId[0];
+    if (leaf !== undefined && exceptLocations.has(Number(leaf))) continue;
+    // A new array: the serializer may share one label array between samples.
+    sample.label = sample.label.concat(added);
+  }
+}

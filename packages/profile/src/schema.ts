@@ -13,6 +13,17 @@ export const LABEL_TRACE_ENDPOINT = 'trace_endpoint';
 /** All sample label names spanprof writes, in a fixed order. */
 export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([LABEL_SPAN_ID, LABEL_LOCAL_ROOT_SPAN_ID, LABEL_TRACE_ID, LABEL_TRACE_ENDPOINT]);
 
+/**
+ * Sample labels naming the JavaScript thread a sample was taken on: `thread_id` is Node's
+ * `threadId` (`0` on the main thread), `thread_name` is `main`, a worker's `name` (Node 22+),
+ * or `worker`. Every sample carries them but the profiler's "Non JS threads activity" one.
+ */
+export const LABEL_THREAD_ID = 'thread_id';
+export const LABEL_THREAD_NAME = 'thread_name';
+
+/** The function name `@datadog/pprof` gives the CPU of threads it does not profile (libuv, GC helpers, unprofiled workers). */
+export const NON_JS_THREADS_FUNCTION = 'Non JS threads activity';
+
 /** Tag names spanprof fills in itself (OpenTelemetry resource attribute names). */
 export const TAG_SERVICE_NAME = 'service.name';
 export const TAG_SERVICE_VERSION = 'service.version';

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { TAG_OOM, writeProfileTags } from '@spanprof/profile';
 import { profileFileBase } from '../FileExporter';
+import { labelThread, threadLabels } from '../thread';
 import type { AllocationProfileNode } from '@datadog/pprof/out/src/v8-types';
 import type { Profile } from 'pprof-format';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -34,6 +35,8 @@ function main(argv: string[]): number {
   const options = JSON.parse(optionsJson) as OomExportOptions;
   const tree = JSON.parse(readFileSync(profilePath, 'utf8')) as AllocationProfileNode;
   const profile = serializeHeapProfile(tree, Date.now() * 1e6, options.intervalBytes);
+  // Armed on the main thread only (see ProfileCollector), as this process's main thread is.
+  labelThread(profile, threadLabels());
   writeProfileTags(profile, { ...options.tags, [TAG_OOM]: 'true' });
   const file = join(options.directory, `${profileFileBase(new Date(), options.tags, 'oom', options.pid)}.heap.pb.gz`);
   writeFileSync(`${file}.partial`, gzipSync(profile.encode()));
