@@ -5,67 +5,17 @@
 // stopped with SIGTERM, their profiles decoded by the independent decoder.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { readProfiles } = require('./helpers/pprof');
 const { startReceiver } = require('./helpers/receiver');
+const { drive, start } = require('./helpers/service');
 const { node24 } = require('./helpers/runtimes');
 
 const ROOT = path.join(__dirname, '..');
 const USERS = 'GET /users/:id';
 const ORDERS = 'GET /orders/:orderId/items';
-
-/** Starts `node [flags] file`; resolves once it prints the address it listens on. */
-function start(file, { flags = [], env = {}, node = process.execPath } = {}) {
-  const child = spawn(node, [...flags, path.basename(file)], {
-    cwd: path.dirname(file),
-    env: {
-      ...process.env,
-      PORT: '0',
-      OTEL_TRACES_EXPORTER: 'none',
-      OTEL_METRICS_EXPORTER: 'none',
-      OTEL_LOGS_EXPORTER: 'none',
-      // The cloud detectors would probe metadata endpoints this machine has not got.
-      OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process',
-      SPANPROF_SAMPLING_INTERVAL_MICROS: '1000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d) => (out.stdout += d));
-  child.stderr.on('data', (d) => (out.stderr += d));
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const listening = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} did not start: ${out.stderr}`)), 20_000);
-    const look = () => {
-      const m = out.stdout.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', look);
-    exited.then(() => reject(new Error(`${file} exited early: ${out.stderr}`)));
-  });
-  return { child, out, exited, listening };
-}
-
-/** Sends `requests` (path, headers) with `concurrency` in flight; every answer must be 200. */
-async function drive(port, requests, concurrency = 16) {
-  let next = 0;
-  const worker = async () => {
-    while (next < requests.length) {
-      const { url, headers } = requests[next++];
-      const res = await fetch(`http://127.0.0.1:${port}${url}`, { headers });
-      await res.arrayBuffer();
-      assert.equal(res.status, 200, url);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-}
 
 function workload(n, tenants) {
   const requests = [];

@@ -1,17 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { diag } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations, getResourceDetectors } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { tracing } from '@opentelemetry/sdk-node';
 import { codes } from '@spanprof/exporter-base';
 import { processorFromConfig, readSpanprofEnv } from './config';
+import { boundedFlush, logger, REGISTER_OWNER, traceProcessorsFromEnv, warn } from './shared';
+import type { Env, SpanProcessor } from './shared';
+import { shareWithWorkers } from './workers';
 
-type SpanProcessor = tracing.SpanProcessor;
-
-const logger = diag.createComponentLogger({ namespace: '@spanprof/auto' });
-
-/** Names the bundle in the warning a second profiler gets. */
-export const REGISTER_OWNER = '@spanprof/auto/register';
+export { REGISTER_OWNER };
 
 /** The bundle's SDK, once per process (`--require` and `--import` may both load it). */
 const STARTED = Symbol.for('@spanprof/auto.started');
@@ -23,35 +19,6 @@ export interface StartedBundle {
   readonly sdk: NodeSDK;
   /** Flushes the last profile and spans and stops; bounded by `SPANPROF_SHUTDOWN_TIMEOUT_MILLIS`; idempotent. */
   shutdown(): Promise<void>;
-}
-
-type Env = Record<string, string | undefined>;
-
-function warn(text: string, code: string): void {
-  // Shown with no diag logger set: the app must hear about its own configuration mistakes.
-  process.emitWarning(text, { code });
-  logger.warn(`${code} ${text}`);
-}
-
-/**
- * The span processors `OTEL_TRACES_EXPORTER` asks for (otlp by default,
- * console, zipkin, none; the OTLP protocol from `OTEL_EXPORTER_OTLP_*`;
- * batching from `OTEL_BSP_*`), built by the NodeSDK's own routine so the
- * variables mean exactly what they mean for the OpenTelemetry bundle.
- */
-function traceProcessorsFromEnv(): SpanProcessor[] {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const utils = require('@opentelemetry/sdk-node/build/src/utils') as { getSpanProcessorsFromEnv?: () => SpanProcessor[] };
-    if (typeof utils.getSpanProcessorsFromEnv === 'function') return utils.getSpanProcessorsFromEnv();
-  } catch (err) {
-    logger.debug('sdk-node env processors unavailable', err);
-  }
-  warn(
-    'OTEL_TRACES_EXPORTER could not be applied with this @opentelemetry/sdk-node; spans are not exported (profiling goes on)',
-    codes.TRACES_EXPORTER_UNAVAILABLE,
-  );
-  return [];
 }
 
 /** OpenTelemetry's bundle's detectors (its `all`) but Google Cloud's, in its order. */
@@ -115,6 +82,7 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
       spanProcessors,
     });
     sdk.start();
+    shareWithWorkers(sdk);
   } catch (err) {
     warn(`the OpenTelemetry SDK did not start (${String(err)}); the app runs without tracing and profiling`, codes.SDK_START_FAILED);
     return undefined;
@@ -122,30 +90,18 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
   let stopping: Promise<void> | undefined;
   const deadline = config.shutdownTimeoutMillis;
   const shutdown = (): Promise<void> => {
-    stopping ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        // Spans or metrics not yet sent are lost: said without a logger too. The usual cause is an
-        // OTLP exporter (the SDK's default for traces and metrics) with no collector to answer.
+    // Spans or metrics not yet sent are lost: said without a logger too. The usual cause is an
+    // OTLP exporter (the SDK's default for traces and metrics) with no collector to answer.
+    stopping ??= boundedFlush(
+      () => sdk.shutdown(),
+      deadline,
+      () =>
         warn(
           `the flush at exit did not finish within SPANPROF_SHUTDOWN_TIMEOUT_MILLIS=${deadline} ms; exiting without it. ` +
             'An OTLP exporter with no collector to answer waits out its timeout: set OTEL_TRACES_EXPORTER=none or OTEL_METRICS_EXPORTER=none for what nothing collects',
           codes.SHUTDOWN_TIMED_OUT,
-        );
-        resolve();
-      }, deadline);
-      timer.unref();
-      sdk.shutdown().then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          logger.warn(`shutdown failed: ${String(err)}`);
-          resolve();
-        },
-      );
-    });
+        ),
+    );
     return stopping;
   };
   const onSignal = (signal: NodeJS.Signals): void => {
