@@ -95,7 +95,7 @@ for (const fw of Object.keys(frameworks)) {
       labels: (req) => {
         const mode = headerOf(fw, req, 'x-mode');
         if (mode === 'throw') throw new Error('tenant lookup failed');
-        const values = { span_id: 'forged', 'bad name!': 'v', obj: { a: 1 }, nothing: undefined, mode: `${fw}-${mode}`, long };
+        const values = { span_id: 'forged', thread_name: 'forged', 'bad name!': 'v', obj: { a: 1 }, nothing: undefined, mode: `${fw}-${mode}`, long };
         for (let i = 0; i < 10; i++) values[`extra${i}`] = i;
         return values;
       },
@@ -120,6 +120,7 @@ for (const fw of Object.keys(frameworks)) {
     for (const s of [...many, ...threw]) assert.equal(s.labels.trace_endpoint, 'GET /users/:id', 'the route template, never the URL');
     for (const s of many) {
       assert.match(s.labels.span_id, /^[0-9a-f]{16}$/, 'a custom label never overrides span_id');
+      assert.equal(s.labels.thread_name, 'main', 'nor thread_name');
       assert.equal(s.labels.long.length, 128, 'values cut to 128 characters');
       const custom = Object.keys(s.labels).filter(
         (k) => !['span_id', 'local_root_span_id', 'trace_id', 'trace_endpoint', 'thread_id', 'thread_name'].includes(k),

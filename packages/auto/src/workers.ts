@@ -4,8 +4,9 @@ import { logger } from './shared';
 /** What the main thread's bundle hands every worker thread started after it (`worker_threads.setEnvironmentData`). */
 export interface SharedWithWorkers {
   /**
-   * The attributes of the main thread's resource, once its detectors settled: a worker's
-   * spans and profiles then carry the process's resource (its `service.instance.id` too).
+   * The attributes of the main thread's resource known so far (all of them once its
+   * asynchronous detectors settled): a worker's spans and profiles then carry the process's
+   * resource (its `service.instance.id` too).
    */
   resource?: Record<string, AttributeValue>;
 }
@@ -31,7 +32,13 @@ export function shareWithWorkers(sdk: object): void {
     setEnvironmentData(KEY, {} satisfies SharedWithWorkers);
     const resource = (sdk as { _resource?: ResourceLike })._resource;
     if (typeof resource?.getRawAttributes !== 'function') return;
-    const publish = (): void => setEnvironmentData(KEY, { resource: settledAttributes(resource) } satisfies SharedWithWorkers);
+    const publish = (): void => {
+      try {
+        setEnvironmentData(KEY, { resource: settledAttributes(resource) } satisfies SharedWithWorkers);
+      } catch (err) {
+        logger.debug('the resource could not be shared with worker threads', err);
+      }
+    };
     publish();
     if (resource.asyncAttributesPending === true && typeof resource.waitForAsyncAttributes === 'function') {
       resource.waitForAsyncAttributes().then(publish, (err: unknown) => logger.debug('resource detection failed', err));

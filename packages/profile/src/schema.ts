@@ -21,6 +21,9 @@ export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([LABEL_SPAN_ID,
 export const LABEL_THREAD_ID = 'thread_id';
 export const LABEL_THREAD_NAME = 'thread_name';
 
+/** Every label name spanprof writes itself: a custom label never takes one of them. */
+export const RESERVED_LABEL_NAMES: readonly string[] = Object.freeze([...SPAN_LABEL_NAMES, LABEL_THREAD_ID, LABEL_THREAD_NAME]);
+
 /** The function name `@datadog/pprof` gives the CPU of threads it does not profile (libuv, GC helpers, unprofiled workers). */
 export const NON_JS_THREADS_FUNCTION = 'Non JS threads activity';
 

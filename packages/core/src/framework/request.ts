@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { logger } from '../diag';
 import { codes, message } from '@spanprof/exporter-base';
-import { SPAN_LABEL_NAMES } from '@spanprof/profile';
+import { RESERVED_LABEL_NAMES } from '@spanprof/profile';
 import { getSpanLabels } from '../labels';
 import type { LocalRoot, SampleLabels } from '../labels';
 
@@ -18,7 +18,7 @@ export const MAX_ROUTE_LENGTH = 256;
 export type CustomLabelValues = Record<string, string | number | boolean | bigint | null | undefined>;
 
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const RESERVED = new Set(SPAN_LABEL_NAMES);
+const RESERVED = new Set(RESERVED_LABEL_NAMES);
 /** The warning of a request with no span to label: the integration does nothing then. */
 const NO_SPAN = 'no-span';
 
@@ -111,7 +111,7 @@ export class RequestLabeler<Req> {
       if (!LABEL_NAME.test(name) || name.length > MAX_LABEL_NAME_LENGTH || RESERVED.has(name)) {
         this.warnOnce(
           `name:${name.slice(0, MAX_LABEL_NAME_LENGTH)}`,
-          `${this.integration}: custom label ${JSON.stringify(name.slice(0, MAX_LABEL_NAME_LENGTH))} left out: names are letters, digits, _ . - (not first), at most ${MAX_LABEL_NAME_LENGTH} characters, and not one of ${SPAN_LABEL_NAMES.join(', ')}`,
+          `${this.integration}: custom label ${JSON.stringify(name.slice(0, MAX_LABEL_NAME_LENGTH))} left out: names are letters, digits, _ . - (not first), at most ${MAX_LABEL_NAME_LENGTH} characters, and not one of ${RESERVED_LABEL_NAMES.join(', ')}`,
         );
         continue;
       }
