@@ -29,7 +29,7 @@ function check(result, strategy, line, contextManager = strategy === 'async-fram
   // On AsyncContextFrame the stock context manager's storage carries the sample context; any other manager is wrapped.
   assert.equal(result.contextManager, contextManager);
   assert.equal(result.line, line);
-  assert.equal(Object.keys(result.patterns).length, 13);
+  assert.equal(Object.keys(result.patterns).length, 15);
   const report = Object.entries(result.patterns)
     .map(([name, r]) => `${name}: ${(100 * r.accuracy).toFixed(2)}% of ${r.samples}`)
     .join('\n');

@@ -104,3 +104,55 @@ test('no span labelled by spanprof: nothing recorded, and one warning saying wha
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /^SPANPROF_W010 @spanprof\/test: a request arrived with no span labelled by spanprof active/);
 });
+
+const { setLabels, withLabels } = require('@spanprof/opentelemetry');
+/** The labels of the active `withLabels` scope (the fixture of accuracy.test.js reads them the same way). */
+const scopeLabels = () => api.context.active().getValue(Symbol.for('@spanprof/core.labelScope'))?.labels;
+
+test('withLabels: nested scopes merge, the inner value wins; bounded and checked like the middleware labels, each problem warned once', async () => {
+  const warnings = captureDiag('warn');
+  const result = await withLabels({ tenant: 'acme', plan: 'free', n: 3 }, async () => {
+    assert.deepEqual(scopeLabels(), { tenant: 'acme', plan: 'free', n: '3' });
+    await null;
+    return withLabels({ plan: 'pro', span_id: 'forged', 'bad name': 'x', obj: {}, long: 'v'.repeat(500) }, () => {
+      assert.deepEqual(scopeLabels(), { tenant: 'acme', plan: 'pro', n: '3', long: 'v'.repeat(MAX_LABEL_VALUE_LENGTH) });
+      return 'done';
+    });
+  });
+  assert.equal(result, 'done', "fn's value is returned");
+  assert.equal(scopeLabels(), undefined, 'no scope outside');
+  withLabels(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`l${i}`, i])), () => {
+    assert.equal(Object.keys(scopeLabels()).length, MAX_CUSTOM_LABELS);
+  });
+  withLabels({ span_id: 'again' }, () => assert.equal(scopeLabels(), undefined, 'nothing valid: no scope'));
+  assert.throws(
+    () =>
+      withLabels({ a: 1 }, () => {
+        throw new Error('app');
+      }),
+    /app/,
+    "fn's throw reaches the caller",
+  );
+  assert.equal(
+    withLabels('nope', () => 7),
+    7,
+    'bad labels: fn still runs',
+  );
+  const w = warnings.filter((l) => l.includes('SPANPROF_W001'));
+  for (const expected of ['"span_id" left out', '"bad name" left out', '"obj" left out', 'more than 8 custom labels', 'labels are string']) {
+    assert.equal(w.filter((l) => l.includes(expected)).length, 1, `${expected}:\n${w.join('\n')}`);
+  }
+});
+
+test('setLabels: adds to the current request (its root), checked and bounded; without a span it warns once and sets nothing', () => {
+  const warnings = captureDiag('warn');
+  inLabelledSpan((root) => {
+    root.customLabels = { tenant: 'acme' };
+    setLabels({ region: 'eu', tenant: 'globex', thread_name: 'forged' });
+    assert.deepEqual(root.customLabels, { tenant: 'globex', region: 'eu' });
+  });
+  setLabels({ region: 'us' });
+  setLabels({ region: 'us' });
+  const w = warnings.filter((l) => l.includes('setLabels: no span'));
+  assert.equal(w.length, 1, w.join('\n'));
+});

@@ -5,6 +5,7 @@ export { ProfileMetrics } from './ProfileMetrics';
 export type { FileExporterOptions } from './FileExporter';
 export { LocalRoot, SpanLabels, getSpanLabels, setSpanLabels } from './labels';
 export type { SampleLabels } from './labels';
+export { setLabels, withLabels } from './codeLabels';
 // The file format's names and codec, defined in @spanprof/profile.
 export {
   LABEL_LOCAL_ROOT_SPAN_ID,

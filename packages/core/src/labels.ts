@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { createContextKey, trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
 import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, SPAN_LABEL_NAMES } from '@spanprof/profile';
 import type { RequestCounter } from './RequestCounter';
@@ -136,7 +136,73 @@ export function getSpanLabels(span: Span | undefined): SpanLabels | undefined {
   return (span as Labelled)[LABELS] ?? frozenSpans.get(span);
 }
 
-/** The label data of the span active in `ctx`, if any (a non-context, tolerated as by the stock manager, has none). */
+/** The context key of the `withLabels` scope (`Symbol.for`, so every copy of this package shares it). */
+export const LABEL_SCOPE_KEY = createContextKey('@spanprof/core.labelScope');
+
+/** A root for the labels of a scope with no span: it has no ID and no endpoint. */
+const NO_ROOT = new LocalRoot('', '');
+
+/**
+ * A `withLabels` scope: its custom labels (the enclosing scope's with its own, checked and
+ * bounded), and the label objects of the spans active inside it, one per span, made once.
+ */
+export class LabelScope {
+  private lastSpan: SpanLabels | undefined | null = null;
+  private lastScoped: ScopedLabels | undefined;
+  private noSpan: ScopedLabels | undefined;
+  /** Weak: a span's scoped labels go when the span's label object does. */
+  private readonly bySpan = new WeakMap<SpanLabels, ScopedLabels>();
+
+  constructor(readonly labels: SampleLabels) {}
+
+  /** The label object samples carry when `span` is active inside this scope. */
+  labelsFor(span: SpanLabels | undefined): ScopedLabels {
+    if (span === this.lastSpan && this.lastScoped !== undefined) return this.lastScoped;
+    let scoped = span === undefined ? this.noSpan : this.bySpan.get(span);
+    if (scoped === undefined) {
+      scoped = new ScopedLabels(span, this.labels);
+      if (span === undefined) this.noSpan = scoped;
+      else this.bySpan.set(span, scoped);
+    }
+    this.lastSpan = span;
+    this.lastScoped = scoped;
+    return scoped;
+  }
+}
+
+/**
+ * The labels of a span (or of none) inside a `withLabels` scope: the span's, with the scope's
+ * custom labels over the request's (never over spanprof's own names, which a scope cannot hold).
+ */
+export class ScopedLabels extends SpanLabels {
+  private scopedCache: SampleLabels | undefined;
+  private builtFrom: SampleLabels | undefined;
+
+  constructor(
+    private readonly span: SpanLabels | undefined,
+    private readonly scopeLabels: SampleLabels,
+  ) {
+    super(span?.spanId ?? '', span?.traceId ?? '', span?.root ?? NO_ROOT);
+  }
+
+  override sampleLabels(): SampleLabels {
+    if (this.span === undefined) return this.scopeLabels;
+    const base = this.span.sampleLabels();
+    if (this.scopedCache === undefined || base !== this.builtFrom) {
+      this.scopedCache = Object.freeze({ ...base, ...this.scopeLabels });
+      this.builtFrom = base;
+    }
+    return this.scopedCache;
+  }
+}
+
+/**
+ * The label data samples carry in `ctx`: its active span's, within its `withLabels` scope if
+ * any (a non-context, tolerated as by the stock manager, has none).
+ */
 export function labelsOfContext(ctx: Context | undefined): SpanLabels | undefined {
-  return ctx != null && typeof ctx.getValue === 'function' ? getSpanLabels(trace.getSpan(ctx)) : undefined;
+  if (ctx == null || typeof ctx.getValue !== 'function') return undefined;
+  const span = getSpanLabels(trace.getSpan(ctx));
+  const scope = ctx.getValue(LABEL_SCOPE_KEY);
+  return scope instanceof LabelScope ? scope.labelsFor(span) : span;
 }

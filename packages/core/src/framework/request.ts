@@ -1,26 +1,19 @@
 import { trace } from '@opentelemetry/api';
 import { logger } from '../diag';
 import { codes, message } from '@spanprof/exporter-base';
-import { RESERVED_LABEL_NAMES } from '@spanprof/profile';
+import { checkLabels, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH } from '../customLabels';
+import type { CustomLabelValues } from '../customLabels';
 import { getSpanLabels } from '../labels';
 import type { LocalRoot, SampleLabels } from '../labels';
 
-/** At most this many custom labels per request; further ones are left out. */
-export const MAX_CUSTOM_LABELS = 8;
-/** Longest custom label name; longer names are left out. */
-export const MAX_LABEL_NAME_LENGTH = 64;
-/** Longest custom label value; longer values are cut to this length. */
-export const MAX_LABEL_VALUE_LENGTH = 128;
 /** Longest route template kept in an endpoint label; longer ones are cut. */
 export const MAX_ROUTE_LENGTH = 256;
 
-/** What a user's labels callback may return. */
-export type CustomLabelValues = Record<string, string | number | boolean | bigint | null | undefined>;
-
-const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const RESERVED = new Set(RESERVED_LABEL_NAMES);
 /** The warning of a request with no span to label: the integration does nothing then. */
 const NO_SPAN = 'no-span';
+
+export { MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH };
+export type { CustomLabelValues };
 
 /**
  * What a framework integration does for every request: find the request's
@@ -99,40 +92,7 @@ export class RequestLabeler<Req> {
 
   /** The user's labels, checked and bounded; undefined when none is left. */
   private bound(values: CustomLabelValues): SampleLabels | undefined {
-    if (typeof values !== 'object') {
-      this.warnOnce('labels-type', `${this.integration}: the labels callback returned ${typeof values}; expected an object of name: value`);
-      return undefined;
-    }
-    const out: Record<string, string> = {};
-    let count = 0;
-    for (const name of Object.keys(values)) {
-      const raw = values[name];
-      if (raw === undefined || raw === null) continue;
-      if (!LABEL_NAME.test(name) || name.length > MAX_LABEL_NAME_LENGTH || RESERVED.has(name)) {
-        this.warnOnce(
-          `name:${name.slice(0, MAX_LABEL_NAME_LENGTH)}`,
-          `${this.integration}: custom label ${JSON.stringify(name.slice(0, MAX_LABEL_NAME_LENGTH))} left out: names are letters, digits, _ . - (not first), at most ${MAX_LABEL_NAME_LENGTH} characters, and not one of ${RESERVED_LABEL_NAMES.join(', ')}`,
-        );
-        continue;
-      }
-      const type = typeof raw;
-      if (type !== 'string' && type !== 'number' && type !== 'boolean' && type !== 'bigint') {
-        this.warnOnce(
-          `value:${name}`,
-          `${this.integration}: custom label ${JSON.stringify(name)} left out: its value is a ${type}; expected a string, number or boolean`,
-        );
-        continue;
-      }
-      if (count === MAX_CUSTOM_LABELS) {
-        this.warnOnce('count', `${this.integration}: more than ${MAX_CUSTOM_LABELS} custom labels for a request; the rest are left out`);
-        break;
-      }
-      let value = String(raw);
-      if (value.length > MAX_LABEL_VALUE_LENGTH) value = value.slice(0, MAX_LABEL_VALUE_LENGTH);
-      out[name] = value;
-      count++;
-    }
-    return count === 0 ? undefined : Object.freeze(out);
+    return checkLabels(values, this.integration, (key, text) => this.warnOnce(key, text));
   }
 
   private warnOnce(key: string, text: string): void {
