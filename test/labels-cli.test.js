@@ -65,10 +65,14 @@ test('custom labels select and group samples in the CLI and the viewer', async (
   const api = await (await fetch(`${url}api/hotspots?scope=label&id=${encodeURIComponent('tenant=acme')}`)).json();
   assert.equal(api.total.cpuNanos, 35 * MS);
   assert.equal((await fetch(`${url}api/hotspots?scope=label&id=tenant`)).status, 400);
+  const grouped = await (await fetch(`${url}api/labels?by=tenant`)).json();
+  assert.deepEqual(grouped.values, by.values, "the viewer's group-by is the CLI's");
+  assert.equal(grouped.total.cpuNanos, 52 * MS);
+  assert.equal((await fetch(`${url}api/labels`)).status, 400);
 });
 
 test(
-  "custom labels in the viewer page: /label/<name>=<value> shows that label's hotspots",
+  "custom labels in the viewer page: /by/<name> ranks a label's values, /label/<name>=<value> shows one's hotspots",
   { skip: require('./helpers/viewer').skipBrowser, timeout: 120_000 },
   async (t) => {
     const { openViewerPage, viewReady } = require('./helpers/viewer');
@@ -91,7 +95,20 @@ test(
     });
     const { page, url, foreign, pageErrors, close } = await openViewerPage(dir);
     try {
-      await page.goto(`${url}label/${encodeURIComponent('tenant=acme')}`);
+      await page.goto(url);
+      await viewReady(page);
+      await page.locator('#group-by a', { hasText: 'tenant' }).click();
+      await viewReady(page);
+      assert.equal(await page.locator('h1').innerText(), 'By tenant');
+      const rows = await page.locator('#by-label tbody tr').allInnerTexts();
+      assert.deepEqual(
+        rows.map((r) => r.split('\t').slice(0, 2)),
+        [
+          ['acme', '30.0'],
+          ['globex', '10.0'],
+        ],
+      );
+      await page.locator('#by-label a', { hasText: 'acme' }).click();
       await viewReady(page);
       assert.equal(await page.locator('h1').innerText(), 'Label tenant=acme');
       const functions = await page.locator('table').first().innerText();

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { VERSION } from './version';
-import { compare, findSpan, flameGraph, hotspots, ProfileDirectory, rank, selectProfiles } from '@spanprof/profile';
-import type { ProfileFilter, Scope, TimeKind } from '@spanprof/profile';
+import { compare, costByLabel, findSpan, flameGraph, hotspots, ProfileDirectory, rank, selectProfiles } from '@spanprof/profile';
+import type { Cost, ProfileFilter, Scope, TimeKind } from '@spanprof/profile';
 
 export interface ViewServerOptions {
   /** Profile directory (FileExporter output). */
@@ -69,7 +69,7 @@ function loadAssets(): Map<string, Asset> {
 }
 
 /** Paths the page answers itself (deep links): they all get the page. */
-const PAGE_PATHS = /^\/(?:|span\/[^/]+|trace\/[^/]+|root\/[^/]+|endpoint\/.+|label\/[^/]+|compare)$/;
+const PAGE_PATHS = /^\/(?:|span\/[^/]+|trace\/[^/]+|root\/[^/]+|endpoint\/.+|label\/[^/]+|by\/[^/]+|compare)$/;
 
 function parseFilter(params: URLSearchParams, name = 'tag'): ProfileFilter {
   const tags: Record<string, string> = {};
@@ -281,6 +281,8 @@ export class ViewServer {
         return this.hotspots(params);
       case '/api/compare':
         return this.compare(params);
+      case '/api/labels':
+        return this.byLabel(params);
       default:
         throw new BadRequest(`no such query: ${path}`);
     }
@@ -308,6 +310,8 @@ export class ViewServer {
       to: all.length > 0 ? all.reduce((m, p) => Math.max(m, p.end), -Infinity) : null,
       searchTags: SEARCH_TAGS,
       tags: Object.fromEntries(keys.map((k) => [k, [...(values.get(k) ?? [])].sort()])),
+      // The custom and thread label names the samples carry, to group by.
+      labels: [...new Set(all.flatMap((p) => [...p.custom.keys()]))].sort(),
     };
   }
 
@@ -351,6 +355,23 @@ export class ViewServer {
       traces: scope.kind === 'endpoint' || scope.kind === 'label' ? within?.traces.slice(0, limit) : undefined,
       flame: flameGraph(selected, scope, value),
     };
+  }
+
+  /** Cost per value of a sample label (`?by=tenant`, `thread_name`, ...), costliest first; `''`: samples without it. */
+  private byLabel(params: URLSearchParams): unknown {
+    const name = params.get('by') ?? '';
+    if (name === '') throw new BadRequest('by: a label name (tenant, thread_name, ...) is needed');
+    const selected = selectProfiles(this.profiles.profiles, parseFilter(params));
+    const value = parseValue(params);
+    const time = (c: Cost): number => (value === 'cpu' ? c.cpuNanos : c.wallNanos);
+    const values = [...costByLabel(selected, name)].map(([v, c]) => ({ value: v, ...c })).sort((a, b) => time(b) - time(a) || b.samples - a.samples);
+    const total = { cpuNanos: 0, wallNanos: 0, samples: 0 };
+    for (const v of values) {
+      total.cpuNanos += v.cpuNanos;
+      total.wallNanos += v.wallNanos;
+      total.samples += v.samples;
+    }
+    return { profiles: selected.length, label: name, value, total, values: values.slice(0, parseLimit(params, 50)), count: values.length };
   }
 
   /** Two selections compared, with both flame graphs. */

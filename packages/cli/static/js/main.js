@@ -4,6 +4,7 @@ import { destroyCharts } from './flame.js';
 import { esc } from './format.js';
 import { renderFilters, wireFilters } from './filters.js';
 import { go, link, startNavigation } from './url.js';
+import { byLabelView } from './views/bylabel.js';
 import { compareView } from './views/compare.js';
 import { overview } from './views/overview.js';
 import { scopeView } from './views/scope.js';
@@ -18,6 +19,7 @@ const view = document.getElementById('view');
  *   /root/<span id>        a local root span and everything under it in its process
  *   /endpoint/<name>       an endpoint's aggregated flame graph
  *   /label/<name>=<value>  the samples with a custom label (tenant=acme)
+ *   /by/<name>             a label's values ranked (tenant, thread_name)
  *   /compare?base=k=v&head=k=v   two selections side by side
  * Query parameters shared by all: tag=key=value (repeatable), from, to (epoch
  * ms), value=cpu|wall. The body's `data-ready` is set once the view is drawn.
@@ -35,7 +37,9 @@ async function render() {
     if (!isCurrent(seq)) return;
     renderFilters();
     const m = /^\/(span|trace|root|endpoint|label)\/(.+)$/.exec(path);
+    const by = /^\/by\/([^/]+)$/.exec(path);
     if (m) await scopeView(m[1], decodeURIComponent(m[2]));
+    else if (by) await byLabelView(decodeURIComponent(by[1]));
     else if (path === '/compare') await compareView();
     else await overview();
     document.title = `spanprof · ${document.querySelector('h1')?.textContent ?? 'view'}`;

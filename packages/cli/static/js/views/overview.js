@@ -3,7 +3,7 @@ import { api, meta } from '../api.js';
 import { esc, ms, pct } from '../format.js';
 import { costCells, costHead } from '../tables.js';
 import { valueToggle, wireValueToggle } from '../toggle.js';
-import { filterParams, idLink, valueKind } from '../url.js';
+import { filterParams, idLink, link, valueKind } from '../url.js';
 
 const view = document.getElementById('view');
 
@@ -20,7 +20,11 @@ export async function overview() {
   view.innerHTML = `<h1>Where the time went</h1>
       <p class="muted">${r.profiles} profile(s): ${ms(r.total.cpuNanos)} ms CPU, ${pct(r.total.cpuNanos - r.unattributed.cpuNanos, r.total.cpuNanos)} of it inside spans;
       ${r.counts.endpoints} endpoint(s), ${r.counts.traces} trace(s), ${r.counts.spans} span(s) with samples.</p>
-      <div class="toolbar">${valueToggle()}</div>
+      <div class="toolbar">${valueToggle()}${
+        meta.labels?.length
+          ? `<span id="group-by">by label: ${meta.labels.map((n) => `<a href="${esc(link(`/by/${encodeURIComponent(n)}`))}">${esc(n)}</a>`).join(' ')}</span>`
+          : ''
+      }</div>
       <h2>Endpoints</h2>
       <table id="endpoints"><thead><tr><th>endpoint</th>${costHead}<th class="num">requests</th><th class="num">CPU ms / request</th></tr></thead><tbody>${r.endpoints
         .map(
