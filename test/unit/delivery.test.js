@@ -39,3 +39,22 @@ test('redaction and headers: URLs logged without credentials or query; bad heade
   assert.equal(lines.length, 3, lines.join('\n'));
   assert.ok(lines.every((l) => l.includes('SPANPROF_W001 TestExporter header') && !l.includes('s3cret')));
 });
+
+test('each HTTP exporter gives the recipe that makes it again (for the heap profile at out of memory): its module, class and JSON options', () => {
+  const { OTLPProfileExporter } = require('@spanprof/exporter-otlp');
+  const { PyroscopeExporter } = require('@spanprof/exporter-pyroscope');
+  const { DatadogProfileExporter } = require('@spanprof/exporter-datadog');
+  for (const [Exporter, options] of [
+    [OTLPProfileExporter, { url: 'http://127.0.0.1:4318/v1development/profiles', headers: { 'x-token': 't' } }],
+    [PyroscopeExporter, { url: 'http://127.0.0.1:4040', tags: { region: 'eu' } }],
+    [DatadogProfileExporter, { url: 'http://127.0.0.1:8126', tags: { team: 'a' } }],
+  ]) {
+    const exporter = new Exporter({ ...options, onSomething: () => {} });
+    const recipe = exporter.recipe();
+    assert.equal(require(recipe.module)[recipe.exportName], Exporter, `${Exporter.name}: the module exports the class`);
+    const { timeoutMillis, ...given } = recipe.options; // OTLP resolves its timeout (OTEL_EXPORTER_OTLP_TIMEOUT) before the base sees it
+    assert.deepEqual(given, options, `${Exporter.name}: the options as JSON, functions left out`);
+    assert.ok(timeoutMillis === undefined || timeoutMillis === 10_000);
+    void exporter.shutdown();
+  }
+});

@@ -1,11 +1,12 @@
 import { encode, heap, SourceMapper, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 import { codes, message, Outage } from '@spanprof/exporter-base';
-import type { CollectedProfile, ProfileBatch } from '@spanprof/exporter-base';
+import type { CollectedProfile, ExporterRecipe, ProfileBatch } from '@spanprof/exporter-base';
 import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
 import { AsyncFrameTracker } from './AsyncFrameTracker';
 import { AsyncHooksTracker } from './AsyncHooksTracker';
@@ -71,14 +72,17 @@ export class ProfileCollector {
   /** `thread_id` and `thread_name` of every sample: the thread this collector profiles. */
   private readonly thread = threadLabels();
 
-  /** The out-of-memory monitor's command as last armed (armed again when the tags change). */
-  private oomCommand: string | undefined;
+  /** What the out-of-memory monitor's export process was last given (written again when the tags change). */
+  private oomWritten: string | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly tags: () => Readonly<Record<string, string>>,
-    /** Where the heap profile at out of memory goes (the FileExporter's directory); none: no such profile. */
-    private readonly oomDirectory?: string,
+    /**
+     * Where the heap profile at out of memory goes: the FileExporter's directory, and the
+     * exporters that can be made again in another process. Neither: no such profile.
+     */
+    private readonly oomTargets: { directory?: string; recipes: readonly ExporterRecipe[] } = { recipes: [] },
   ) {
     this.heapOn = options.heap !== false;
   }
@@ -219,30 +223,39 @@ export class ProfileCollector {
   /**
    * Has @datadog/pprof's out-of-memory monitor run `oom/exportOomProfile.js` when the heap nears
    * its limit: the native monitor dumps the heap profile to a file and waits for that process
-   * (at most 15 s), which writes spanprof's heap profile file. A process of its own, since the
-   * application's heap has no room left to run JavaScript. Armed again when the tags change
-   * (the resource's are known from the first span on). Never throws.
+   * (at most 15 s), which writes spanprof's heap profile file and sends it to the exporters that
+   * can be made again there (see `ExporterRecipe`). A process of its own, since the
+   * application's heap has no room left to run JavaScript. What it needs is in a file only this
+   * user reads (exporter options may hold credentials), written again when the tags change (the
+   * resource's are known from the first span on) and removed at exit. Never throws.
    */
   private armOomMonitor(): void {
     const heapOptions = this.options.heap;
-    if (!this.heapOn || heapOptions === false || !heapOptions.oomProfile || this.oomDirectory === undefined) return;
+    const { directory, recipes } = this.oomTargets;
+    if (!this.heapOn || heapOptions === false || !heapOptions.oomProfile || (directory === undefined && recipes.length === 0)) return;
     // The main thread's heap only: a worker's own heap limit (`resourceLimits`) ends the worker, not the process.
     if (!isMainThread) return;
-    const exportOptions: OomExportOptions = {
-      directory: this.oomDirectory,
-      pid: process.pid,
-      intervalBytes: heapOptions.intervalBytes,
-      tags: { ...this.tags() },
-    };
-    const command = JSON.stringify(exportOptions);
-    if (command === this.oomCommand) return;
+    const exportOptions: OomExportOptions = { directory, pid: process.pid, intervalBytes: heapOptions.intervalBytes, tags: { ...this.tags() }, recipes };
+    const content = JSON.stringify(exportOptions);
+    if (content === this.oomWritten) return;
+    const file = join(tmpdir(), `spanprof-oom-${process.pid}.json`);
     try {
-      // One heap extension (one young generation): room for V8 to go on after the export.
-      heap.monitorOutOfMemory('auto', 1, false, [process.execPath, OOM_EXPORT_SCRIPT, command]);
-      this.oomCommand = command;
+      writeFileSync(file, content, { mode: 0o600 });
+      if (this.oomWritten === undefined) {
+        // One heap extension (one young generation): room for V8 to go on after the export.
+        heap.monitorOutOfMemory('auto', 1, false, [process.execPath, OOM_EXPORT_SCRIPT, file]);
+        process.once('exit', () => {
+          try {
+            rmSync(file, { force: true });
+          } catch {
+            // Left in the temporary directory: nothing to break the exit for.
+          }
+        });
+      }
+      this.oomWritten = content;
     } catch (err) {
       logger.warn(message(codes.HEAP_PROFILER_START_FAILED, `the heap profile at out of memory is off: ${String(err)}`));
-      this.oomCommand = command;
+      this.oomWritten = content;
     }
   }
 

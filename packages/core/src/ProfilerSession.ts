@@ -1,5 +1,5 @@
 import { codes, message, Outage } from '@spanprof/exporter-base';
-import type { ProfileBatch } from '@spanprof/exporter-base';
+import type { ExporterRecipe, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { isAsyncContextFrameActive } from './asyncContextFrame';
 import type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
@@ -94,7 +94,7 @@ export class ProfilerSession {
     const exporters = exporter === undefined ? [new FileExporter()] : Array.isArray(exporter) ? [...exporter] : [exporter];
     this.dispatcher = new ExportDispatcher(exporters, this.options.exportTimeoutMillis);
     const files = exporters.find((e): e is FileExporter => e instanceof FileExporter);
-    this.collector = new ProfileCollector(this.options, () => this.tags(), files?.directory);
+    this.collector = new ProfileCollector(this.options, () => this.tags(), { directory: files?.directory, recipes: recipesOf(exporters) });
     this.metrics = this.options.metrics !== false ? new ProfileMetrics(this.options.metrics) : undefined;
   }
 
@@ -333,4 +333,18 @@ export class ProfilerSession {
     }
     return Object.freeze({ ...processTags(), ...fromSource, ...this.options.tags });
   }
+}
+
+/** The exporters that can be made again in the process that sends the heap profile at out of memory. */
+function recipesOf(exporters: readonly ProfileExporter[]): ExporterRecipe[] {
+  const recipes: ExporterRecipe[] = [];
+  for (const exporter of exporters) {
+    try {
+      const recipe = exporter.recipe?.();
+      if (recipe !== undefined) recipes.push(recipe);
+    } catch (err) {
+      logger.debug('exporter recipe failed', err);
+    }
+  }
+  return recipes;
 }

@@ -7,7 +7,7 @@ import { MAX_TIMER_MILLIS } from './env';
 import { integerOption } from './options';
 import { Outage } from './outage';
 import { ExportResultCode } from './types';
-import type { ExportResult, ProfileBatch, ProfileExporter } from './types';
+import type { ExportResult, ExporterRecipe, ProfileBatch, ProfileExporter } from './types';
 
 /** Sending behaviour shared by every HTTP exporter; all optional. A wrong value is warned about (`SPANPROF_W001`) and defaulted or clamped. */
 export interface HttpExporterOptions {
@@ -124,11 +124,19 @@ export abstract class HttpProfileExporter implements ProfileExporter {
   private retryTimer: NodeJS.Timeout | undefined;
   private wakeRetry: (() => void) | undefined;
 
+  /** The constructor options as JSON (functions left out), for `recipe`; undefined when they are not JSON. */
+  private readonly jsonOptions: unknown;
+
   /** `name` appears in every log line (`OTLPProfileExporter`). */
   protected constructor(
     protected readonly name: string,
     options: HttpExporterOptions = {},
   ) {
+    try {
+      this.jsonOptions = JSON.parse(JSON.stringify(options)) as unknown;
+    } catch {
+      this.jsonOptions = undefined;
+    }
     this.timeoutMillis = integerOption(`${name}.timeoutMillis`, options.timeoutMillis, DEFAULTS.timeoutMillis, 1, MAX_TIMER_MILLIS, logger, 'default');
     this.maxAttempts = integerOption(`${name}.maxAttempts`, options.maxAttempts, DEFAULTS.maxAttempts, 1, 100, logger, 'default');
     this.initialBackoffMillis = integerOption(
@@ -150,6 +158,17 @@ export abstract class HttpProfileExporter implements ProfileExporter {
       'default',
     );
     this.maxQueuedRequests = integerOption(`${name}.maxQueuedRequests`, options.maxQueuedRequests, DEFAULTS.maxQueuedRequests, 1, 100_000, logger, 'default');
+  }
+
+  /** Where the concrete class is, for `recipe`: `{ module: __filename, exportName }`; none by default. */
+  protected recipeSource(): { module: string; exportName: string } | undefined {
+    return undefined;
+  }
+
+  /** This exporter, to be made again in the process that sends the heap profile at out of memory. */
+  recipe(): ExporterRecipe | undefined {
+    const source = this.recipeSource();
+    return source === undefined || this.jsonOptions === undefined ? undefined : { ...source, options: this.jsonOptions };
   }
 
   /** The requests that carry `batch` (none to skip it). May throw: the batch then fails. */

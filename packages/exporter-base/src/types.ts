@@ -49,6 +49,17 @@ export interface ProfileBatch {
 }
 
 /**
+ * How to make an exporter like this one again in another process: the module to `require`
+ * (an absolute path), the class it exports, and the constructor options as JSON. The heap
+ * profile at out of memory is sent from a process of its own (the application's heap is full).
+ */
+export interface ExporterRecipe {
+  readonly module: string;
+  readonly exportName: string;
+  readonly options: unknown;
+}
+
+/**
  * Receives every collected batch. Implementations never throw: failures are
  * reported through the result (and the OpenTelemetry `diag` logger).
  */
@@ -66,4 +77,6 @@ export interface ProfileExporter {
    * waiting for its exports. The HTTP exporters work this way.
    */
   readonly boundsOwnQueue?: boolean;
+  /** How to make it again elsewhere (see `ExporterRecipe`); none: it is not. */
+  recipe?(): ExporterRecipe | undefined;
 }

@@ -70,6 +70,10 @@ export class DatadogProfileExporter extends HttpProfileExporter {
   private readonly version: string | undefined;
   private readonly tags: Record<string, string>;
 
+  protected override recipeSource(): { module: string; exportName: string } {
+    return { module: __filename, exportName: 'DatadogProfileExporter' };
+  }
+
   constructor(options: DatadogProfileExporterOptions = {}) {
     super('DatadogProfileExporter', options);
     this.intakeUrl = agentUrl(options.url);

@@ -54,6 +54,10 @@ export class OTLPProfileExporter extends HttpProfileExporter {
   private readonly headers: Record<string, string>;
   private readonly compression: OTLPCompression;
 
+  protected override recipeSource(): { module: string; exportName: string } {
+    return { module: __filename, exportName: 'OTLPProfileExporter' };
+  }
+
   constructor(options: OTLPProfileExporterOptions = {}) {
     super('OTLPProfileExporter', { ...options, timeoutMillis: options.timeoutMillis ?? envTimeout() });
     this.url = resolveUrl(options.url);

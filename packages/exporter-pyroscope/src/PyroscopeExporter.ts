@@ -98,6 +98,10 @@ export class PyroscopeExporter extends HttpProfileExporter {
   private readonly sampleLabels: ReadonlySet<string>;
   private readonly rejected = new Set<string>();
 
+  protected override recipeSource(): { module: string; exportName: string } {
+    return { module: __filename, exportName: 'PyroscopeExporter' };
+  }
+
   constructor(options: PyroscopeExporterOptions = {}) {
     super('PyroscopeExporter', options);
     const server = options.url ?? options.serverAddress ?? envString('PYROSCOPE_SERVER_ADDRESS') ?? DEFAULT_SERVER;
