@@ -102,7 +102,9 @@ async function workerExample(node, threadName) {
     );
 
     // Views: a trace gathers both threads; spans group by thread.
-    const traceId = crunch[0].labels.trace_id;
+    const onMain = new Set(samples.filter((s) => s.labels.thread_id === '0' && s.stack.some((f) => f?.name === 'priceOrder')).map((s) => s.labels.trace_id));
+    const traceId = crunch.map((s) => s.labels.trace_id).find((t) => onMain.has(t));
+    assert.ok(traceId !== undefined, `a report's trace with samples on both threads (${onMain.size} on the main thread)`);
     const { stdout: hot } = await run(process.execPath, [CLI, 'hotspots', dir, '--trace', traceId, '--json']);
     const hotspots = JSON.parse(hot);
     assert.ok(hotspots.files.length >= 2, `the trace is in the main thread's and the worker's files: ${hotspots.files}`);

@@ -8,7 +8,7 @@ const { Worker } = require('node:worker_threads');
 const express = require('express');
 const { context, propagation } = require('@opentelemetry/api');
 const { spanprof } = require('@spanprof/express');
-const { renderUser, io } = require('../shared/work');
+const { renderUser, priceOrder, io } = require('../shared/work');
 
 // One long-lived worker; `name` becomes the `thread_name` label of its samples (Node 22+).
 const worker = new Worker(path.join(__dirname, 'worker.js'), { name: 'reports' });
@@ -37,7 +37,9 @@ app.get('/users/:id', async (req, res) => {
   res.json({ size: renderUser(req.params.id) });
 });
 app.get('/reports/:id', async (req, res) => {
-  res.json({ checksum: await buildReportInWorker(req.params.id) });
+  const checksum = await buildReportInWorker(req.params.id);
+  // Some of the request's work stays on the main thread: its trace is on both threads.
+  res.json({ checksum, price: priceOrder(checksum) });
 });
 
 const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
