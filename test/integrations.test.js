@@ -10,7 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { readProfiles } = require('./helpers/pprof');
 const { startReceiver } = require('./helpers/receiver');
-const { drive, start } = require('./helpers/service');
+const { drive, start, traceExportEnv } = require('./helpers/service');
 const { node24 } = require('./helpers/runtimes');
 
 const ROOT = path.join(__dirname, '..');
@@ -68,17 +68,8 @@ async function runExample(name, file, { flags, tenants, users = USERS, orders = 
   const traces = bundle ? await startReceiver() : undefined;
   const env = { SPANPROF_PROFILES_DIR: dir, OTEL_SERVICE_NAME: `example-${name}` };
   if (traces !== undefined) {
-    Object.assign(env, {
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${traces.url}/v1/traces`,
-      // Spans leave only when the SDK flushes: SIGTERM must not lose them.
-      OTEL_BSP_SCHEDULE_DELAY: '600000',
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100000',
-      OTEL_BSP_MAX_QUEUE_SIZE: '100000',
-      // The middleware must find the route itself: no framework instrumentation.
-      OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http',
-    });
+    // HTTP instrumentation only: the middleware must find the route itself.
+    Object.assign(env, traceExportEnv(traces.url));
   }
   const app = start(file, { flags, env, node });
   try {

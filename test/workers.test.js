@@ -14,7 +14,7 @@ const { promisify } = require('node:util');
 const { readProfiles } = require('./helpers/pprof');
 const { startReceiver } = require('./helpers/receiver');
 const { node24 } = require('./helpers/runtimes');
-const { drive, start } = require('./helpers/service');
+const { drive, start, traceExportEnv } = require('./helpers/service');
 
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'packages/cli/bin/spanprof.js');
@@ -45,13 +45,7 @@ async function workerExample(node, threadName) {
       SPANPROF_PROFILES_DIR: dir,
       // A misspelt variable: warned once for the process, not once per thread.
       SPANPROF_EXPORTERS: 'file',
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${traces.url}/v1/traces`,
-      OTEL_BSP_SCHEDULE_DELAY: '600000',
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100000',
-      OTEL_BSP_MAX_QUEUE_SIZE: '100000',
-      OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http',
+      ...traceExportEnv(traces.url),
       // The main thread's detectors find what a worker's would not: the worker must get them.
       OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance',
     },

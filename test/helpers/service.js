@@ -55,4 +55,20 @@ async function drive(port, requests, concurrency = 16) {
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-module.exports = { drive, start };
+/**
+ * The bundle's trace export to a receiver (`startReceiver`) as OTLP/JSON, flushed only at
+ * shutdown (so SIGTERM must not lose a span), with HTTP as the only instrumentation.
+ */
+function traceExportEnv(receiverUrl) {
+  return {
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiverUrl}/v1/traces`,
+    OTEL_BSP_SCHEDULE_DELAY: '600000',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100000',
+    OTEL_BSP_MAX_QUEUE_SIZE: '100000',
+    OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http',
+  };
+}
+
+module.exports = { drive, start, traceExportEnv };

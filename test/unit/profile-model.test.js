@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Function: PprofFunction, Line, Location, Profile, Sample, ValueType, Label } = require('pprof-format');
+const { Function: PprofFunction, Line, Location, Profile, Sample, StringTable, ValueType, Label } = require('pprof-format');
 const model = require('@spanprof/profile');
 const { writeWallProfile } = require('../helpers/synthetic');
 
@@ -164,4 +164,23 @@ test('a collected profile in memory (pprof-format) reads like a file, its times 
   const [fn] = model.hotspots([indexed], { kind: 'all' }).functions;
   assert.deepEqual([fn.name, fn.file, fn.line, fn.self.wallNanos, fn.self.cpuNanos], ['work', '/w.js', 3, 1_500_000, 2_000_000]);
   assert.equal(model.costByEndpoint([indexed]).get('GET /w').cpuNanos, 2_000_000);
+});
+
+test('addSampleLabels: every sample once, a label array shared by samples (the heap serializer does) included; the pseudo-frame left out', () => {
+  const strings = new StringTable();
+  const profile = new Profile({
+    stringTable: strings,
+    function: [new PprofFunction({ id: 1, name: strings.dedup('work') }), new PprofFunction({ id: 2, name: strings.dedup('Non JS threads activity') })],
+    location: [new Location({ id: 1, line: [new Line({ functionId: 1 })] }), new Location({ id: 2, line: [new Line({ functionId: 2 })] })],
+  });
+  const shared = [];
+  profile.sample = [
+    new Sample({ locationId: [1], value: [1], label: shared }),
+    new Sample({ locationId: [1], value: [1], label: shared }),
+    new Sample({ locationId: [1], value: [1], label: [] }),
+    new Sample({ locationId: [2], value: [1], label: [] }),
+  ];
+  model.addSampleLabels(profile, { thread_id: '0', thread_name: 'main' }, ['Non JS threads activity']);
+  const names = (s) => s.label.map((l) => strings.strings[Number(l.key)]);
+  assert.deepEqual(profile.sample.map(names), [['thread_id', 'thread_name'], ['thread_id', 'thread_name'], ['thread_id', 'thread_name'], []]);
 });

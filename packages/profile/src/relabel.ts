@@ -54,10 +54,13 @@ export function addSampleLabels(profile: Profile, labels: Readonly<Record<string
       if (location.line.some((line) => exceptFunctions.has(Number(line.functionId)))) exceptLocations.add(Number(location.id));
     }
   }
+  const last = added[added.length - 1];
   for (const sample of profile.sample) {
     const leaf = sample.locationId[0];
     if (leaf !== undefined && exceptLocations.has(Number(leaf))) continue;
-    // A new array: the serializer may share one label array between samples.
-    sample.label = sample.label.concat(added);
+    // In place, no copy per sample. The heap serializer shares one label array between the
+    // samples of a node: an array that already ends with these labels has them.
+    const labels = sample.label;
+    if (labels[labels.length - 1] !== last) labels.push(...added);
   }
 }
