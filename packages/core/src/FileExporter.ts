@@ -12,7 +12,7 @@ export interface FileExporterOptions {
   directory?: string;
   /**
    * Most profile files kept in the directory; the oldest spanprof files are
-   * deleted past it. Default 2880 (a day of wall and heap profiles at the
+   * deleted past it. Default 4320 (a day of wall, heap and events profiles at the
    * default 60 s period).
    */
   maxFiles?: number;
@@ -55,7 +55,7 @@ export class FileExporter implements ProfileExporter {
 
   constructor(options: FileExporterOptions = {}) {
     this.directory = resolve(options.directory ?? 'profiles');
-    this.maxFiles = integerOption('maxFiles', options.maxFiles, 2880, 2, 1_000_000);
+    this.maxFiles = integerOption('maxFiles', options.maxFiles, 4320, 2, 1_000_000);
   }
 
   async export(batch: ProfileBatch): Promise<ExportResult> {
@@ -64,7 +64,8 @@ export class FileExporter implements ProfileExporter {
       this.ready ??= makeDirectory(this.directory);
       await this.ready;
       const base = profileFileBase(batch.start, batch.tags, String(batch.sequence).padStart(6, '0'));
-      for (const { kind, encoded } of batch.profiles) {
+      // The events profile first: a reader that finds the wall profile finds its events with it.
+      for (const { kind, encoded } of batch.events === undefined ? batch.profiles : [batch.events, ...batch.profiles]) {
         const file = join(this.directory, `${base}.${kind}${PROFILE_FILE_SUFFIX}`);
         const partial = `${file}.partial`;
         await writeFile(partial, encoded);

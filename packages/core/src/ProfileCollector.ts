@@ -7,12 +7,14 @@ import { performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 import { codes, message, Outage } from '@spanprof/exporter-base';
 import type { CollectedProfile, ExporterRecipe, ProfileBatch } from '@spanprof/exporter-base';
-import { writeProfileTags, writeRequestCounts } from '@spanprof/profile';
+import { eventsProfile, LABEL_END_TIMESTAMP, writeProfileTags, writeRequestCounts, writeRequestTimes } from '@spanprof/profile';
+import type { EventInput, RequestTimes } from '@spanprof/profile';
 import { AsyncFrameTracker } from './AsyncFrameTracker';
 import { AsyncHooksTracker } from './AsyncHooksTracker';
 import type { ContextManagerMode, ContextTracker, TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
 import type { LocalRoot, SampleLabels } from './labels';
+import { MAX_SPAN_EVENTS, SpanTimeline } from './SpanTimeline';
 import type { ResolvedOptions } from './options';
 import { RequestCounter } from './RequestCounter';
 import { labelsOfSampleContext } from './sampleContext';
@@ -23,10 +25,13 @@ import type { OomExportOptions } from './oom/exportOomProfile';
 const OOM_EXPORT_SCRIPT = join(__dirname, 'oom', 'exportOomProfile.js');
 
 const NO_LABELS: SampleLabels = Object.freeze({});
+/** V8's pseudo-frame for the samples taken while the thread waited for work. */
+const IDLE_FUNCTION = '(idle)';
 
-function generateLabels({ context: sampleContext }: { context?: { context?: object } }): SampleLabels {
-  const labels = labelsOfSampleContext(sampleContext?.context);
-  return labels === undefined ? NO_LABELS : labels.sampleLabels();
+/** What pprof hands `generateLabels` for each sample context at collection. */
+interface SampleContextEntry {
+  node: { name?: string };
+  context?: { context?: object; timestamp: bigint };
 }
 
 /** What the collector counted, for `ProfilerSession.stats()`. */
@@ -44,6 +49,8 @@ export interface CollectFigures {
   failedCollections: number;
   /** Compiled files whose source maps were read (see the `sourceMaps` option), and how long reading them took, ms. */
   sourceMaps: { files: number; loadMillis: number } | undefined;
+  /** Events left out of the events profile past its bound (spans with samples, see `MAX_SPAN_EVENTS`). */
+  droppedEvents: number;
 }
 
 /**
@@ -60,6 +67,7 @@ export class ProfileCollector {
     v8ProfilerStuck: 0,
     failedCollections: 0,
     sourceMaps: undefined,
+    droppedEvents: 0,
   };
   private tracker: ContextTracker | undefined;
   private readonly requests = new RequestCounter();
@@ -71,6 +79,9 @@ export class ProfileCollector {
   private readonly heapFailures = new Outage(codes.COLLECT_FAILED, logger);
   /** `thread_id` and `thread_name` of every sample: the thread this collector profiles. */
   private readonly thread = threadLabels();
+  /** The spans of the events profile: those the period's samples were taken in, with their ancestors. */
+  private readonly timeline = new SpanTimeline();
+  private readonly eventDrops = new Outage(codes.EVENTS_DROPPED, logger);
 
   /** What the out-of-memory monitor's export process was last given (written again when the tags change). */
   private oomWritten: string | undefined;
@@ -134,9 +145,9 @@ export class ProfileCollector {
     this.tracker?.patchContextManager();
   }
 
-  /** A request's local root span ended: counted in this period. */
-  requestEnded(root: LocalRoot): void {
-    this.requests.ended(root);
+  /** A request's local root span ended, `millis` after it started: counted in this period. */
+  requestEnded(root: LocalRoot, millis: number): void {
+    this.requests.ended(root, millis);
   }
 
   /**
@@ -152,7 +163,8 @@ export class ProfileCollector {
     let began = performance.now();
     const wall = this.takeWall(restart);
     // The same instant as the wall profile's end; the endpoints of the last requests are read now.
-    const requests = this.requests.take();
+    const { counts: requests, times: requestTimes } = this.requests.take();
+    const spans = this.timeline.take(BigInt(end.getTime()) * 1_000_000n);
     this.afterWall(restart);
     let pause = performance.now() - began;
     let heapProfile: Profile | undefined;
@@ -169,15 +181,37 @@ export class ProfileCollector {
       this.stop();
       onStopped?.();
     }
-    return this.batchOf(start, end, requests, wall, heapProfile);
+    if (spans.dropped > 0) {
+      this.figures.droppedEvents += spans.dropped;
+      this.eventDrops.fail(`${spans.dropped} spans with samples were left out of the period's events profile (at most ${MAX_SPAN_EVENTS})`, 'stats().droppedEvents');
+    } else this.eventDrops.recover('every span with samples is in the events profile');
+    return this.batchOf(start, end, { counts: requests, times: requestTimes }, wall, heapProfile, spans.events);
   }
+
+  /**
+   * The labels of one sample context, as pprof asks at collection: the span's labels and the
+   * sample's time (`end_timestamp_ns`). A sample outside any span gets its time alone, so that it
+   * is kept apart from the others (the views place it in time); an idle one gets nothing and is
+   * dropped with the other idle samples, as pprof does for samples without labels.
+   */
+  private readonly labelSample = ({ node, context }: SampleContextEntry): Record<string, string | bigint> => {
+    if (context === undefined) return NO_LABELS;
+    const labels = labelsOfSampleContext(context.context);
+    if (labels === undefined) {
+      if (node.name === IDLE_FUNCTION) return NO_LABELS;
+      return { [LABEL_END_TIMESTAMP]: context.timestamp * 1000n };
+    }
+    this.timeline.sampled(labels);
+    return { ...labels.sampleLabels(), [LABEL_END_TIMESTAMP]: context.timestamp * 1000n };
+  };
 
   /** Stops the wall profiler (restarting it unless this is the last period) and serialises its profile with labels. */
   private takeWall(restart: boolean): Profile | undefined {
     try {
       // No low-cardinality label list: its dedup saves transient memory but costs
       // serialisation time, and serialisation is the event-loop pause.
-      const wall = time.stop(restart, generateLabels);
+      // pprof's serializer writes bigint label values as numbers (its LabelSet type says string | number).
+      const wall = time.stop(restart, this.labelSample as unknown as Parameters<typeof time.stop>[1]);
       this.wallFailures.recover('the wall profile is collected');
       return wall;
     } catch (err) {
@@ -263,27 +297,36 @@ export class ProfileCollector {
   private async batchOf(
     start: Date,
     end: Date,
-    requests: Readonly<Record<string, number>>,
+    { counts: requests, times: requestTimes }: { counts: Readonly<Record<string, number>>; times: ReadonlyMap<string, RequestTimes> },
     wall: Profile | undefined,
     heapProfile: Profile | undefined,
+    spanEvents: readonly EventInput[],
   ): Promise<ProfileBatch | undefined> {
     const tags = this.tags();
     const profiles: CollectedProfile[] = [];
+    let events: CollectedProfile | undefined;
     for (const [kind, profile] of [
       ['wall', wall],
       ['heap', heapProfile],
+      // The events of a period whose wall profile is lost would have no samples to go with.
+      ['events', wall !== undefined && spanEvents.length > 0 ? eventsProfile(spanEvents) : undefined],
     ] as const) {
       if (profile === undefined) continue;
       profile.timeNanos = BigInt(start.getTime()) * 1_000_000n;
       profile.durationNanos = BigInt(end.getTime() - start.getTime()) * 1_000_000n;
       labelThread(profile, this.thread);
       writeProfileTags(profile, tags);
-      if (kind === 'wall') writeRequestCounts(profile, requests);
-      profiles.push({ kind, profile, encoded: await encode(profile) });
+      if (kind === 'wall') {
+        writeRequestCounts(profile, requests);
+        writeRequestTimes(profile, requestTimes);
+      }
+      const collected: CollectedProfile = { kind, profile, encoded: await encode(profile) };
+      if (kind === 'events') events = collected;
+      else profiles.push(collected);
     }
     if (profiles.length === 0) return undefined;
     this.figures.batches++;
-    return Object.freeze({ start, end, tags, profiles, sequence: this.figures.batches, requests });
+    return Object.freeze({ start, end, tags, profiles, events, sequence: this.figures.batches, requests });
   }
 
   /** The heap profile now (in use since the heap profiler started), gzipped; undefined if heap profiling is off. */

@@ -58,6 +58,8 @@ export interface SessionStats {
   failedCollections: number;
   /** Compiled files whose source maps were read, and how long that took (ms); undefined until read or with `sourceMaps` off. */
   sourceMaps: { files: number; loadMillis: number } | undefined;
+  /** Events left out of the events profiles past their bound (spans with samples: at most 20,000 a period). */
+  droppedEvents: number;
   /** Collections whose profiling metrics could not be recorded. */
   failedMetrics: number;
 }
@@ -183,12 +185,12 @@ export class ProfilerSession {
   }
 
   /**
-   * A request ended: its local root span ended (the span processor calls this).
-   * Counted in the period's `requests` under the root's endpoint as it is at
-   * collection. Ignored unless the session is running; never throws.
+   * A request ended: its local root span ended, `millis` after it started (the span processor
+   * calls this). Counted in the period's `requests` under the root's endpoint as it is at
+   * collection, its duration with it. Ignored unless the session is running; never throws.
    */
-  requestEnded(root: LocalRoot): void {
-    if (this.state === 'running') this.collector.requestEnded(root);
+  requestEnded(root: LocalRoot, millis = 0): void {
+    if (this.state === 'running') this.collector.requestEnded(root, millis);
   }
 
   /** Collects the current period now and exports it; resolves when every exporter answered. */

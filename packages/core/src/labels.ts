@@ -1,5 +1,5 @@
 import { createContextKey, trace } from '@opentelemetry/api';
-import type { Context, Span } from '@opentelemetry/api';
+import type { Context, HrTime, Span } from '@opentelemetry/api';
 import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID, SPAN_LABEL_NAMES } from '@spanprof/profile';
 import type { RequestCounter } from './RequestCounter';
 
@@ -26,6 +26,7 @@ export class LocalRoot {
   counter: RequestCounter | undefined;
   countedPeriod = -1;
   countedAs: string | undefined;
+  countedMillis = 0;
 
   constructor(
     readonly spanId: string,
@@ -86,12 +87,27 @@ export class SpanLabels {
   private cacheRevision = -1;
   /** async-frame mode: the slot of this span's reusable context holder (see FrameHolders). */
   frameSlot = -1;
+  /**
+   * The span's name and times, for the events profile (see SpanTimeline): set by the span
+   * processor at the start (the times are the SDK span's own `HrTime` arrays, not copies) and
+   * at the end. No end: the span still runs.
+   */
+  name = '';
+  startTime: HrTime | undefined;
+  endTime: HrTime | undefined;
+  /** The label data of the span's parent, when the parent is a span of this process. */
+  parent: SpanLabels | undefined;
 
   constructor(
     readonly spanId: string,
     readonly traceId: string,
     readonly root: LocalRoot,
   ) {}
+
+  /** The span these labels stand for (a `withLabels` scope's labels stand for the span inside it). */
+  span(): SpanLabels | undefined {
+    return this;
+  }
 
   /** The sample labels, built once and rebuilt only if the root changed. */
   sampleLabels(): SampleLabels {
@@ -179,15 +195,19 @@ export class ScopedLabels extends SpanLabels {
   private builtFrom: SampleLabels | undefined;
 
   constructor(
-    private readonly span: SpanLabels | undefined,
+    private readonly inner: SpanLabels | undefined,
     private readonly scopeLabels: SampleLabels,
   ) {
-    super(span?.spanId ?? '', span?.traceId ?? '', span?.root ?? NO_ROOT);
+    super(inner?.spanId ?? '', inner?.traceId ?? '', inner?.root ?? NO_ROOT);
+  }
+
+  override span(): SpanLabels | undefined {
+    return this.inner;
   }
 
   override sampleLabels(): SampleLabels {
-    if (this.span === undefined) return this.scopeLabels;
-    const base = this.span.sampleLabels();
+    if (this.inner === undefined) return this.scopeLabels;
+    const base = this.inner.sampleLabels();
     if (this.scopedCache === undefined || base !== this.builtFrom) {
       this.scopedCache = Object.freeze({ ...base, ...this.scopeLabels });
       this.builtFrom = base;

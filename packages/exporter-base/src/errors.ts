@@ -25,6 +25,8 @@ export const codes = Object.freeze({
   NO_SPAN_TO_LABEL: 'SPANPROF_W010',
   /** The application's source maps could not be read; profiles show compiled locations. */
   SOURCE_MAPS_UNREAD: 'SPANPROF_W011',
+  /** A period had more events than the events profile keeps (spans with samples, their ancestors, ...): the rest were left out of it. */
+  EVENTS_DROPPED: 'SPANPROF_W012',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */

@@ -11,8 +11,8 @@ export interface ExportResult {
   error?: Error;
 }
 
-/** The kinds of profile spanprof collects. */
-export type ProfileKind = 'wall' | 'heap';
+/** The kinds of profile spanprof collects: `events` is the period's events profile (`ProfileBatch.events`). */
+export type ProfileKind = 'wall' | 'heap' | 'events';
 
 /** One profile of a collection, decoded and encoded (gzipped pprof). */
 export interface CollectedProfile {
@@ -31,8 +31,14 @@ export interface ProfileBatch {
   readonly end: Date;
   /** Profile-level tags: `service.name`, `service.version`, `host.name`, ... */
   readonly tags: Readonly<Record<string, string>>;
-  /** One entry per profile kind that is enabled (wall first). */
+  /** The wall and heap profiles (wall first), those that are enabled. */
   readonly profiles: readonly CollectedProfile[];
+  /**
+   * The period's events profile (`@spanprof/profile`'s `readEvents` reads it): the spans its
+   * samples were taken in, with their names and times, and their local ancestors. Undefined
+   * when there is none. Exporters that do not know it leave it alone.
+   */
+  readonly events?: CollectedProfile;
   /** Sequence number of the batch in this process, from 1. */
   readonly sequence: number;
   /**

@@ -31,7 +31,7 @@ export const DD_LABEL_THREAD_ID = 'thread id';
 export const DD_LABEL_THREAD_NAME = 'thread name';
 
 const INTAKE_PATH = '/profiling/v1/input';
-const FILE_OF: Record<ProfileKind, string> = { wall: 'wall.pprof', heap: 'space.pprof' };
+const FILE_OF: Record<ProfileKind, string> = { wall: 'wall.pprof', heap: 'space.pprof', events: 'events.pprof' };
 const HEX16 = /^[0-9a-f]{16}$/;
 
 export interface DatadogProfileExporterOptions extends HttpExporterOptions {

@@ -1,5 +1,5 @@
 import { diag, trace } from '@opentelemetry/api';
-import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { Attributes, Context, HrTime, Span } from '@opentelemetry/api';
 import { LocalRoot, ProfilerSession, SpanLabels, getSpanLabels, setSpanLabels } from '@spanprof/core';
 import type { SessionStats } from '@spanprof/core';
 import { endpointOf } from './endpoint';
@@ -13,8 +13,15 @@ export const ATTR_PYROSCOPE_PROFILE_ID = 'pyroscope.profile.id';
 /** What the processor reads of the SDK's spans: the span API plus the fields every SDK span has. */
 interface SdkSpan extends Span {
   readonly name: string;
+  readonly startTime?: HrTime;
   readonly attributes: Attributes;
   readonly resource?: { readonly attributes: Attributes };
+}
+
+/** Milliseconds from `start` to `end`; 0 when either is missing. */
+function millisBetween(start: HrTime | undefined, end: HrTime | undefined): number {
+  if (start === undefined || end === undefined) return 0;
+  return (end[0] - start[0]) * 1e3 + (end[1] - start[1]) / 1e6;
 }
 
 /** Resource attributes that become profile tags. */
@@ -53,15 +60,17 @@ export class ProfilingSpanProcessor implements SpanProcessor {
       if (this.profiling) this.session.watchContextManager();
       const spanContext = span.spanContext();
       const parent = trace.getSpan(parentContext);
-      let root: LocalRoot | undefined;
-      if (parent !== undefined && !parent.spanContext().isRemote) {
-        root = getSpanLabels(parent)?.root;
-      }
+      const parentLabels = parent !== undefined && !parent.spanContext().isRemote ? getSpanLabels(parent) : undefined;
+      let root = parentLabels?.root;
       if (root === undefined) {
         root = new LocalRoot(spanContext.spanId, sdkSpan.name ?? '');
         if (this.profileIdAttribute) span.setAttribute(ATTR_PYROSCOPE_PROFILE_ID, spanContext.spanId);
       }
-      setSpanLabels(span, new SpanLabels(spanContext.spanId, spanContext.traceId, root));
+      const labels = new SpanLabels(spanContext.spanId, spanContext.traceId, root);
+      labels.name = sdkSpan.name ?? '';
+      labels.startTime = sdkSpan.startTime;
+      labels.parent = parentLabels;
+      setSpanLabels(span, labels);
     } catch (err) {
       logger.debug('onStart failed', err);
     }
@@ -70,10 +79,13 @@ export class ProfilingSpanProcessor implements SpanProcessor {
   onEnd(span: EndedSpan): void {
     try {
       const labels = getSpanLabels(span as unknown as Span);
-      if (labels === undefined || labels.root.spanId !== labels.spanId) return;
+      if (labels === undefined) return;
+      labels.name = span.name;
+      labels.endTime = span.endTime;
+      if (labels.root.spanId !== labels.spanId) return;
       labels.root.endpoint = endpointOf(span.name, span.attributes);
       // A request ended. An idle processor hands it to the profiler that runs, which profiles its spans too.
-      (this.profiling ? this.session : ProfilerSession.running())?.requestEnded(labels.root);
+      (this.profiling ? this.session : ProfilerSession.running())?.requestEnded(labels.root, millisBetween(labels.startTime, span.endTime));
     } catch (err) {
       logger.debug('onEnd failed', err);
     }

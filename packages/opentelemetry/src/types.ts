@@ -1,4 +1,4 @@
-import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { Attributes, Context, HrTime, Span } from '@opentelemetry/api';
 import type { ProfilerOptions } from '@spanprof/core';
 
 /** What a span processor reads of an ended span: the part both SDK lines' `ReadableSpan` have. */
@@ -6,6 +6,8 @@ export interface EndedSpan {
   spanContext(): { spanId: string };
   readonly name: string;
   readonly attributes: Attributes;
+  /** When the span ended (both SDK lines have it). */
+  readonly endTime?: HrTime;
 }
 
 /**

@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { PROFILE_FILE_SUFFIX } from './schema';
+import { EVENTS_KIND, PROFILE_FILE_SUFFIX, WALL_KIND } from './schema';
+import { readEvents } from './events';
+import type { TimelineEvent } from './events';
 import { decodePprof } from './decode';
 import { FrameTable, indexProfile } from './ProfileIndex';
 import type { IndexedProfile } from './ProfileIndex';
@@ -24,7 +26,8 @@ export interface RefreshResult {
   skipped: { file: string; reason: string }[];
 }
 
-const WALL_SUFFIX = `.wall${PROFILE_FILE_SUFFIX}`;
+const WALL_SUFFIX = `.${WALL_KIND}${PROFILE_FILE_SUFFIX}`;
+const EVENTS_SUFFIX = `.${EVENTS_KIND}${PROFILE_FILE_SUFFIX}`;
 /** Largest uncompressed profile read (a spanprof wall profile of a minute is a few MB). */
 const MAX_PROFILE_BYTES = 512 * 1024 * 1024;
 
@@ -40,6 +43,8 @@ export class ProfileDirectory {
   private readonly byFile = new Map<string, IndexedProfile>();
   /** Files that failed to decode, with their size then, so they are retried only when they change. */
   private readonly failed = new Map<string, { size: number; reason: string }>();
+  /** Wall profiles whose events profile was unreadable or empty: not read again. */
+  private readonly eventless = new Set<string>();
   private sorted: IndexedProfile[] | undefined;
 
   constructor(readonly directory: string) {}
@@ -75,6 +80,7 @@ export class ProfileDirectory {
       throw new ProfileDirectoryError(`cannot read profile directory ${this.directory}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
     const present = new Set(names.filter((n) => n.endsWith(WALL_SUFFIX)).map((n) => join(this.directory, n)));
+    const withEvents = new Set(names.filter((n) => n.endsWith(EVENTS_SUFFIX)).map((n) => join(this.directory, n.slice(0, -EVENTS_SUFFIX.length) + WALL_SUFFIX)));
     const result: RefreshResult = { added: 0, removed: 0, skipped: [] };
     for (const [file, profile] of this.byFile) {
       if (!present.has(file)) {
@@ -89,8 +95,17 @@ export class ProfileDirectory {
       if (this.forgottenSamples > kept) this.rebuildFrameTable();
     }
     for (const file of this.failed.keys()) if (!present.has(file)) this.failed.delete(file);
+    for (const file of this.eventless) if (!present.has(file)) this.eventless.delete(file);
     for (const file of [...present].sort()) {
-      if (this.byFile.has(file)) continue;
+      const indexed = this.byFile.get(file);
+      if (indexed !== undefined) {
+        // An events profile written after its wall profile was read.
+        if (indexed.events.length === 0 && withEvents.has(file) && !this.eventless.has(file)) {
+          this.byFile.set(file, { ...indexed, events: this.readEventsOf(file) });
+          result.added++;
+        }
+        continue;
+      }
       const failure = this.failed.get(file);
       let bytes: Buffer;
       try {
@@ -107,7 +122,8 @@ export class ProfileDirectory {
       }
       try {
         const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
-        this.byFile.set(file, indexProfile(file, decodePprof(raw), this.table));
+        const events = withEvents.has(file) ? this.readEventsOf(file) : [];
+        this.byFile.set(file, indexProfile(file, decodePprof(raw), this.table, events));
         this.failed.delete(file);
         result.added++;
       } catch (err) {
@@ -118,6 +134,23 @@ export class ProfileDirectory {
     }
     if (result.added > 0 || result.removed > 0) this.sorted = undefined;
     return result;
+  }
+
+  /**
+   * The events profile beside the wall profile `file`; none (and not read again) when it cannot
+   * be read: the wall profile's views work without it.
+   */
+  private readEventsOf(wallFile: string): TimelineEvent[] {
+    try {
+      const bytes = readFileSync(wallFile.slice(0, -WALL_SUFFIX.length) + EVENTS_SUFFIX);
+      const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
+      const events = readEvents(decodePprof(raw));
+      if (events.length === 0) this.eventless.add(wallFile);
+      return events;
+    } catch {
+      this.eventless.add(wallFile);
+      return [];
+    }
   }
 
   /** Moves the indexed profiles to a new frame table holding only their own frames and stacks. */

@@ -1,5 +1,7 @@
-import { readProfileTags, readRequestCounts } from './comments';
-import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID } from './schema';
+import { readProfileTags, readRequestCounts, readRequestTimes } from './comments';
+import type { RequestTimes } from './comments';
+import { LABEL_END_TIMESTAMP, LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID } from './schema';
+import type { TimelineEvent } from './events';
 import { nanosPerUnit, num, stringsOf } from './decode';
 import type { Int64, PprofMessage } from './decode';
 import { functionKey, functionName, normalizeFile, UNKNOWN_FUNCTION } from './functions';
@@ -197,6 +199,8 @@ export interface IndexedProfile {
   readonly end: number;
   /** Requests (local root spans) that ended in the period, by endpoint, as the processor counted them. */
   readonly requests: Readonly<Record<string, number>>;
+  /** Their durations by endpoint (profiles written before spanprof recorded them have none). */
+  readonly requestTimes: ReadonlyMap<string, RequestTimes>;
   readonly frames: FrameTable;
   readonly size: number;
   readonly stack: Int32Array;
@@ -210,6 +214,10 @@ export interface IndexedProfile {
   /** Other string labels (a framework's custom labels: `tenant`, ...) by name, as label IDs; only those present. */
   readonly custom: ReadonlyMap<string, Int32Array>;
   readonly labels: LabelTable;
+  /** When each sample was taken (its `end_timestamp_ns`), epoch milliseconds; NaN where the sample has no time. */
+  readonly time: Float64Array;
+  /** The period's events (spans with their names and times): from the events profile written beside this one, if any. */
+  readonly events: readonly TimelineEvent[];
   /** The ID in `labels` of a label value, or undefined when no sample has it. */
   labelId(value: string): number | undefined;
 }
@@ -219,7 +227,7 @@ export interface IndexedProfile {
  * `Profile`) to an `IndexedProfile` whose frames go to `frames`. CPU and wall
  * values are converted to nanoseconds by their sample type's unit.
  */
-export function indexProfile(file: string, profile: PprofMessage, frames: FrameTable): IndexedProfile {
+export function indexProfile(file: string, profile: PprofMessage, frames: FrameTable, events: readonly TimelineEvent[] = []): IndexedProfile {
   const strings = stringsOf(profile);
   const str = (id: Int64 | undefined): string => strings[num(id)] ?? '';
   const comments = profile.comment.map(str);
@@ -235,6 +243,7 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   const rootKey = strings.indexOf(LABEL_LOCAL_ROOT_SPAN_ID);
   const traceKey = strings.indexOf(LABEL_TRACE_ID);
   const endpointKey = strings.indexOf(LABEL_TRACE_ENDPOINT);
+  const timeKey = strings.indexOf(LABEL_END_TIMESTAMP);
 
   const size = profile.sample.length;
   const stack = new Int32Array(size);
@@ -245,6 +254,7 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
   const root = new Int32Array(size).fill(NONE);
   const trace = new Int32Array(size).fill(NONE);
   const endpoint = new Int32Array(size).fill(NONE);
+  const time = new Float64Array(size).fill(Number.NaN);
   const custom = new Map<string, Int32Array>();
   const customByKey = new Map<number, Int32Array>();
   const customColumn = (key: number): Int32Array => {
@@ -269,6 +279,7 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
       else if (key === rootKey) root[i] = labelOf(num(l.str));
       else if (key === traceKey) trace[i] = labelOf(num(l.str));
       else if (key === endpointKey) endpoint[i] = labelOf(num(l.str));
+      else if (key === timeKey) time[i] = num(l.num) / 1e6;
       else if (num(l.str) > 0) customColumn(key)[i] = labelOf(num(l.str));
     }
   }
@@ -280,6 +291,7 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     start,
     end,
     requests: Object.freeze(readRequestCounts(comments)),
+    requestTimes: readRequestTimes(comments),
     frames,
     size,
     stack,
@@ -292,6 +304,8 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     endpoint,
     custom,
     labels,
+    time,
+    events,
     labelId: lookupIn(labels),
   };
 }

@@ -29,7 +29,7 @@ const schema = {
         label: { rule: 'repeated', type: 'Label', id: 3 },
       },
     },
-    Label: { fields: { key: { type: 'int64', id: 1 }, str: { type: 'int64', id: 2 } } },
+    Label: { fields: { key: { type: 'int64', id: 1 }, str: { type: 'int64', id: 2 }, num: { type: 'int64', id: 3 } } },
     Location: { fields: { id: { type: 'uint64', id: 1 }, line: { rule: 'repeated', type: 'Line', id: 4 } } },
     Line: { fields: { functionId: { type: 'uint64', id: 1 }, line: { type: 'int64', id: 2 } } },
     Function: { fields: { id: { type: 'uint64', id: 1 }, name: { type: 'int64', id: 2 }, filename: { type: 'int64', id: 4 } } },
@@ -48,7 +48,7 @@ export type Int64 = number | bigint | { toNumber(): number };
  */
 export interface PprofMessage {
   sampleType: readonly { type?: Int64; unit?: Int64 }[];
-  sample: readonly { locationId: readonly Int64[]; value: readonly Int64[]; label: readonly { key?: Int64; str?: Int64 }[] }[];
+  sample: readonly { locationId: readonly Int64[]; value: readonly Int64[]; label: readonly { key?: Int64; str?: Int64; num?: Int64 }[] }[];
   location: readonly { id?: Int64; line: readonly { functionId?: Int64; line?: Int64 }[] }[];
   function: readonly { id?: Int64; name?: Int64; filename?: Int64 }[];
   stringTable: readonly string[] | { readonly strings: readonly string[] };

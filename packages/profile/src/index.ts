@@ -1,5 +1,11 @@
 export {
+  EVENTS_KIND,
+  HEAP_KIND,
+  LABEL_END_TIMESTAMP,
+  LABEL_EVENT,
   LABEL_LOCAL_ROOT_SPAN_ID,
+  LABEL_PARENT_SPAN_ID,
+  LABEL_RUNNING,
   LABEL_SPAN_ID,
   LABEL_THREAD_ID,
   LABEL_THREAD_NAME,
@@ -17,9 +23,23 @@ export {
   TAG_RUNTIME_VERSION,
   TAG_SERVICE_NAME,
   TAG_SERVICE_VERSION,
+  WALL_KIND,
 } from './schema';
-export { readProfileTags, readRequestCounts, writeProfileTags, writeRequestCounts } from './comments';
-export type { CommentedProfile } from './comments';
+export { eventsProfile, readEvents } from './events';
+export type { EventInput, EventKind, TimelineEvent } from './events';
+export {
+  addRequestTimes,
+  bucketMillis,
+  durationBucket,
+  percentileMillis,
+  readProfileTags,
+  readRequestCounts,
+  readRequestTimes,
+  writeProfileTags,
+  writeRequestCounts,
+  writeRequestTimes,
+} from './comments';
+export type { CommentedProfile, RequestTimes } from './comments';
 export { decodePprof, sampleTotals } from './decode';
 export type { Int64, PprofMessage } from './decode';
 export { ANONYMOUS_FUNCTION, functionKey, normalizeFile, portablePath, UNKNOWN_FUNCTION } from './functions';
@@ -40,6 +60,8 @@ export type {
   TimeKind,
   TraceCost,
 } from './analysis';
+export { endpointTimes, spanTimes } from './spanTimes';
+export type { EndpointTime, SpanTime } from './spanTimes';
 export { compare } from './compare';
 export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
 export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';

@@ -21,8 +21,21 @@ export const SPAN_LABEL_NAMES: readonly string[] = Object.freeze([LABEL_SPAN_ID,
 export const LABEL_THREAD_ID = 'thread_id';
 export const LABEL_THREAD_NAME = 'thread_name';
 
-/** Every label name spanprof writes itself: a custom label never takes one of them. */
-export const RESERVED_LABEL_NAMES: readonly string[] = Object.freeze([...SPAN_LABEL_NAMES, LABEL_THREAD_ID, LABEL_THREAD_NAME]);
+/**
+ * When a sample was taken, nanoseconds since 1970, a numeric label (Datadog's name for it): on
+ * every wall sample but the idle ones outside spans, and on every event of the events profile
+ * (its end; the event's `duration` value gives its start).
+ */
+export const LABEL_END_TIMESTAMP = 'end_timestamp_ns';
+
+/** Labels of the events profile (`<...>.events.pb.gz`): what each event is (see `EventKind`), and a span event's parent. */
+export const LABEL_EVENT = 'event';
+export const LABEL_PARENT_SPAN_ID = 'parent_span_id';
+/** `true` on a span event for a span still running when the profile was collected: its end is the collection's time. */
+export const LABEL_RUNNING = 'running';
+
+/** Every label name spanprof writes on wall and heap samples: a custom label never takes one of them. */
+export const RESERVED_LABEL_NAMES: readonly string[] = Object.freeze([...SPAN_LABEL_NAMES, LABEL_THREAD_ID, LABEL_THREAD_NAME, LABEL_END_TIMESTAMP]);
 
 /** The function name `@datadog/pprof` gives the CPU of threads it does not profile (libuv, GC helpers, unprofiled workers). */
 export const NON_JS_THREADS_FUNCTION = 'Non JS threads activity';
@@ -36,6 +49,12 @@ export const TAG_PROCESS_PID = 'process.pid';
 export const TAG_RUNTIME_NAME = 'process.runtime.name';
 export const TAG_RUNTIME_VERSION = 'process.runtime.version';
 export const TAG_PROFILER_VERSION = 'spanprof.version';
+
+/** The profile kinds spanprof writes, the middle of a file's name: `<...>.<kind>.pb.gz`. */
+export const WALL_KIND = 'wall';
+export const HEAP_KIND = 'heap';
+/** The period's spans (and, later, I/O, GC and event-loop events) with their times: see `events.ts`. */
+export const EVENTS_KIND = 'events';
 
 /** Suffix of every profile file: gzipped pprof (`<...>.wall.pb.gz`, `<...>.heap.pb.gz`). */
 export const PROFILE_FILE_SUFFIX = '.pb.gz';

@@ -1,0 +1,131 @@
+import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import { num, stringsOf } from './decode';
+import type { Int64, PprofMessage } from './decode';
+import {
+  LABEL_END_TIMESTAMP,
+  LABEL_EVENT,
+  LABEL_LOCAL_ROOT_SPAN_ID,
+  LABEL_PARENT_SPAN_ID,
+  LABEL_RUNNING,
+  LABEL_SPAN_ID,
+  LABEL_THREAD_NAME,
+  LABEL_TRACE_ENDPOINT,
+  LABEL_TRACE_ID,
+} from './schema';
+
+/**
+ * The events profile (`<...>.events.pb.gz`): one pprof sample per event of the period, a span
+ * with its times, and in time I/O waits, GC pauses and event-loop blocks. Sample types
+ * `events/count` and `duration/nanoseconds`; the numeric label `end_timestamp_ns` says when
+ * the event ended; the label `event` what it is (`span`, ...); the span labels which span it
+ * belongs to (a span event: the span itself, with `parent_span_id`). Each
+ * sample's stack is one pseudo-frame named after the event (a span's name), so that
+ * `go tool pprof -top` lists where the time went by name.
+ */
+
+/** What an event is: the `event` label. */
+export type EventKind = 'span';
+
+/** An event as the profiler hands it to `eventsProfile`: times in nanoseconds since 1970. */
+export interface EventInput {
+  readonly kind: EventKind;
+  /** The span's name, or the operation's. */
+  readonly name: string;
+  readonly startNanos: bigint;
+  readonly endNanos: bigint;
+  /** String labels: the span labels, `parent_span_id`, `running` (empty values are left out). */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** An event as the views read it. */
+export interface TimelineEvent {
+  readonly kind: string;
+  readonly name: string;
+  /** Start and end, epoch milliseconds (fractional: sub-millisecond precision is kept). */
+  readonly start: number;
+  readonly end: number;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly traceId: string;
+  readonly localRootSpanId: string;
+  readonly endpoint: string;
+  /** A span still running at collection: `end` is the collection's time. */
+  readonly running: boolean;
+  readonly thread: string;
+}
+
+/** The events of a period as a pprof profile (no tags, no thread labels: the collector adds those as to any profile). */
+export function eventsProfile(events: readonly EventInput[]): Profile {
+  const strings = new StringTable();
+  const functions: PprofFunction[] = [];
+  const locations: Location[] = [];
+  const locationOf = new Map<string, number>();
+  const location = (kind: string, name: string): number => {
+    const key = `${kind}\u0000${name}`;
+    let id = locationOf.get(key);
+    if (id === undefined) {
+      id = locations.length + 1;
+      functions.push(new PprofFunction({ id, name: strings.dedup(name), systemName: strings.dedup(kind), filename: strings.dedup('') }));
+      locations.push(new Location({ id, line: [new Line({ functionId: id, line: 0 })] }));
+      locationOf.set(key, id);
+    }
+    return id;
+  };
+  const eventKey = strings.dedup(LABEL_EVENT);
+  const endKey = strings.dedup(LABEL_END_TIMESTAMP);
+  const sample = events.map((e) => {
+    const label = [new Label({ key: eventKey, str: strings.dedup(e.kind) }), new Label({ key: endKey, num: e.endNanos })];
+    for (const [key, value] of Object.entries(e.labels)) {
+      if (value !== '') label.push(new Label({ key: strings.dedup(key), str: strings.dedup(value) }));
+    }
+    const duration = e.endNanos > e.startNanos ? e.endNanos - e.startNanos : 0n;
+    return new Sample({ locationId: [location(e.kind, e.name)], value: [1, duration], label });
+  });
+  return new Profile({
+    sampleType: [new ValueType({ type: strings.dedup('events'), unit: strings.dedup('count') }), new ValueType({ type: strings.dedup('duration'), unit: strings.dedup('nanoseconds') })],
+    sample,
+    location: locations,
+    function: functions,
+    stringTable: strings,
+  });
+}
+
+/** The events of an events profile (decoded by `decodePprof`, or a pprof-format `Profile`); samples that are not events are skipped. */
+export function readEvents(profile: PprofMessage): TimelineEvent[] {
+  const strings = stringsOf(profile);
+  const str = (id: Int64 | undefined): string => strings[num(id)] ?? '';
+  const durationIndex = profile.sampleType.findIndex((t) => str(t.type) === 'duration');
+  const nameOf = new Map<number, string>();
+  for (const f of profile.function) nameOf.set(num(f.id), str(f.name));
+  const locationName = new Map<number, string>();
+  for (const loc of profile.location) locationName.set(num(loc.id), nameOf.get(num(loc.line[0]?.functionId)) ?? '');
+  const events: TimelineEvent[] = [];
+  for (const sample of profile.sample) {
+    const labels = new Map<string, string>();
+    let endNanos: number | undefined;
+    for (const l of sample.label) {
+      const key = str(l.key);
+      if (key === LABEL_END_TIMESTAMP) endNanos = num(l.num);
+      else labels.set(key, str(l.str));
+    }
+    const kind = labels.get(LABEL_EVENT);
+    if (kind === undefined || kind === '' || endNanos === undefined) continue;
+    const duration = durationIndex < 0 ? 0 : num(sample.value[durationIndex]);
+    // Nanoseconds since 1970 exceed 2^53: milliseconds keep them to a fraction of a microsecond.
+    const end = endNanos / 1e6;
+    events.push({
+      kind,
+      name: locationName.get(num(sample.locationId[0])) ?? '',
+      start: end - duration / 1e6,
+      end,
+      spanId: labels.get(LABEL_SPAN_ID) ?? '',
+      parentSpanId: labels.get(LABEL_PARENT_SPAN_ID) ?? '',
+      traceId: labels.get(LABEL_TRACE_ID) ?? '',
+      localRootSpanId: labels.get(LABEL_LOCAL_ROOT_SPAN_ID) ?? '',
+      endpoint: labels.get(LABEL_TRACE_ENDPOINT) ?? '',
+      running: labels.get(LABEL_RUNNING) === 'true',
+      thread: labels.get(LABEL_THREAD_NAME) ?? '',
+    });
+  }
+  return events;
+}
