@@ -62,7 +62,8 @@ export function load(dir: string, opts: CommonOptions, warn: (line: string) => v
 }
 
 export const costColumns = (c: Cost, whole: Cost): string[] => [ms(c.cpuNanos), pct(c.cpuNanos, whole.cpuNanos), ms(c.wallNanos), String(c.samples)];
-export const COST_HEADER = ['cpu ms', 'cpu %', 'wall ms', 'samples'];
+/** Sampled time: CPU, and running (the thread ran the code, on or off the CPU: what pprof calls wall time). */
+export const COST_HEADER = ['cpu ms', 'cpu %', 'running ms', 'samples'];
 
 export function describe(scope: Scope): string {
   switch (scope.kind) {

@@ -8,6 +8,11 @@ export function ms(nanos: number): string {
   return Math.round(v).toLocaleString('en-US');
 }
 
+/** A duration given in milliseconds, as `ms` prints nanoseconds. */
+export function millis(value: number): string {
+  return ms(value * 1e6);
+}
+
 export function pct(part: number, whole: number): string {
   return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
 }

@@ -183,7 +183,10 @@ export class ProfileCollector {
     }
     if (spans.dropped > 0) {
       this.figures.droppedEvents += spans.dropped;
-      this.eventDrops.fail(`${spans.dropped} spans with samples were left out of the period's events profile (at most ${MAX_SPAN_EVENTS})`, 'stats().droppedEvents');
+      this.eventDrops.fail(
+        `${spans.dropped} spans with samples were left out of the period's events profile (at most ${MAX_SPAN_EVENTS})`,
+        'stats().droppedEvents',
+      );
     } else this.eventDrops.recover('every span with samples is in the events profile');
     return this.batchOf(start, end, { counts: requests, times: requestTimes }, wall, heapProfile, spans.events);
   }

@@ -80,7 +80,9 @@ export class ProfileDirectory {
       throw new ProfileDirectoryError(`cannot read profile directory ${this.directory}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
     const present = new Set(names.filter((n) => n.endsWith(WALL_SUFFIX)).map((n) => join(this.directory, n)));
-    const withEvents = new Set(names.filter((n) => n.endsWith(EVENTS_SUFFIX)).map((n) => join(this.directory, n.slice(0, -EVENTS_SUFFIX.length) + WALL_SUFFIX)));
+    const withEvents = new Set(
+      names.filter((n) => n.endsWith(EVENTS_SUFFIX)).map((n) => join(this.directory, n.slice(0, -EVENTS_SUFFIX.length) + WALL_SUFFIX)),
+    );
     const result: RefreshResult = { added: 0, removed: 0, skipped: [] };
     for (const [file, profile] of this.byFile) {
       if (!present.has(file)) {

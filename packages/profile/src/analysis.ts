@@ -1,5 +1,7 @@
 import type { FrameTable, IndexedProfile } from './ProfileIndex';
 import { NONE } from './ProfileIndex';
+import { endpointTimes, spanTimes, traceTimes } from './spanTimes';
+import type { EndpointTime, SpanTime, TraceTime } from './spanTimes';
 
 /** What part of the samples to look at. */
 export type Scope =
@@ -112,18 +114,32 @@ export interface SpanCost extends Cost {
   traceId: string;
   localRootSpanId: string;
   endpoint: string;
+  /** The span's name, times and time split, when its events profile recorded it. */
+  time?: SpanTime;
 }
 export interface TraceCost extends Cost {
   traceId: string;
   endpoint: string;
   spans: number;
+  /** The trace's local roots' name, times and time split, when recorded. */
+  time?: TraceTime;
 }
 export interface EndpointCost extends Cost {
   endpoint: string;
   traces: number;
   /** Requests that ended in the selected periods, as counted by the processor (0 if the profiles carry no counts). */
   requests: number;
+  /** The requests' durations and their split per request, when the profiles carry them. */
+  time?: EndpointTime;
 }
+
+/**
+ * How `rank` orders its lists: by sampled CPU or running time, or by `duration`: traces and
+ * spans slowest first and endpoints by the time their requests took in all (requests × mean),
+ * measured from the spans' start and end rather than sampled; rows with no recorded time come
+ * after, by CPU.
+ */
+export type RankOrder = TimeKind | 'duration';
 
 export interface Ranking {
   endpoints: EndpointCost[];
@@ -137,7 +153,7 @@ export interface Ranking {
 const byCost = (a: Cost, b: Cost): number => b.cpuNanos - a.cpuNanos || b.wallNanos - a.wallNanos;
 
 /** CPU and wall time per span, per trace and per endpoint of the samples in `scope`, costliest first. */
-export function rank(profiles: readonly IndexedProfile[], sortBy: TimeKind = 'cpu', scope: Scope = { kind: 'all' }): Ranking {
+export function rank(profiles: readonly IndexedProfile[], sortBy: RankOrder = 'cpu', scope: Scope = { kind: 'all' }): Ranking {
   const spans = new Map<string, SpanCost>();
   const traces = new Map<string, TraceCost & { spanIds: Set<string> }>();
   const endpoints = new Map<string, Omit<EndpointCost, 'requests'> & { traceIds: Set<string> }>();
@@ -181,14 +197,52 @@ export function rank(profiles: readonly IndexedProfile[], sortBy: TimeKind = 'cp
       ep.traceIds.add(traceId);
     }
   }
-  const order = sortBy === 'cpu' ? byCost : (a: Cost, b: Cost) => b.wallNanos - a.wallNanos || b.cpuNanos - a.cpuNanos;
+  // Names, times and splits from the events profiles; the recorded spans in scope with no samples of their own (a root that only waited on its children) too.
+  const recorded = spanTimes(profiles);
+  for (const t of recorded.values()) {
+    if (!spans.has(t.spanId) && inScope(t, scope)) {
+      spans.set(t.spanId, { spanId: t.spanId, traceId: t.traceId, localRootSpanId: t.localRootSpanId, endpoint: t.endpoint, ...zero() });
+      traces.get(t.traceId)?.spanIds.add(t.spanId);
+    }
+  }
+  for (const span of spans.values()) span.time = recorded.get(span.spanId);
+  const traceTime = traceTimes(recorded);
+  const endpointTime = endpointTimes(profiles);
+  const byTime = sortBy === 'wall' ? (a: Cost, b: Cost) => b.wallNanos - a.wallNanos || b.cpuNanos - a.cpuNanos : byCost;
+  const order =
+    sortBy !== 'duration'
+      ? byTime
+      : (a: Cost & { time?: { durationNanos: number } }, b: Cost & { time?: { durationNanos: number } }) =>
+          (b.time?.durationNanos ?? -1) - (a.time?.durationNanos ?? -1) || byCost(a, b);
+  const requestTime = (e: EndpointCost): number => (e.time === undefined ? -1 : e.time.meanMillis * e.time.requests);
+  const endpointOrder = sortBy !== 'duration' ? byTime : (a: EndpointCost, b: EndpointCost) => requestTime(b) - requestTime(a) || byCost(a, b);
   return {
     spans: [...spans.values()].sort(order),
-    traces: [...traces.values()].map(({ spanIds, ...t }) => ({ ...t, spans: spanIds.size })).sort(order),
-    endpoints: [...endpoints.values()].map(({ traceIds, ...e }) => ({ ...e, traces: traceIds.size, requests: requests.get(e.endpoint) ?? 0 })).sort(order),
+    traces: [...traces.values()].map(({ spanIds, ...t }) => ({ ...t, spans: spanIds.size, time: traceTime.get(t.traceId) })).sort(order),
+    endpoints: [...endpoints.values()]
+      .map(({ traceIds, ...e }) => ({ ...e, traces: traceIds.size, requests: requests.get(e.endpoint) ?? 0, time: endpointTime.get(e.endpoint) }))
+      .sort(endpointOrder),
     total,
     unattributed,
   };
+}
+
+/** Whether a recorded span belongs to `scope` (a custom label scope selects by samples only). */
+function inScope(t: SpanTime, scope: Scope): boolean {
+  switch (scope.kind) {
+    case 'all':
+      return true;
+    case 'span':
+      return t.spanId === scope.id;
+    case 'trace':
+      return t.traceId === scope.id;
+    case 'root':
+      return t.localRootSpanId === scope.id;
+    case 'endpoint':
+      return t.endpoint === scope.name;
+    case 'label':
+      return false;
+  }
 }
 
 /**

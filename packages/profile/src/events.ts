@@ -82,7 +82,10 @@ export function eventsProfile(events: readonly EventInput[]): Profile {
     return new Sample({ locationId: [location(e.kind, e.name)], value: [1, duration], label });
   });
   return new Profile({
-    sampleType: [new ValueType({ type: strings.dedup('events'), unit: strings.dedup('count') }), new ValueType({ type: strings.dedup('duration'), unit: strings.dedup('nanoseconds') })],
+    sampleType: [
+      new ValueType({ type: strings.dedup('events'), unit: strings.dedup('count') }),
+      new ValueType({ type: strings.dedup('duration'), unit: strings.dedup('nanoseconds') }),
+    ],
     sample,
     location: locations,
     function: functions,

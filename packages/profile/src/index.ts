@@ -54,14 +54,15 @@ export type {
   FunctionCost,
   Hotspots,
   Ranking,
+  RankOrder,
   Scope,
   SpanCost,
   SpanInfo,
   TimeKind,
   TraceCost,
 } from './analysis';
-export { endpointTimes, spanTimes } from './spanTimes';
-export type { EndpointTime, SpanTime } from './spanTimes';
+export { endpointTimes, spanTimes, traceTimes } from './spanTimes';
+export type { EndpointTime, SpanTime, TraceTime } from './spanTimes';
 export { compare } from './compare';
 export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
 export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';

@@ -89,7 +89,7 @@ export function spanTimes(profiles: readonly IndexedProfile[]): Map<string, Span
   for (const [spanId, own] of raw) {
     if (own.own === 0) continue;
     const seen = new Set([spanId]);
-    for (let parent = events.get(spanId)?.parentSpanId; parent !== undefined && parent !== '' && !seen.has(parent); ) {
+    for (let parent = events.get(spanId)?.parentSpanId; parent !== undefined && parent !== '' && !seen.has(parent);) {
       seen.add(parent);
       const into = raw.get(parent);
       if (into === undefined) break;
@@ -176,6 +176,63 @@ export function endpointTimes(profiles: readonly IndexedProfile[]): Map<string, 
       cpuMillisPerRequest,
       waitingMillisPerRequest: meanMillis - cpuMillisPerRequest,
     });
+  }
+  return times;
+}
+
+/** A trace's part in these profiles: its local roots' span, and where that time went. */
+export interface TraceTime {
+  traceId: string;
+  /** The first local root's name. */
+  name: string;
+  endpoint: string;
+  start: number;
+  end: number;
+  running: boolean;
+  /** From the first local root's start to the last one's end. */
+  durationNanos: number;
+  /** Sampled CPU time of all its spans, at most its duration. */
+  cpuNanos: number;
+  waitingNanos: number;
+}
+
+/** The time split of each trace whose local roots the profiles recorded, from `spanTimes`. */
+export function traceTimes(spans: ReadonlyMap<string, SpanTime>): Map<string, TraceTime> {
+  const traces = new Map<string, TraceTime & { cpu: number }>();
+  for (const s of spans.values()) {
+    if (s.spanId !== s.localRootSpanId) continue;
+    const t = traces.get(s.traceId);
+    const cpu = s.cpuNanos + s.childCpuNanos;
+    if (t === undefined) {
+      traces.set(s.traceId, {
+        traceId: s.traceId,
+        name: s.name,
+        endpoint: s.endpoint,
+        start: s.start,
+        end: s.end,
+        running: s.running,
+        durationNanos: 0,
+        cpuNanos: 0,
+        waitingNanos: 0,
+        cpu,
+      });
+      continue;
+    }
+    if (s.start < t.start) {
+      t.start = s.start;
+      t.name = s.name;
+      t.endpoint = s.endpoint;
+    }
+    t.end = Math.max(t.end, s.end);
+    t.running ||= s.running;
+    t.cpu += cpu;
+  }
+  const times = new Map<string, TraceTime>();
+  for (const { cpu, ...t } of traces.values()) {
+    t.durationNanos = Math.max(0, Math.round((t.end - t.start) * 1e6));
+    t.cpuNanos = Math.min(cpu, t.durationNanos);
+    t.waitingNanos = t.durationNanos - t.cpuNanos;
+    times.set(t.traceId, t);
   }
   return times;
 }

@@ -1,10 +1,10 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { collapsed, filesOf, heapHotspots, hotspots, newestHeapProfile, TAG_OOM } from '@spanprof/profile';
-import type { Scope } from '@spanprof/profile';
+import { collapsed, endpointTimes, filesOf, heapHotspots, hotspots, newestHeapProfile, spanTimes, TAG_OOM, traceTimes } from '@spanprof/profile';
+import type { EndpointTime, IndexedProfile, Scope, SpanTime, TraceTime } from '@spanprof/profile';
 import { describe, labelScope, load, parseTag, UsageError, withCommon } from '../common';
 import type { CommonOptions, Output } from '../common';
-import { ms, pct, table, truncate } from '../format';
+import { millis, ms, pct, table, truncate } from '../format';
 
 /** `spanprof hotspots DIR [--span|--trace|--root|--endpoint]`: the top functions of a scope. */
 export function hotspotsCommand(program: Command, { print, warn }: Output): void {
@@ -20,7 +20,11 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
       .option('--label <name=value>', 'the samples with a custom label, e.g. tenant=acme (set by a framework integration)', parseTag)
       .option('--heap', 'memory in use instead: the newest heap profile (with the --tag filters)')
       .option('--oom', 'memory in use when the process ran out of memory: the newest heap profile written then')
-      .addOption(new Option('--sort <value>', 'order by self time of').choices(['cpu', 'wall']).default('cpu'))
+      .addOption(
+        new Option('--sort <value>', 'order by self time of (running: sampled running time, what pprof calls wall)')
+          .choices(['cpu', 'running', 'wall'])
+          .default('cpu'),
+      )
       .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'collapsed']).default('table')),
   ).action(
     (
@@ -31,7 +35,7 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
         root?: string;
         endpoint?: string;
         label?: Record<string, string>;
-        sort: 'cpu' | 'wall';
+        sort: 'cpu' | 'running' | 'wall';
         format: string;
         heap?: boolean;
         oom?: boolean;
@@ -50,28 +54,31 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
       if (label !== undefined) chosen.push(label);
       if (chosen.length > 1) throw new UsageError('spanprof: give one of --span, --trace, --root, --endpoint, --label');
       const scope: Scope = chosen[0] ?? { kind: 'all' };
+      const sort = opts.sort === 'running' ? 'wall' : opts.sort;
       const { profiles } = load(dir, opts, warn);
       const format = opts.json ? 'json' : opts.format;
       if (format === 'collapsed') {
-        const lines = collapsed(profiles, scope, opts.sort);
+        const lines = collapsed(profiles, scope, sort);
         if (lines.length === 0) throw new UsageError(`spanprof: no samples for ${describe(scope)}`);
         print(lines.join('\n'));
         return;
       }
-      const h = hotspots(profiles, scope, opts.sort);
+      const h = hotspots(profiles, scope, sort);
       if (h.total.samples === 0) throw new UsageError(`spanprof: no samples for ${describe(scope)} in ${profiles.length} profile(s)`);
       const files = scope.kind === 'all' ? undefined : filesOf(profiles, scope);
+      const time = timeOf(profiles, scope);
       if (format === 'json') {
-        print(JSON.stringify({ scope, total: h.total, files, functions: h.functions.slice(0, opts.limit) }, null, 2));
+        print(JSON.stringify({ scope, total: h.total, time, files, functions: h.functions.slice(0, opts.limit) }, null, 2));
         return;
       }
-      print(`${describe(scope)}: ${ms(h.total.cpuNanos)} ms CPU, ${ms(h.total.wallNanos)} ms wall, ${h.total.samples} samples`);
+      print(`${describe(scope)}: ${ms(h.total.cpuNanos)} ms CPU, ${ms(h.total.wallNanos)} ms running (sampled), ${h.total.samples} samples`);
+      if (time !== undefined) print(describeTime(time));
       if (files !== undefined)
         print(`in ${files.length === 1 ? 'file' : `${files.length} files`}: ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''}`);
       print('');
       print(
         table(
-          ['self cpu ms', 'self cpu %', 'total cpu ms', 'self wall ms', 'total wall ms', 'function', 'location'],
+          ['self cpu ms', 'self cpu %', 'total cpu ms', 'self running ms', 'total running ms', 'function', 'location'],
           h.functions
             .slice(0, opts.limit)
             .map((f) => [
@@ -88,6 +95,34 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
       );
     },
   );
+}
+
+/** Where the time of a span, trace or endpoint went, when the profiles recorded it. */
+type ScopeTime = { kind: 'span'; time: SpanTime } | { kind: 'trace'; time: TraceTime } | { kind: 'endpoint'; time: EndpointTime };
+
+function timeOf(profiles: readonly IndexedProfile[], scope: Scope): ScopeTime | undefined {
+  if (scope.kind === 'span' || scope.kind === 'root') {
+    const time = spanTimes(profiles).get(scope.id);
+    return time === undefined ? undefined : { kind: 'span', time };
+  }
+  if (scope.kind === 'trace') {
+    const time = traceTimes(spanTimes(profiles)).get(scope.id);
+    return time === undefined ? undefined : { kind: 'trace', time };
+  }
+  if (scope.kind === 'endpoint') {
+    const time = endpointTimes(profiles).get(scope.name);
+    return time === undefined ? undefined : { kind: 'endpoint', time };
+  }
+  return undefined;
+}
+
+function describeTime({ kind, time }: ScopeTime): string {
+  if (kind === 'endpoint') {
+    return `${time.requests.toLocaleString('en-US')} requests: mean ${millis(time.meanMillis)} ms (p50 ${millis(time.p50Millis)}, p95 ${millis(time.p95Millis)}), per request ${millis(time.cpuMillisPerRequest)} ms CPU and ${millis(time.waitingMillisPerRequest)} ms waiting`;
+  }
+  const lasted = `${ms(time.durationNanos)} ms${time.running ? ' so far (still running)' : ''}`;
+  if (kind === 'trace') return `"${time.name}": ${lasted}, ${ms(time.cpuNanos)} ms CPU, ${ms(time.waitingNanos)} ms waiting`;
+  return `"${time.name}": ${lasted}, ${ms(time.cpuNanos)} ms CPU in it, ${ms(time.childCpuNanos)} ms CPU in its child spans, ${ms(time.waitingNanos)} ms waiting`;
 }
 
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(bytes >= 10 * 1048576 ? 1 : 2);
