@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { VERSION } from './version';
-import { compare, costByLabel, findSpan, flameGraph, hotspots, ProfileDirectory, rank, selectProfiles } from '@spanprof/profile';
-import type { Cost, ProfileFilter, Scope, TimeKind } from '@spanprof/profile';
+import { compare, costByLabel, findSpan, flameGraph, hotspots, ProfileDirectory, rank, scopeTime, selectProfiles, timeline } from '@spanprof/profile';
+import type { Cost, ProfileFilter, RankOrder, Scope, TimeKind } from '@spanprof/profile';
 
 export interface ViewServerOptions {
   /** Profile directory (FileExporter output). */
@@ -91,6 +91,13 @@ function parseFilter(params: URLSearchParams, name = 'tag'): ProfileFilter {
 function parseValue(params: URLSearchParams): TimeKind {
   const v = params.get('value') ?? 'cpu';
   if (v !== 'cpu' && v !== 'wall') throw new BadRequest(`value: expected cpu or wall, got "${v}"`);
+  return v;
+}
+
+/** `order`: how the ranking's lists are sorted (see `RankOrder`); default `duration`, slowest first. */
+function parseOrder(params: URLSearchParams): RankOrder {
+  const v = params.get('order') ?? 'duration';
+  if (v !== 'duration' && v !== 'cpu' && v !== 'wall') throw new BadRequest(`order: expected duration, cpu or wall, got "${v}"`);
   return v;
 }
 
@@ -279,6 +286,8 @@ export class ViewServer {
         return this.ranking(params);
       case '/api/hotspots':
         return this.hotspots(params);
+      case '/api/timeline':
+        return this.timeline(params);
       case '/api/compare':
         return this.compare(params);
       case '/api/labels':
@@ -320,7 +329,8 @@ export class ViewServer {
     const all = this.profiles.profiles;
     const selected = selectProfiles(all, parseFilter(params));
     const limit = parseLimit(params, 50);
-    const r = rank(selected, parseValue(params));
+    parseValue(params);
+    const r = rank(selected, parseOrder(params));
     return {
       profiles: selected.length,
       total: r.total,
@@ -343,18 +353,27 @@ export class ViewServer {
     const limit = parseLimit(params, 30);
     // A trace or local root lists its spans; an endpoint its costliest traces.
     const within =
-      scope.kind === 'trace' || scope.kind === 'root' || scope.kind === 'endpoint' || scope.kind === 'label' ? rank(selected, value, scope) : undefined;
+      scope.kind === 'trace' || scope.kind === 'root' || scope.kind === 'endpoint' || scope.kind === 'label' ? rank(selected, 'duration', scope) : undefined;
     return {
       profiles: selected.length,
       scope,
       value,
       span,
+      time: scopeTime(selected, scope),
       total: h.total,
       functions: h.functions.slice(0, limit),
       spans: scope.kind === 'endpoint' || scope.kind === 'label' ? undefined : within?.spans.slice(0, limit),
       traces: scope.kind === 'endpoint' || scope.kind === 'label' ? within?.traces.slice(0, limit) : undefined,
       flame: flameGraph(selected, scope, value),
     };
+  }
+
+  /** The timeline of a span's local root: its spans as bars, its samples in time (`?span=ID`). */
+  private timeline(params: URLSearchParams): unknown {
+    const id = (params.get('span') ?? '').toLowerCase();
+    if (!HEX16.test(id)) throw new BadRequest(`span: a span ID is 16 hex characters, got "${id}"`);
+    const selected = selectProfiles(this.profiles.profiles, parseFilter(params));
+    return { profiles: selected.length, spanId: id, timeline: timeline(selected, id) ?? null };
   }
 
   /** Cost per value of a sample label (`?by=tenant`, `thread_name`, ...), costliest first; `''`: samples without it. */

@@ -61,8 +61,8 @@ export type {
   TimeKind,
   TraceCost,
 } from './analysis';
-export { endpointTimes, spanTimes, traceTimes } from './spanTimes';
-export type { EndpointTime, SpanTime, TraceTime } from './spanTimes';
+export { endpointTimes, scopeTime, spanTimes, timeline, traceTimes } from './spanTimes';
+export type { EndpointTime, ScopeTime, SpanTime, Timeline, TimelineSample, TraceTime } from './spanTimes';
 export { compare } from './compare';
 export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
 export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';

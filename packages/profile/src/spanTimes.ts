@@ -1,6 +1,7 @@
 import { addRequestTimes, percentileMillis } from './comments';
 import type { RequestTimes } from './comments';
 import type { TimelineEvent } from './events';
+import type { Scope } from './analysis';
 import type { IndexedProfile } from './ProfileIndex';
 import { NONE } from './ProfileIndex';
 
@@ -235,4 +236,76 @@ export function traceTimes(spans: ReadonlyMap<string, SpanTime>): Map<string, Tr
     times.set(t.traceId, t);
   }
   return times;
+}
+
+/** Where the time of a span (or local root), trace or endpoint went, as `scopeTime` finds it. */
+export type ScopeTime = { kind: 'span'; time: SpanTime } | { kind: 'trace'; time: TraceTime } | { kind: 'endpoint'; time: EndpointTime };
+
+/** The time split of a span, local root, trace or endpoint scope; undefined for other scopes or when not recorded. */
+export function scopeTime(profiles: readonly IndexedProfile[], scope: Scope): ScopeTime | undefined {
+  if (scope.kind === 'span' || scope.kind === 'root') {
+    const time = spanTimes(profiles).get(scope.id);
+    return time === undefined ? undefined : { kind: 'span', time };
+  }
+  if (scope.kind === 'trace') {
+    const time = traceTimes(spanTimes(profiles)).get(scope.id);
+    return time === undefined ? undefined : { kind: 'trace', time };
+  }
+  if (scope.kind === 'endpoint') {
+    const time = endpointTimes(profiles).get(scope.name);
+    return time === undefined ? undefined : { kind: 'endpoint', time };
+  }
+  return undefined;
+}
+
+/** One sample on a timeline: when it was taken, in which span, its CPU time and its innermost function. */
+export interface TimelineSample {
+  /** Epoch milliseconds. */
+  time: number;
+  spanId: string;
+  cpuNanos: number;
+  wallNanos: number;
+  function: string;
+}
+
+/** A local root's spans and samples in time order, for a timeline. */
+export interface Timeline {
+  root: SpanTime;
+  /** The recorded spans of the local root (the root first), by start. */
+  spans: SpanTime[];
+  /** Its samples that carry a time, by time (at most `maxSamples`: the rest are left out, `truncated`). */
+  samples: TimelineSample[];
+  truncated: boolean;
+}
+
+/** The timeline of the local root of `spanId`: its spans as bars, its samples in time. Undefined when the span was not recorded. */
+export function timeline(profiles: readonly IndexedProfile[], spanId: string, maxSamples = 10_000): Timeline | undefined {
+  const times = spanTimes(profiles);
+  const span = times.get(spanId);
+  if (span === undefined) return undefined;
+  const root = times.get(span.localRootSpanId) ?? span;
+  const spans = [...times.values()].filter((s) => s.localRootSpanId === root.localRootSpanId).sort((a, b) => a.start - b.start || (a === root ? -1 : 1));
+  const samples: TimelineSample[] = [];
+  let truncated = false;
+  for (const p of profiles) {
+    const rootId = p.labelId(root.localRootSpanId);
+    if (rootId === undefined) continue;
+    for (let i = 0; i < p.size; i++) {
+      if (p.root[i] !== rootId || Number.isNaN(p.time[i])) continue;
+      if (samples.length >= maxSamples) {
+        truncated = true;
+        break;
+      }
+      const leaf = p.frames.stacks[p.stack[i]][0];
+      samples.push({
+        time: p.time[i],
+        spanId: p.labels.get(p.span[i]),
+        cpuNanos: p.cpu[i],
+        wallNanos: p.wall[i],
+        function: leaf === undefined ? '' : p.frames.frames[leaf].name,
+      });
+    }
+  }
+  samples.sort((a, b) => a.time - b.time);
+  return { root, spans, samples, truncated };
 }

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { collapsed, endpointTimes, filesOf, heapHotspots, hotspots, newestHeapProfile, spanTimes, TAG_OOM, traceTimes } from '@spanprof/profile';
-import type { EndpointTime, IndexedProfile, Scope, SpanTime, TraceTime } from '@spanprof/profile';
+import { collapsed, filesOf, heapHotspots, hotspots, newestHeapProfile, scopeTime, TAG_OOM } from '@spanprof/profile';
+import type { Scope, ScopeTime } from '@spanprof/profile';
 import { describe, labelScope, load, parseTag, UsageError, withCommon } from '../common';
 import type { CommonOptions, Output } from '../common';
 import { millis, ms, pct, table, truncate } from '../format';
@@ -66,7 +66,7 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
       const h = hotspots(profiles, scope, sort);
       if (h.total.samples === 0) throw new UsageError(`spanprof: no samples for ${describe(scope)} in ${profiles.length} profile(s)`);
       const files = scope.kind === 'all' ? undefined : filesOf(profiles, scope);
-      const time = timeOf(profiles, scope);
+      const time = scopeTime(profiles, scope);
       if (format === 'json') {
         print(JSON.stringify({ scope, total: h.total, time, files, functions: h.functions.slice(0, opts.limit) }, null, 2));
         return;
@@ -95,25 +95,6 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
       );
     },
   );
-}
-
-/** Where the time of a span, trace or endpoint went, when the profiles recorded it. */
-type ScopeTime = { kind: 'span'; time: SpanTime } | { kind: 'trace'; time: TraceTime } | { kind: 'endpoint'; time: EndpointTime };
-
-function timeOf(profiles: readonly IndexedProfile[], scope: Scope): ScopeTime | undefined {
-  if (scope.kind === 'span' || scope.kind === 'root') {
-    const time = spanTimes(profiles).get(scope.id);
-    return time === undefined ? undefined : { kind: 'span', time };
-  }
-  if (scope.kind === 'trace') {
-    const time = traceTimes(spanTimes(profiles)).get(scope.id);
-    return time === undefined ? undefined : { kind: 'trace', time };
-  }
-  if (scope.kind === 'endpoint') {
-    const time = endpointTimes(profiles).get(scope.name);
-    return time === undefined ? undefined : { kind: 'endpoint', time };
-  }
-  return undefined;
 }
 
 function describeTime({ kind, time }: ScopeTime): string {

@@ -8,6 +8,10 @@ export const ms = (ns) => {
   if (v < 1000) return v.toFixed(1);
   return Math.round(v).toLocaleString('en-US');
 };
+/** Milliseconds, printed as `ms` prints nanoseconds. */
+export const millis = (v) => ms(v * 1e6);
+/** A span's or trace's duration; `+` when it was still running at its last collection. */
+export const duration = (time) => `${ms(time.durationNanos)}${time.running ? '+' : ''}`;
 export const pct = (part, whole) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-');
 export const signedPct = (share) => `${share >= 0 ? '+' : ''}${(100 * share).toFixed(1)}%`;
 export const us = (ns) => (ns === undefined || ns === null ? '-' : (ns / 1000).toFixed(1));

@@ -1,4 +1,4 @@
-// The CPU time / Wall time toggle shown by every view.
+// The CPU time / running time toggle shown by every view (running: pprof's wall time, the sampled time code ran).
 import { go, link, params, valueKind } from './url.js';
 
 /** The toggle's markup, the current time kind on. */
@@ -6,7 +6,7 @@ export function valueToggle() {
   const kind = valueKind();
   return `<span class="group" role="group" aria-label="time">
       <button type="button" data-value="cpu" class="${kind === 'cpu' ? 'on' : ''}">CPU time</button>
-      <button type="button" data-value="wall" class="${kind === 'wall' ? 'on' : ''}">Wall time</button></span>`;
+      <button type="button" data-value="wall" class="${kind === 'wall' ? 'on' : ''}" title="sampled time the code ran, on the CPU or blocked in a synchronous call (pprof's wall time)">Running time</button></span>`;
 }
 
 /** Parameters of the current view that are not filters (kept when toggling). */

@@ -42,7 +42,7 @@ export async function compareView() {
   const cls = (x) => (x > 0 ? 'up' : x < 0 ? 'down' : '');
   view.innerHTML = `<h1>Compare versions</h1>${form}
       <div class="facts">${side('base', base, c.base)}${side('head', head, c.head)}</div>
-      <h2>Functions whose share of ${value === 'cpu' ? 'CPU' : 'wall'} time changed the most</h2>
+      <h2>Functions whose share of ${value === 'cpu' ? 'CPU' : 'running'} time changed the most</h2>
       <table id="changes"><thead><tr><th class="num">change</th><th class="num">base %</th><th class="num">head %</th><th class="num">base ms</th><th class="num">head ms</th><th>function</th><th>file</th></tr></thead><tbody>${c.functions
         .map(
           (

@@ -1,7 +1,7 @@
 // The overview (/): endpoints, traces and spans ranked for the tag selection.
 import { api, meta } from '../api.js';
-import { esc, ms, pct } from '../format.js';
-import { costCells, costHead } from '../tables.js';
+import { duration, esc, millis, ms, pct } from '../format.js';
+import { costCells, costHead, splitCells, splitHead } from '../tables.js';
 import { valueToggle, wireValueToggle } from '../toggle.js';
 import { filterParams, idLink, link, valueKind } from '../url.js';
 
@@ -19,25 +19,30 @@ export async function overview() {
   const right = (n) => `<td class="num">${n}</td>`;
   view.innerHTML = `<h1>Where the time went</h1>
       <p class="muted">${r.profiles} profile(s): ${ms(r.total.cpuNanos)} ms CPU, ${pct(r.total.cpuNanos - r.unattributed.cpuNanos, r.total.cpuNanos)} of it inside spans;
-      ${r.counts.endpoints} endpoint(s), ${r.counts.traces} trace(s), ${r.counts.spans} span(s) with samples.</p>
+      ${r.counts.endpoints} endpoint(s), ${r.counts.traces} trace(s) with samples, ${r.counts.spans} span(s) (with samples, and their parents).</p>
       <div class="toolbar">${valueToggle()}${
         meta.labels?.length
           ? `<span id="group-by">by label: ${meta.labels.map((n) => `<a href="${esc(link(`/by/${encodeURIComponent(n)}`))}">${esc(n)}</a>`).join(' ')}</span>`
           : ''
       }</div>
       <h2>Endpoints</h2>
-      <table id="endpoints"><thead><tr><th>endpoint</th>${costHead}<th class="num">requests</th><th class="num">CPU ms / request</th></tr></thead><tbody>${r.endpoints
-        .map(
-          (e) => `<tr><td>${idLink('endpoint', e.endpoint)}</td>${costCells(e, r.total)}
-            ${right(e.requests || '-')}${right(e.requests ? ms(e.cpuNanos / e.requests) : '-')}</tr>`,
-        )
+      <p class="muted">Per request: the mean duration (p95 beside it) split into CPU time (sampled) and waiting (off the CPU: I/O, timers, other requests).</p>
+      <table id="endpoints"><thead><tr><th>endpoint</th><th class="num">requests</th><th class="num">mean ms</th><th class="num">p95 ms</th><th class="num">CPU ms / request</th><th class="num">waiting ms / request</th>${costHead}</tr></thead><tbody>${r.endpoints
+        .map((e) => {
+          const t = e.time;
+          return `<tr><td>${idLink('endpoint', e.endpoint)}</td>${right(e.requests || '-')}${right(t ? millis(t.meanMillis) : '-')}${right(t ? millis(t.p95Millis) : '-')}
+            ${right(t ? millis(t.cpuMillisPerRequest) : e.requests ? ms(e.cpuNanos / e.requests) : '-')}${right(t ? millis(t.waitingMillisPerRequest) : '-')}${costCells(e, r.total)}</tr>`;
+        })
         .join('')}</tbody></table>
       <div>
-      <div><h2>Traces</h2><table id="traces"><thead><tr><th>trace ID</th>${costHead}<th class="num">spans</th><th>endpoint</th></tr></thead><tbody>${r.traces
-        .map((t) => `<tr><td class="id">${idLink('trace', t.traceId)}</td>${costCells(t, r.total)}${right(t.spans)}<td>${esc(t.endpoint)}</td></tr>`)
+      <div><h2>Slowest traces</h2><table id="traces"><thead><tr><th>trace ID</th><th>name</th><th class="num">duration ms</th><th class="num">CPU ms</th><th class="num">waiting ms</th><th class="num">spans</th><th>endpoint</th></tr></thead><tbody>${r.traces
+        .map(
+          (t) =>
+            `<tr><td class="id">${idLink('trace', t.traceId)}</td><td>${esc(t.time?.name ?? '')}</td>${right(t.time ? duration(t.time) : '-')}${right(ms(t.time?.cpuNanos ?? t.cpuNanos))}${right(t.time ? ms(t.time.waitingNanos) : '-')}${right(t.spans)}<td>${esc(t.endpoint)}</td></tr>`,
+        )
         .join('')}</tbody></table></div>
-      <div><h2>Spans</h2><table id="spans"><thead><tr><th>span ID</th>${costHead}<th>endpoint</th></tr></thead><tbody>${r.spans
-        .map((s) => `<tr><td class="id">${idLink('span', s.spanId)}</td>${costCells(s, r.total)}<td>${esc(s.endpoint)}</td></tr>`)
+      <div><h2>Slowest spans</h2><table id="spans"><thead><tr><th>span ID</th><th>name</th>${splitHead}<th>endpoint</th></tr></thead><tbody>${r.spans
+        .map((s) => `<tr><td class="id">${idLink('span', s.spanId)}</td><td>${esc(s.time?.name ?? '')}</td>${splitCells(s)}<td>${esc(s.endpoint)}</td></tr>`)
         .join('')}</tbody></table></div></div>`;
   wireValueToggle(view);
 }

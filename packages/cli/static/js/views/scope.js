@@ -1,8 +1,9 @@
 // The hotspots of one scope (/span/, /trace/, /root/, /endpoint/, /label/): flame graph, top functions, its spans or traces.
 import { api } from '../api.js';
 import { flame } from '../flame.js';
-import { esc, ms } from '../format.js';
-import { costCells, costHead, functionsTable } from '../tables.js';
+import { timelineSvg } from '../timeline.js';
+import { duration, esc, millis, ms } from '../format.js';
+import { costCells, costHead, functionsTable, splitCells, splitHead } from '../tables.js';
 import { valueToggle, wireValueToggle } from '../toggle.js';
 import { filterParams, go, idLink, link, params, valueKind } from '../url.js';
 
@@ -52,27 +53,84 @@ export async function scopeView(kind, id) {
     return;
   }
   view.innerHTML = `<h1>${title}</h1>
-      <div class="facts">${facts}<div><span>CPU</span>${ms(h.total.cpuNanos)} ms</div><div><span>wall</span>${ms(h.total.wallNanos)} ms</div><div><span>samples</span>${h.total.samples}</div></div>
+      ${timeFacts(h.time)}
+      <div class="facts">${facts}<div><span>CPU (sampled)</span>${ms(h.total.cpuNanos)} ms</div><div><span>running (sampled)</span>${ms(h.total.wallNanos)} ms</div><div><span>samples</span>${h.total.samples}</div></div>
+      ${kind === 'span' ? '<h2>Timeline of its local root</h2><p class="muted">Bars: spans from start to end. Ticks: samples, orange where the time was on the CPU. Where a bar has no ticks, it waited.</p><div id="timeline-box"></div>' : ''}
       <div class="toolbar">${extra} ${valueToggle()}</div>
-      <h2>Flame graph (${value === 'cpu' ? 'CPU' : 'wall'} time)</h2><div id="flame-box"></div>
+      <h2>Flame graph (${value === 'cpu' ? 'CPU' : 'running'} time)</h2><div id="flame-box"></div>
       <h2>Top functions</h2>${functionsTable(h.functions, h.total, value)}
       ${
         h.spans
-          ? `<h2>Spans</h2><table id="scope-spans"><thead><tr><th>span ID</th>${costHead}<th>local root</th></tr></thead><tbody>${h.spans
-              .map((s) => `<tr><td class="id">${idLink('span', s.spanId)}</td>${costCells(s, h.total)}<td class="id">${esc(s.localRootSpanId)}</td></tr>`)
+          ? `<h2>Spans</h2><table id="scope-spans"><thead><tr><th>span ID</th><th>name</th>${splitHead}<th>local root</th></tr></thead><tbody>${h.spans
+              .map(
+                (s) =>
+                  `<tr><td class="id">${idLink('span', s.spanId)}</td><td>${esc(s.time?.name ?? '')}</td>${splitCells(s)}<td class="id">${esc(s.localRootSpanId)}</td></tr>`,
+              )
               .join('')}</tbody></table>`
           : ''
       }
       ${
         h.traces
-          ? `<h2>Costliest traces</h2><table id="scope-traces"><thead><tr><th>trace ID</th>${costHead}<th class="num">spans</th></tr></thead><tbody>${h.traces
-              .map((t) => `<tr><td class="id">${idLink('trace', t.traceId)}</td>${costCells(t, h.total)}<td class="num">${t.spans}</td></tr>`)
+          ? `<h2>Slowest traces</h2><table id="scope-traces"><thead><tr><th>trace ID</th><th class="num">duration ms</th><th class="num">CPU ms</th><th class="num">waiting ms</th>${costHead}<th class="num">spans</th></tr></thead><tbody>${h.traces
+              .map(
+                (t) =>
+                  `<tr><td class="id">${idLink('trace', t.traceId)}</td><td class="num">${t.time ? duration(t.time) : '-'}</td><td class="num">${t.time ? ms(t.time.cpuNanos) : '-'}</td><td class="num">${t.time ? ms(t.time.waitingNanos) : '-'}</td>${costCells(t, h.total)}<td class="num">${t.spans}</td></tr>`,
+              )
               .join('')}</tbody></table>`
           : ''
       }`;
   flame(document.getElementById('flame-box'), h.flame, value);
+  if (kind === 'span') {
+    const tq = filterParams();
+    tq.set('span', id);
+    const t = await api('timeline', tq);
+    const box = document.getElementById('timeline-box');
+    if (box)
+      box.innerHTML = t.timeline ? timelineSvg(t.timeline, id) : '<p class="muted">Not recorded: these profiles have no events profile for this span.</p>';
+  }
   wireValueToggle(view);
   for (const b of view.querySelectorAll('[data-whole]')) {
     b.addEventListener('click', () => go(link(location.pathname, { whole: b.dataset.whole === '1' ? '1' : null })));
   }
+}
+
+/** Where the time of the span, trace or endpoint went (`h.time`), as facts and a bar: CPU, child spans' CPU, waiting. */
+function timeFacts(t) {
+  if (!t) return '';
+  const fact = (label, value) => `<div><span>${label}</span>${value}</div>`;
+  if (t.kind === 'endpoint') {
+    const e = t.time;
+    return `<div class="facts" id="time-facts">${fact('requests', e.requests.toLocaleString('en-US'))}${fact('mean', `${millis(e.meanMillis)} ms`)}${fact('p50', `${millis(e.p50Millis)} ms`)}${fact('p95', `${millis(e.p95Millis)} ms`)}${fact('CPU / request', `${millis(e.cpuMillisPerRequest)} ms`)}${fact('waiting / request', `${millis(e.waitingMillisPerRequest)} ms`)}</div>
+      ${splitBar([
+        ['CPU', e.cpuMillisPerRequest, 'cpu'],
+        ['waiting', e.waitingMillisPerRequest, 'wait'],
+      ])}`;
+  }
+  const x = t.time;
+  const parts =
+    t.kind === 'span'
+      ? [
+          ['CPU in it', x.cpuNanos, 'cpu'],
+          ['CPU in child spans', x.childCpuNanos, 'child'],
+          ['waiting', x.waitingNanos, 'wait'],
+        ]
+      : [
+          ['CPU', x.cpuNanos, 'cpu'],
+          ['waiting', x.waitingNanos, 'wait'],
+        ];
+  return `<div class="facts" id="time-facts">${fact('name', esc(x.name))}${fact('duration', `${duration(x)} ms${x.running ? ' (still running)' : ''}`)}${parts.map(([label, v]) => fact(label, `${ms(v)} ms`)).join('')}</div>
+    ${splitBar(parts)}`;
+}
+
+/** A horizontal bar of the parts' shares, each labelled. */
+function splitBar(parts) {
+  const whole = parts.reduce((sum, [, v]) => sum + v, 0);
+  if (!(whole > 0)) return '';
+  return `<div class="split" role="img" aria-label="${parts.map(([label, v]) => `${label} ${((100 * v) / whole).toFixed(0)}%`).join(', ')}">${parts
+    .filter(([, v]) => v > 0)
+    .map(
+      ([label, v, cls]) =>
+        `<span class="${cls}" style="width:${((100 * v) / whole).toFixed(2)}%" title="${label}: ${((100 * v) / whole).toFixed(1)}%">${(100 * v) / whole >= 12 ? label : ''}</span>`,
+    )
+    .join('')}</div>`;
 }

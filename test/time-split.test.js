@@ -1,0 +1,102 @@
+'use strict';
+// Where a request's time went, against known truth: a real HTTP service (test/fixtures/time-split.js)
+// whose `GET /io` awaits a 40 ms timer, reads a file, looks up localhost and burns 10 ms of CPU.
+// The spans' durations must be the SDK's own, their CPU the burn's, the rest waiting; request
+// durations per endpoint must match the spans'; the events profile and the samples' timestamps
+// are read back with an independent decoder. On Node 20 (OpenTelemetry 2.x) and Node 24 (3.x).
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { endpointTimes, loadProfiles, spanTimes } = require('@spanprof/profile');
+const { node24, otel3Fixture } = require('./helpers/runtimes');
+const { readProfiles } = require('./helpers/pprof');
+const { drive, start } = require('./helpers/service');
+
+const REQUESTS = 40;
+
+async function runService(node, fixtureDir) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-split-'));
+  const service = start(path.join(fixtureDir, 'time-split.js'), { node, env: { SPLIT_PROFILES: dir } });
+  const port = await service.listening;
+  await drive(
+    port,
+    Array.from({ length: REQUESTS }, () => ({ url: '/io' })),
+    4,
+  );
+  service.child.kill('SIGTERM');
+  await service.exited;
+  const truth = JSON.parse(service.out.stdout.trim().split('\n').pop());
+  return { dir, truth };
+}
+
+function percentile(values, share) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil(share * sorted.length) - 1];
+}
+
+function check({ dir, truth }) {
+  const servers = truth.spans.filter((s) => s.parentSpanId === '');
+  assert.equal(servers.length, REQUESTS, 'one server span per request');
+  const { profiles } = loadProfiles(dir);
+  const times = spanTimes(profiles);
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const rows = servers.map((s) => ({ truth: s, time: times.get(s.spanId) }));
+  const missing = rows.filter((r) => r.time === undefined).length;
+  assert.equal(missing, 0, `${missing} of ${REQUESTS} server spans have no time split (each burns 10 ms at 1 kHz)`);
+  for (const { truth: s, time } of rows) {
+    assert.equal(time.running, false);
+    assert.equal(time.name, s.name);
+    assert.ok(Math.abs(time.durationNanos / 1e6 - (s.end - s.start)) < 0.01, `duration ${time.durationNanos / 1e6} ms, the SDK says ${s.end - s.start}`);
+    assert.equal(time.cpuNanos + time.childCpuNanos + time.waitingNanos, time.durationNanos);
+    // The 40 ms timer alone is off the CPU.
+    assert.ok(time.waitingNanos / 1e6 >= 38, `waiting ${time.waitingNanos / 1e6} ms < the 40 ms timer`);
+  }
+  const cpu = mean(rows.map((r) => (r.time.cpuNanos + r.time.childCpuNanos) / 1e6));
+  assert.ok(cpu >= 9 && cpu <= 14, `CPU per request ${cpu.toFixed(2)} ms; the burn is 10 ms`);
+
+  const endpoints = [...endpointTimes(profiles).values()];
+  const io = endpoints.find((e) => e.requests === REQUESTS);
+  assert.ok(io !== undefined, `an endpoint with ${REQUESTS} requests: ${JSON.stringify(endpoints)}`);
+  const durations = servers.map((s) => s.end - s.start);
+  assert.ok(Math.abs(io.meanMillis - mean(durations)) < 0.01, `mean ${io.meanMillis} ms, spans say ${mean(durations)}`);
+  const p95 = percentile(durations, 0.95);
+  assert.ok(Math.abs(io.p95Millis - p95) / p95 < 0.05, `p95 ${io.p95Millis} ms, spans say ${p95}`);
+  assert.ok(io.cpuMillisPerRequest >= 9 && io.cpuMillisPerRequest <= 15, `CPU per request ${io.cpuMillisPerRequest} ms`);
+
+  // The files, read with an independent decoder: one span event per server span, its end the SDK's.
+  const ends = new Map();
+  for (const p of readProfiles(dir, 'events')) {
+    assert.deepEqual(p.sampleTypes, ['events/count', 'duration/nanoseconds']);
+    for (const s of p.samples) if (s.labels.event === 'span' && s.labels.running === undefined) ends.set(s.labels.span_id, { end: s.labels.end_timestamp_ns, duration: s.values['duration/nanoseconds'] });
+  }
+  const bySpan = new Map(truth.spans.map((s) => [s.spanId, s]));
+  for (const s of servers) {
+    const e = ends.get(s.spanId);
+    assert.ok(e !== undefined, `span ${s.spanId} in an events profile`);
+    assert.ok(Math.abs(Number(e.end) / 1e6 - s.end) < 0.01);
+  }
+  // Every wall sample in a span was taken while that span ran (its timestamp within the span's times, 2 ms of clock slack).
+  let timed = 0;
+  for (const p of readProfiles(dir, 'wall')) {
+    for (const sample of p.samples) {
+      const span = bySpan.get(sample.labels.span_id);
+      if (span === undefined) continue;
+      assert.equal(typeof sample.labels.end_timestamp_ns, 'bigint', 'a sample in a span has its time');
+      const at = Number(sample.labels.end_timestamp_ns) / 1e6;
+      assert.ok(at >= span.start - 2 && at <= span.end + 2, `sample at ${at} outside its span ${span.start}–${span.end}`);
+      timed++;
+    }
+  }
+  assert.ok(timed >= REQUESTS * 5, `${timed} samples in spans`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+test('time split, Node 20 host, OpenTelemetry 2.x', { skip: !process.version.startsWith('v20.') && 'host is not Node 20' }, async () => {
+  check(await runService(process.execPath, path.join(__dirname, 'fixtures')));
+});
+
+test('time split, Node 24, OpenTelemetry 3.x', async () => {
+  check(await runService(node24(), path.join(otel3Fixture(), 'fixtures')));
+});
