@@ -69,7 +69,9 @@ function check({ dir, truth }) {
   const ends = new Map();
   for (const p of readProfiles(dir, 'events')) {
     assert.deepEqual(p.sampleTypes, ['events/count', 'duration/nanoseconds']);
-    for (const s of p.samples) if (s.labels.event === 'span' && s.labels.running === undefined) ends.set(s.labels.span_id, { end: s.labels.end_timestamp_ns, duration: s.values['duration/nanoseconds'] });
+    for (const s of p.samples)
+      if (s.labels.event === 'span' && s.labels.running === undefined)
+        ends.set(s.labels.span_id, { end: s.labels.end_timestamp_ns, duration: s.values['duration/nanoseconds'] });
   }
   const bySpan = new Map(truth.spans.map((s) => [s.spanId, s]));
   for (const s of servers) {
