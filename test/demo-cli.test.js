@@ -18,7 +18,7 @@ let demo;
 
 /** Runs the spanprof command; returns { code, stdout, stderr }. */
 function spanprof(...args) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -67,23 +67,44 @@ test('demo: prints the endpoint table, the costliest trace and how to dig furthe
   assert.match(r.stdout, /npx spanprof hotspots \S+ --span [0-9a-f]{16} --format collapsed/);
 });
 
-test('spanprof spans: endpoints, traces and spans ranked by CPU', () => {
-  const r = json('spans', dir, '--tag', 'service.name=spanprof-demo', '--limit', '50');
+test('spanprof spans --sort cpu: endpoints, traces and spans ranked by CPU', () => {
+  const r = json('spans', dir, '--tag', 'service.name=spanprof-demo', '--limit', '50', '--sort', 'cpu');
   assert.deepEqual(r.endpoints.map((e) => e.endpoint).sort(), Object.keys(expectedHotspots).sort());
   for (const list of [r.endpoints, r.traces, r.spans]) {
     for (let i = 1; i < list.length; i++) assert.ok(list[i - 1].cpuNanos >= list[i].cpuNanos, 'sorted by CPU');
   }
   assert.ok(r.spans.every((s) => /^[0-9a-f]{16}$/.test(s.spanId) && /^[0-9a-f]{32}$/.test(s.traceId)));
+});
+
+test('spanprof spans: slowest first, each with its name, duration and split; requests per endpoint as counted', () => {
+  const r = json('spans', dir, '--limit', '50');
+  for (const list of [r.traces, r.spans]) {
+    assert.ok(list.length > 0 && list.every((x) => x.time !== undefined), 'every sampled trace and span has its time');
+    for (let i = 1; i < list.length; i++) assert.ok(list[i - 1].time.durationNanos >= list[i].time.durationNanos, 'slowest first');
+  }
+  for (const s of r.spans) {
+    const t = s.time;
+    assert.ok(t.name !== '' && t.durationNanos > 0);
+    assert.equal(t.cpuNanos + t.childCpuNanos + t.waitingNanos, t.durationNanos);
+    assert.ok(t.cpuNanos <= s.cpuNanos, 'own CPU is the samples', "CPU, at most the span's duration");
+  }
+  const total = (e) => e.time.meanMillis * e.time.requests;
+  for (let i = 1; i < r.endpoints.length; i++) assert.ok(total(r.endpoints[i - 1]) >= total(r.endpoints[i]), 'endpoints by the time their requests took');
+  for (const e of r.endpoints) {
+    assert.equal(e.time.requests, e.requests, `${e.endpoint}: every counted request has its duration`);
+    assert.ok(e.time.p95Millis > 0 && e.time.meanMillis > 0 && e.time.cpuMillisPerRequest > 0);
+  }
   const table = spanprof('spans', dir, '--limit', '3');
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stdout, /^Endpoints$/m);
-  assert.match(table.stdout, /^endpoint\s+cpu ms\s+cpu %\s+wall ms\s+samples\s+requests\s+traces sampled$/m);
-  assert.match(table.stdout, /^GET \/reports\/daily\s+[\d,.]+\s+[\d.]+%/m);
-  // The requests column is the processor's count, the traces column those with samples.
-  for (const e of json('spans', dir, '--limit', '3').endpoints) {
+  assert.match(table.stdout, /^Endpoints \(per request/m);
+  assert.match(table.stdout, /^endpoint\s+requests\s+mean ms\s+p95 ms\s+cpu ms\/req\s+waiting ms\/req\s+cpu ms\s+cpu %\s+running ms\s+samples$/m);
+  assert.match(table.stdout, /^trace id\s+name\s+duration ms\s+cpu ms\s+waiting ms\s+spans\s+samples\s+endpoint$/m);
+  assert.match(table.stdout, /^span id\s+name\s+duration ms\s+own cpu ms\s+child cpu ms\s+waiting ms\s+samples\s+endpoint$/m);
+  // The requests column is the processor's count.
+  for (const e of r.endpoints.slice(0, 3)) {
     assert.ok(e.requests >= e.traces && e.requests > 0, `${e.endpoint}: ${e.requests} requests, ${e.traces} traces sampled`);
     const row = table.stdout.split('\n').find((l) => l.startsWith(`${e.endpoint} `));
-    assert.match(row, new RegExp(`\\s${e.requests.toLocaleString('en-US')}\\s+${e.traces.toLocaleString('en-US')}$`), row);
+    assert.match(row, new RegExp(`^${e.endpoint.replace(/[/:]/g, '\\$&')}\\s+${e.requests.toLocaleString('en-US')}\\s`), row);
   }
 });
 
@@ -119,7 +140,10 @@ test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and 
   }
   const table = spanprof('hotspots', dir, '--endpoint', 'GET /search', '--limit', '3');
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stdout, /^endpoint "GET \/search": [\d,.]+ ms CPU.*\nin (file|\d+ files): \S+\.wall\.pb\.gz/m);
+  assert.match(
+    table.stdout,
+    /^endpoint "GET \/search": [\d,.]+ ms CPU.*\n[\d,]+ requests: mean [\d.]+ ms \(p50 [\d.]+, p95 [\d.]+\), per request [\d.]+ ms CPU and [\d.]+ ms waiting\nin (file|\d+ files): \S+\.wall\.pb\.gz/m,
+  );
   assert.match(table.stdout, /rankSearchResults\s+\S*examples\/demo\/app\.js:\d+/);
 });
 

@@ -124,6 +124,10 @@ test('OTLP: one gzipped protobuf request per batch, span links, attributes, reso
       assert.equal(s.attributes.span_id, undefined, 'the span travels as a link, not an attribute');
       assert.deepEqual([s.attributes['thread.id'], s.attributes['thread.name']], [0, 'main'], 'the thread under semantic-convention names');
       assert.equal(s.attributes.thread_id, undefined);
+      // Each event's time in the sample's own field, one per value, within the batch's period.
+      assert.equal(s.timestamps.length, s.values.length, 'a timestamp per value');
+      for (const t of s.timestamps) assert.ok(t >= cpu.timeUnixNano && t <= cpu.timeUnixNano + cpu.durationNano + 5_000_000n, `timestamp ${t} in the period`);
+      assert.equal(s.attributes.end_timestamp_ns, undefined, 'the time is not an attribute');
     }
     const cpuNanos = mine.reduce((n, s) => n + s.value, 0);
     assert.ok(cpuNanos > 80e6 && cpuNanos < 300e6, `the span's CPU time ~120 ms, got ${cpuNanos / 1e6}`);

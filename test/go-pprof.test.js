@@ -53,7 +53,9 @@ test("go tool pprof -tagfocus=span_id=<id> shows that span's functions", { skip 
     });
   await Promise.all([busySpan('inventory', inventoryTotals), busySpan('shipping', shippingQuote)]);
   await provider.shutdown();
-  const [file] = fs.readdirSync(dir).map((f) => path.join(dir, f));
+  const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+  const file = files.find((f) => f.endsWith('.wall.pb.gz'));
+  const events = files.find((f) => f.endsWith('.events.pb.gz'));
 
   const inventory = pprof(`-tagfocus=span_id=${ids.inventory}`, '-sample_index=cpu', '-top', file);
   assert.match(inventory, /inventoryTotals/);
@@ -65,4 +67,10 @@ test("go tool pprof -tagfocus=span_id=<id> shows that span's functions", { skip 
   const tags = pprof('-tags', file);
   for (const label of ['span_id', 'local_root_span_id', 'trace_id', 'trace_endpoint']) assert.match(tags, new RegExp(`^ ?${label}:`, 'm'));
   assert.match(pprof('-comments', file), /spanprof:process\.pid=\d+/);
+
+  // The events profile opens too: its spans by name, their durations the `duration` sample type.
+  const spans = pprof('-sample_index=duration', '-top', events);
+  assert.match(spans, /inventory/);
+  assert.match(spans, /shipping/);
+  assert.match(pprof(`-tagfocus=span_id=${ids.inventory}`, '-sample_index=duration', '-top', events), /inventory/);
 });

@@ -13,6 +13,7 @@ const { registerInstrumentations } = require('@opentelemetry/instrumentation');
 const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
 const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
 const { FileExporter } = require('@spanprof/core');
+const { RESERVED_LABEL_NAMES } = require('@spanprof/profile');
 const { startTracing, resetTracing } = require('./helpers/otel');
 const { captureDiag } = require('./helpers/diag');
 const { decodeProfile, readProfiles } = require('./helpers/pprof');
@@ -122,9 +123,7 @@ for (const fw of Object.keys(frameworks)) {
       assert.match(s.labels.span_id, /^[0-9a-f]{16}$/, 'a custom label never overrides span_id');
       assert.equal(s.labels.thread_name, 'main', 'nor thread_name');
       assert.equal(s.labels.long.length, 128, 'values cut to 128 characters');
-      const custom = Object.keys(s.labels).filter(
-        (k) => !['span_id', 'local_root_span_id', 'trace_id', 'trace_endpoint', 'thread_id', 'thread_name'].includes(k),
-      );
+      const custom = Object.keys(s.labels).filter((k) => !RESERVED_LABEL_NAMES.includes(k));
       assert.deepEqual(
         custom.sort(),
         ['extra0', 'extra1', 'extra2', 'extra3', 'extra4', 'extra5', 'long', 'mode'],

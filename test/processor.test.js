@@ -154,9 +154,10 @@ test('profile tags come from the span resource; explicit tags win', async () => 
     s.end();
   });
   await provider.shutdown();
-  const files = fs.readdirSync(dir);
-  assert.equal(files.length, 1, 'heap: false writes the wall profile only');
-  assert.match(files[0], /^\d{8}T\d{6}\.\d{3}Z\.checkout\.\d+\.000001\.wall\.pb\.gz$/);
+  const files = fs.readdirSync(dir).sort();
+  assert.equal(files.length, 2, 'heap: false writes the wall profile and its events profile only');
+  assert.match(files[0], /^\d{8}T\d{6}\.\d{3}Z\.checkout\.\d+\.000001\.events\.pb\.gz$/);
+  assert.match(files[1], /^\d{8}T\d{6}\.\d{3}Z\.checkout\.\d+\.000001\.wall\.pb\.gz$/);
   const [wall] = readProfiles(dir, 'wall');
   const tags = Object.fromEntries(wall.comments.map((c) => c.replace(/^spanprof:/, '').split('=')));
   assert.equal(tags['service.name'], 'checkout');

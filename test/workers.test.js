@@ -82,7 +82,7 @@ async function workerExample(node, threadName) {
     const reportsById = new Map(reports.map((r) => [r.spanId, r]));
     for (const s of crunch) {
       const span = reportsById.get(s.labels.span_id);
-      assert.ok(span !== undefined, `a worker sample on a worker span: ${JSON.stringify(s.labels)}`);
+      assert.ok(span !== undefined, `a worker sample on a worker span: ${JSON.stringify(s.labels, (k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
       assert.equal(s.labels.trace_id, span.traceId);
       assert.equal(s.labels.thread_name, threadName);
       assert.notEqual(s.labels.thread_id, '0');

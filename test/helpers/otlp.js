@@ -97,8 +97,9 @@ function decodeOtlpProfiles(body) {
       });
       // Samples of one identity are one sample with a value per event (v1.11): `value` is their sum.
       return {
-        identity: `${s.stackIndex}|${[...s.attributeIndices].sort((a, b) => a - b).join(',')}|${s.linkIndex}`,
+        identity: `${s.stackIndex}|${[...s.attributeIndices].sort((a, b) => a - b).join(',')}|${s.linkIndex}|${s.timestampsUnixNano.length > 0 ? 't' : ''}`,
         values: s.values.map(num),
+        timestamps: s.timestampsUnixNano.map((t) => BigInt(t.toString())),
         value: s.values.reduce((n, v) => n + num(v), 0),
         spanId: s.linkIndex ? link.spanId.toString('hex') : undefined,
         traceId: s.linkIndex ? link.traceId.toString('hex') : undefined,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Profile } from 'pprof-format';
 
 import { VERSION } from './version';
-import { LABEL_SPAN_ID, LABEL_THREAD_ID, LABEL_THREAD_NAME, LABEL_TRACE_ID } from '@spanprof/profile';
+import { LABEL_END_TIMESTAMP, LABEL_SPAN_ID, LABEL_THREAD_ID, LABEL_THREAD_NAME, LABEL_TRACE_ID } from '@spanprof/profile';
 import type { ProfileBatch } from '@spanprof/exporter-base';
 
 /** The instrumentation scope of every exported profile. */
@@ -27,6 +27,8 @@ interface OtlpSample {
   attributeIndices: number[];
   linkIndex: number;
   values: string[];
+  /** One per value when the samples carry their time (`end_timestamp_ns`), else empty. */
+  timestampsUnixNano: string[];
 }
 interface OtlpProfile {
   sampleType: { typeStrindex: number; unitStrindex: number };
@@ -59,18 +61,22 @@ export interface OtlpRequest {
  * attributes, link) are one sample with a value per event, as v1.11 says they SHOULD be.
  */
 function combined(
-  converted: { stackIndex: number; linkIndex: number; attributeIndices: number[]; values: readonly (number | bigint)[] }[],
+  converted: { stackIndex: number; linkIndex: number; attributeIndices: number[]; values: readonly (number | bigint)[]; timestamp: string | undefined }[],
   i: number,
 ): OtlpSample[] {
   const byIdentity = new Map<string, OtlpSample>();
   for (const s of converted) {
     const value = s.values[i] ?? 0;
     if (Number(value) === 0) continue;
-    const identity = `${s.stackIndex}|${[...s.attributeIndices].sort((a, b) => a - b).join(',')}|${s.linkIndex}`;
-    const sample = byIdentity.get(identity);
-    if (sample === undefined)
-      byIdentity.set(identity, { stackIndex: s.stackIndex, attributeIndices: s.attributeIndices, linkIndex: s.linkIndex, values: [String(value)] });
-    else sample.values.push(String(value));
+    // Samples with a time and samples without are kept apart: a sample's timestamps are one per value or none.
+    const identity = `${s.stackIndex}|${[...s.attributeIndices].sort((a, b) => a - b).join(',')}|${s.linkIndex}|${s.timestamp === undefined ? '' : 't'}`;
+    let sample = byIdentity.get(identity);
+    if (sample === undefined) {
+      sample = { stackIndex: s.stackIndex, attributeIndices: s.attributeIndices, linkIndex: s.linkIndex, values: [], timestampsUnixNano: [] };
+      byIdentity.set(identity, sample);
+    }
+    sample.values.push(String(value));
+    if (s.timestamp !== undefined) sample.timestampsUnixNano.push(s.timestamp);
   }
   return [...byIdentity.values()];
 }
@@ -88,7 +94,8 @@ const ATTR_THREAD_NAME = 'thread.name';
  * One OTLP `ExportProfilesServiceRequest` (opentelemetry-proto v1.11, wire-identical to v1.10) for a batch: one
  * `Profile` per pprof sample type, all sharing one dictionary whose tables start
  * with their zero value. A sample's `span_id`/`trace_id` labels become a link;
- * `thread_id`/`thread_name` the attributes `thread.id`/`thread.name`; its other
+ * `thread_id`/`thread_name` the attributes `thread.id`/`thread.name`; its time
+ * (`end_timestamp_ns`) the sample's `timestamps_unix_nano`, one per value; its other
  * labels (`local_root_span_id`, `trace_endpoint`, ...) attributes of their own name.
  * Batch tags become resource attributes; the scope names spanprof.
  */
@@ -154,6 +161,7 @@ class Dictionary {
       const stack = sample.locationId.map((id) => locations.get(String(id)) ?? 0);
       let spanId: string | undefined;
       let traceId: string | undefined;
+      let timestamp: string | undefined;
       const attributeIndices: number[] = [];
       for (const label of sample.label) {
         const key = pstr(label.key);
@@ -165,11 +173,14 @@ class Dictionary {
           else if (key === LABEL_THREAD_ID && /^\d+$/.test(value)) attributeIndices.push(this.attribute(ATTR_THREAD_ID, { intValue: value }, ''));
           else if (key === LABEL_THREAD_NAME) attributeIndices.push(this.attribute(ATTR_THREAD_NAME, { stringValue: value }, ''));
           else attributeIndices.push(this.attribute(key, { stringValue: value }, ''));
+        } else if (key === LABEL_END_TIMESTAMP) {
+          // The sample's time: OTLP's own field for it, not an attribute.
+          timestamp = String(label.num);
         } else {
           attributeIndices.push(this.attribute(key, { intValue: String(label.num) }, pstr(label.numUnit)));
         }
       }
-      return { stackIndex: this.stack(stack), linkIndex: this.link(traceId, spanId), attributeIndices, values: sample.value };
+      return { stackIndex: this.stack(stack), linkIndex: this.link(traceId, spanId), attributeIndices, values: sample.value, timestamp };
     });
     const start = BigInt(batch.start.getTime()) * 1_000_000n;
     const duration = BigInt(Math.max(0, batch.end.getTime() - batch.start.getTime())) * 1_000_000n;
