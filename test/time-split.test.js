@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { endpointTimes, loadProfiles, spanTimes } = require('@spanprof/profile');
+const { endpointTimes, loadProfiles, loopBlocks, spanTimes } = require('@spanprof/profile');
 const { node24, otel3Fixture } = require('./helpers/runtimes');
 const { readProfiles } = require('./helpers/pprof');
 const { drive, start } = require('./helpers/service');
@@ -98,10 +98,68 @@ function check({ dir, truth }) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/** 20 requests waiting 2 s in flight, then one that blocks the loop for 300 ms in `blockTheLoop`. */
+async function runBlock(node, fixtureDir) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-block-'));
+  const service = start(path.join(fixtureDir, 'time-split.js'), { node, env: { SPLIT_PROFILES: dir } });
+  const port = await service.listening;
+  const get = async (route) => (await fetch(`http://127.0.0.1:${port}${route}`)).text();
+  const waits = Array.from({ length: 20 }, () => get('/wait'));
+  while (Number(await get('/count')) < 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  await get('/block');
+  await Promise.all(waits);
+  service.child.kill('SIGTERM');
+  await service.exited;
+  return { dir, truth: JSON.parse(service.out.stdout.trim().split('\n').pop()) };
+}
+
+function checkBlock({ dir, truth }, name) {
+  assert.equal(truth.blocks.length, 1);
+  const [known] = truth.blocks;
+  const { profiles } = loadProfiles(dir);
+  const blocks = loopBlocks(profiles);
+  const found = blocks.filter((b) => b.start < known.end && b.end > known.start);
+  assert.equal(found.length, 1, `one block over blockTheLoop's 300 ms: ${JSON.stringify(blocks.map((b) => [b.start - known.start, b.durationMillis]))}`);
+  const [b] = found;
+  assert.ok(
+    Math.abs(b.durationMillis - (known.end - known.start)) <= 15,
+    `block of ${b.durationMillis.toFixed(1)} ms; blockTheLoop ran ${known.end - known.start} ms`,
+  );
+  assert.equal(b.functions[0]?.name, 'blockTheLoop', `the block's function: ${JSON.stringify(b.functions.slice(0, 3))}`);
+  const blocker = truth.spans.find((s) => s.route === '/block');
+  assert.equal(b.spans[0]?.spanId, blocker.spanId, 'the span that blocked');
+  assert.equal(b.spans[0].endpoint, 'GET /block');
+  assert.equal(b.requestsInFlight, 20, 'the 20 waiting requests were in flight across it (the one that blocked left out)');
+  assert.deepEqual(b.delayed, [{ endpoint: 'GET /wait', count: 20 }]);
+  const artifacts = path.join(__dirname, 'artifacts');
+  fs.mkdirSync(artifacts, { recursive: true });
+  const measured = {
+    truthMillis: known.end - known.start,
+    measuredMillis: b.durationMillis,
+    startOffsetMillis: b.start - known.start,
+    samples: b.samples,
+    functions: b.functions.slice(0, 3),
+  };
+  fs.writeFileSync(path.join(artifacts, `block-${name}.json`), `${JSON.stringify(measured, null, 2)}\n`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 test('time split, Node 20 host, OpenTelemetry 2.x', { skip: !process.version.startsWith('v20.') && 'host is not Node 20' }, async () => {
   check(await runService(process.execPath, path.join(__dirname, 'fixtures')));
 });
 
 test('time split, Node 24, OpenTelemetry 3.x', async () => {
   check(await runService(node24(), path.join(otel3Fixture(), 'fixtures')));
+});
+
+test(
+  'event-loop block, Node 20 host, OpenTelemetry 2.x: its duration, function, span and the requests it delayed',
+  { skip: !process.version.startsWith('v20.') && 'host is not Node 20' },
+  async () => {
+    checkBlock(await runBlock(process.execPath, path.join(__dirname, 'fixtures')), 'node20-otel2');
+  },
+);
+
+test('event-loop block, Node 24, OpenTelemetry 3.x: its duration, function, span and the requests it delayed', async () => {
+  checkBlock(await runBlock(node24(), path.join(otel3Fixture(), 'fixtures')), 'node24-otel3');
 });

@@ -15,6 +15,7 @@ import type { ContextManagerMode, ContextTracker, TrackingStrategy } from './Con
 import { logger } from './diag';
 import type { LocalRoot, SampleLabels } from './labels';
 import { MAX_SPAN_EVENTS, SpanTimeline } from './SpanTimeline';
+import { LoopBlockMonitor, MAX_BLOCKS_PER_PERIOD } from './LoopBlockMonitor';
 import type { ResolvedOptions } from './options';
 import { RequestCounter } from './RequestCounter';
 import { labelsOfSampleContext } from './sampleContext';
@@ -81,6 +82,8 @@ export class ProfileCollector {
   private readonly thread = threadLabels();
   /** The spans of the events profile: those the period's samples were taken in, with their ancestors. */
   private readonly timeline = new SpanTimeline();
+  /** Event-loop blocks (undefined when `blockThresholdMillis` is 0). */
+  private readonly blocks: LoopBlockMonitor | undefined;
   private readonly eventDrops = new Outage(codes.EVENTS_DROPPED, logger);
 
   /** What the out-of-memory monitor's export process was last given (written again when the tags change). */
@@ -96,6 +99,7 @@ export class ProfileCollector {
     private readonly oomTargets: { directory?: string; recipes: readonly ExporterRecipe[] } = { recipes: [] },
   ) {
     this.heapOn = options.heap !== false;
+    this.blocks = options.blockThresholdMillis > 0 ? new LoopBlockMonitor(options.blockThresholdMillis) : undefined;
   }
 
   /** Starts the profilers; false (after an error) when the wall profiler cannot start. Never throws. */
@@ -127,6 +131,7 @@ export class ProfileCollector {
     if (this.sourceMapper !== undefined) void loadSourceMaps(this.sourceMapper, this.figures);
     this.tracker = strategy === 'async-frame' ? new AsyncFrameTracker() : new AsyncHooksTracker();
     this.tracker.start();
+    this.blocks?.start();
     this.periodStart = new Date();
     return true;
   }
@@ -145,9 +150,15 @@ export class ProfileCollector {
     this.tracker?.patchContextManager();
   }
 
+  /** A request's local root span started. */
+  requestStarted(root: LocalRoot): void {
+    this.blocks?.requestStarted(root);
+  }
+
   /** A request's local root span ended, `millis` after it started: counted in this period. */
   requestEnded(root: LocalRoot, millis: number): void {
     this.requests.ended(root, millis);
+    this.blocks?.requestEnded(root);
   }
 
   /**
@@ -165,6 +176,8 @@ export class ProfileCollector {
     // The same instant as the wall profile's end; the endpoints of the last requests are read now.
     const { counts: requests, times: requestTimes } = this.requests.take();
     const spans = this.timeline.take(BigInt(end.getTime()) * 1_000_000n);
+    // After the wall profile: its samples told each block which requests blocked.
+    const blocks = this.blocks?.take() ?? { events: [], dropped: 0 };
     this.afterWall(restart);
     let pause = performance.now() - began;
     let heapProfile: Profile | undefined;
@@ -181,14 +194,14 @@ export class ProfileCollector {
       this.stop();
       onStopped?.();
     }
-    if (spans.dropped > 0) {
-      this.figures.droppedEvents += spans.dropped;
+    if (spans.dropped > 0 || blocks.dropped > 0) {
+      this.figures.droppedEvents += spans.dropped + blocks.dropped;
       this.eventDrops.fail(
-        `${spans.dropped} spans with samples were left out of the period's events profile (at most ${MAX_SPAN_EVENTS})`,
+        `${spans.dropped} spans with samples (at most ${MAX_SPAN_EVENTS}) and ${blocks.dropped} event-loop blocks (at most ${MAX_BLOCKS_PER_PERIOD}) were left out of the period's events profile`,
         'stats().droppedEvents',
       );
-    } else this.eventDrops.recover('every span with samples is in the events profile');
-    return this.batchOf(start, end, { counts: requests, times: requestTimes }, wall, heapProfile, spans.events);
+    } else this.eventDrops.recover('every span with samples and every event-loop block is in the events profile');
+    return this.batchOf(start, end, { counts: requests, times: requestTimes }, wall, heapProfile, [...spans.events, ...blocks.events]);
   }
 
   /**
@@ -200,6 +213,7 @@ export class ProfileCollector {
   private readonly labelSample = ({ node, context }: SampleContextEntry): Record<string, string | bigint> => {
     if (context === undefined) return NO_LABELS;
     const labels = labelsOfSampleContext(context.context);
+    if (this.blocks?.hasBlocks() === true && node.name !== IDLE_FUNCTION) this.blocks.sampledAt(context.timestamp, labels?.root);
     if (labels === undefined) {
       if (node.name === IDLE_FUNCTION) return NO_LABELS;
       return { [LABEL_END_TIMESTAMP]: context.timestamp * 1000n };
@@ -350,6 +364,7 @@ export class ProfileCollector {
 
   /** Stops the context tracking and the heap profiler (the wall profiler stops in the last `collect`). */
   stop(): void {
+    this.blocks?.stop();
     this.tracker?.stop();
     this.tracker = undefined;
     if (this.heapOn) heap.stop();

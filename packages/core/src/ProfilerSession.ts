@@ -184,6 +184,11 @@ export class ProfilerSession {
     this.collector.patchContextManager();
   }
 
+  /** A request started: its local root span started (the span processor calls this). Never throws. */
+  requestStarted(root: LocalRoot): void {
+    if (this.state === 'running') this.collector.requestStarted(root);
+  }
+
   /**
    * A request ended: its local root span ended, `millis` after it started (the span processor
    * calls this). Counted in the period's `requests` under the root's endpoint as it is at

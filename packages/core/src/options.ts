@@ -9,6 +9,7 @@ export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 30000;
 export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
 export const DEFAULT_HEAP_STACK_DEPTH = 64;
 export const DEFAULT_TOP_FUNCTIONS = 20;
+export const DEFAULT_BLOCK_THRESHOLD_MILLIS = 50;
 
 /** Options with every default applied and every value checked. */
 export interface ResolvedOptions {
@@ -20,6 +21,8 @@ export interface ResolvedOptions {
   heap: Required<HeapOptions> | false;
   tags: Record<string, string>;
   contextTracking: ContextTrackingMode;
+  /** 0: off. */
+  blockThresholdMillis: number;
   /** The `metrics` option as given when it is on (checked by `resolveMetricsOptions`), else false. */
   metrics: ProfileMetricsOptions | false;
 }
@@ -79,6 +82,14 @@ export function resolveMetricsOptions(options: ProfileMetricsOptions = {}): Reso
   };
 }
 
+function blockThresholdOption(value: unknown): number {
+  if (value === 0) return 0;
+  if (value === undefined) return DEFAULT_BLOCK_THRESHOLD_MILLIS;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 10 && value <= 60_000) return value;
+  warn('blockThresholdMillis', value, '0 (off), or a whole number of milliseconds from 10 to 60000', DEFAULT_BLOCK_THRESHOLD_MILLIS);
+  return DEFAULT_BLOCK_THRESHOLD_MILLIS;
+}
+
 const TRACKING_MODES: readonly ContextTrackingMode[] = ['auto', 'async-frame', 'async-hooks'];
 
 export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
@@ -110,6 +121,7 @@ export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
     heap,
     tags: tagsOption(options.tags),
     contextTracking,
+    blockThresholdMillis: blockThresholdOption(options.blockThresholdMillis),
     metrics: metricsOption(options.metrics),
   };
 }

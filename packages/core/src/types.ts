@@ -67,6 +67,13 @@ export interface ProfilerOptions {
   /** How the sample context follows the active span. Default `auto`. */
   contextTracking?: ContextTrackingMode;
   /**
+   * Record event-loop blocks: each time the loop does not turn for at least this many
+   * milliseconds, an event in the events profile (its time, the requests in flight and queued
+   * behind it); the functions and spans that blocked are the samples inside it. `0` turns it off.
+   * Default 50; accepted 0, or 10 to 60000.
+   */
+  blockThresholdMillis?: number;
+  /**
    * Record metrics of every collected profile (CPU time per function and per
    * endpoint, wall time and requests per endpoint, heap in use) through the
    * OpenTelemetry metrics API: `true`, or options. Default false.

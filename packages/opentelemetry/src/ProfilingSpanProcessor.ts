@@ -65,6 +65,7 @@ export class ProfilingSpanProcessor implements SpanProcessor {
       if (root === undefined) {
         root = new LocalRoot(spanContext.spanId, sdkSpan.name ?? '');
         if (this.profileIdAttribute) span.setAttribute(ATTR_PYROSCOPE_PROFILE_ID, spanContext.spanId);
+        (this.profiling ? this.session : ProfilerSession.running())?.requestStarted(root);
       }
       const labels = new SpanLabels(spanContext.spanId, spanContext.traceId, root);
       labels.name = sdkSpan.name ?? '';

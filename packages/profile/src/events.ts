@@ -2,12 +2,17 @@ import { Function as PprofFunction, Label, Line, Location, Profile, Sample, Stri
 import { num, stringsOf } from './decode';
 import type { Int64, PprofMessage } from './decode';
 import {
+  LABEL_DELAYED_COUNT,
+  LABEL_DELAYED_ENDPOINT,
   LABEL_END_TIMESTAMP,
   LABEL_EVENT,
   LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_PARENT_SPAN_ID,
+  LABEL_REQUESTS_IN_FLIGHT,
+  LABEL_REQUESTS_QUEUED,
   LABEL_RUNNING,
   LABEL_SPAN_ID,
+  LABEL_THREAD_ID,
   LABEL_THREAD_NAME,
   LABEL_TRACE_ENDPOINT,
   LABEL_TRACE_ID,
@@ -23,8 +28,15 @@ import {
  * `go tool pprof -top` lists where the time went by name.
  */
 
-/** What an event is: the `event` label. */
-export type EventKind = 'span';
+/** What an event is: the `event` label. A `block`: the event loop did not turn (see `LoopBlockMonitor` in `@spanprof/core`). */
+export type EventKind = 'span' | 'block';
+
+/** A label of an event beyond its string labels, kept in order (a key may repeat). */
+export interface EventLabel {
+  readonly key: string;
+  readonly str?: string;
+  readonly num?: number;
+}
 
 /** An event as the profiler hands it to `eventsProfile`: times in nanoseconds since 1970. */
 export interface EventInput {
@@ -35,6 +47,8 @@ export interface EventInput {
   readonly endNanos: bigint;
   /** String labels: the span labels, `parent_span_id`, `running` (empty values are left out). */
   readonly labels: Readonly<Record<string, string>>;
+  /** More labels, numeric or repeated, in order. */
+  readonly extra?: readonly EventLabel[];
 }
 
 /** An event as the views read it. */
@@ -52,6 +66,12 @@ export interface TimelineEvent {
   /** A span still running at collection: `end` is the collection's time. */
   readonly running: boolean;
   readonly thread: string;
+  /** `thread_id`: `0` on the main thread. */
+  readonly threadId: string;
+  /** A block's requests: in flight when it ended, queued (started in the next turn), and the endpoints most delayed. */
+  readonly requestsInFlight: number;
+  readonly requestsQueued: number;
+  readonly delayed: readonly { endpoint: string; count: number }[];
 }
 
 /** The events of a period as a pprof profile (no tags, no thread labels: the collector adds those as to any profile). */
@@ -77,6 +97,11 @@ export function eventsProfile(events: readonly EventInput[]): Profile {
     const label = [new Label({ key: eventKey, str: strings.dedup(e.kind) }), new Label({ key: endKey, num: e.endNanos })];
     for (const [key, value] of Object.entries(e.labels)) {
       if (value !== '') label.push(new Label({ key: strings.dedup(key), str: strings.dedup(value) }));
+    }
+    for (const l of e.extra ?? []) {
+      label.push(
+        l.str !== undefined ? new Label({ key: strings.dedup(l.key), str: strings.dedup(l.str) }) : new Label({ key: strings.dedup(l.key), num: l.num ?? 0 }),
+      );
     }
     const duration = e.endNanos > e.startNanos ? e.endNanos - e.startNanos : 0n;
     return new Sample({ locationId: [location(e.kind, e.name)], value: [1, duration], label });
@@ -105,11 +130,18 @@ export function readEvents(profile: PprofMessage): TimelineEvent[] {
   const events: TimelineEvent[] = [];
   for (const sample of profile.sample) {
     const labels = new Map<string, string>();
+    const numbers = new Map<string, number>();
+    const delayed: { endpoint: string; count: number }[] = [];
     let endNanos: number | undefined;
     for (const l of sample.label) {
       const key = str(l.key);
       if (key === LABEL_END_TIMESTAMP) endNanos = num(l.num);
-      else labels.set(key, str(l.str));
+      else if (key === LABEL_DELAYED_ENDPOINT) delayed.push({ endpoint: str(l.str), count: 0 });
+      else if (key === LABEL_DELAYED_COUNT) {
+        const last = delayed[delayed.length - 1];
+        if (last !== undefined) last.count = num(l.num);
+      } else if (num(l.str) !== 0) labels.set(key, str(l.str));
+      else numbers.set(key, num(l.num));
     }
     const kind = labels.get(LABEL_EVENT);
     if (kind === undefined || kind === '' || endNanos === undefined) continue;
@@ -128,6 +160,10 @@ export function readEvents(profile: PprofMessage): TimelineEvent[] {
       endpoint: labels.get(LABEL_TRACE_ENDPOINT) ?? '',
       running: labels.get(LABEL_RUNNING) === 'true',
       thread: labels.get(LABEL_THREAD_NAME) ?? '',
+      threadId: labels.get(LABEL_THREAD_ID) ?? '',
+      requestsInFlight: numbers.get(LABEL_REQUESTS_IN_FLIGHT) ?? 0,
+      requestsQueued: numbers.get(LABEL_REQUESTS_QUEUED) ?? 0,
+      delayed,
     });
   }
   return events;

@@ -1,10 +1,14 @@
 export {
   EVENTS_KIND,
   HEAP_KIND,
+  LABEL_DELAYED_COUNT,
+  LABEL_DELAYED_ENDPOINT,
   LABEL_END_TIMESTAMP,
   LABEL_EVENT,
   LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_PARENT_SPAN_ID,
+  LABEL_REQUESTS_IN_FLIGHT,
+  LABEL_REQUESTS_QUEUED,
   LABEL_RUNNING,
   LABEL_SPAN_ID,
   LABEL_THREAD_ID,
@@ -26,7 +30,7 @@ export {
   WALL_KIND,
 } from './schema';
 export { eventsProfile, readEvents } from './events';
-export type { EventInput, EventKind, TimelineEvent } from './events';
+export type { EventInput, EventKind, EventLabel, TimelineEvent } from './events';
 export {
   addRequestTimes,
   bucketMillis,
@@ -63,6 +67,8 @@ export type {
 } from './analysis';
 export { endpointTimes, scopeTime, spanTimes, timeline, traceTimes } from './spanTimes';
 export type { EndpointTime, ScopeTime, SpanTime, Timeline, TimelineSample, TraceTime } from './spanTimes';
+export { loopBlocks } from './blocks';
+export type { BlockFunction, BlockSpan, LoopBlock } from './blocks';
 export { compare } from './compare';
 export type { CompareOptions, Comparison, EndpointComparison, FunctionChange, SideSummary } from './compare';
 export { loadProfiles, ProfileDirectory, ProfileDirectoryError, selectProfiles } from './ProfileDirectory';

@@ -31,6 +31,15 @@ export const LABEL_END_TIMESTAMP = 'end_timestamp_ns';
 /** Labels of the events profile (`<...>.events.pb.gz`): what each event is (see `EventKind`), and a span event's parent. */
 export const LABEL_EVENT = 'event';
 export const LABEL_PARENT_SPAN_ID = 'parent_span_id';
+/**
+ * On a `block` event (the event loop did not turn): requests in flight when it ended and requests
+ * that started in the next turn (numeric), and the endpoints with the most of those delayed
+ * requests, each `delayed_endpoint` followed by its `delayed_count` (repeated, most first).
+ */
+export const LABEL_REQUESTS_IN_FLIGHT = 'requests_in_flight';
+export const LABEL_REQUESTS_QUEUED = 'requests_queued';
+export const LABEL_DELAYED_ENDPOINT = 'delayed_endpoint';
+export const LABEL_DELAYED_COUNT = 'delayed_count';
 /** `true` on a span event for a span still running when the profile was collected: its end is the collection's time. */
 export const LABEL_RUNNING = 'running';
 
