@@ -5,7 +5,19 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { VERSION } from './version';
-import { compare, costByLabel, findSpan, flameGraph, hotspots, ProfileDirectory, rank, scopeTime, selectProfiles, timeline } from '@spanprof/profile';
+import {
+  compare,
+  costByLabel,
+  findSpan,
+  flameGraph,
+  hotspots,
+  ProfileDirectory,
+  loopBlocks,
+  rank,
+  scopeTime,
+  selectProfiles,
+  timeline,
+} from '@spanprof/profile';
 import type { Cost, ProfileFilter, RankOrder, Scope, TimeKind } from '@spanprof/profile';
 
 export interface ViewServerOptions {
@@ -69,7 +81,7 @@ function loadAssets(): Map<string, Asset> {
 }
 
 /** Paths the page answers itself (deep links): they all get the page. */
-const PAGE_PATHS = /^\/(?:|span\/[^/]+|trace\/[^/]+|root\/[^/]+|endpoint\/.+|label\/[^/]+|by\/[^/]+|compare)$/;
+const PAGE_PATHS = /^\/(?:|span\/[^/]+|trace\/[^/]+|root\/[^/]+|endpoint\/.+|label\/[^/]+|by\/[^/]+|compare|blocks)$/;
 
 function parseFilter(params: URLSearchParams, name = 'tag'): ProfileFilter {
   const tags: Record<string, string> = {};
@@ -286,6 +298,8 @@ export class ViewServer {
         return this.ranking(params);
       case '/api/hotspots':
         return this.hotspots(params);
+      case '/api/blocks':
+        return this.blocks(params);
       case '/api/timeline':
         return this.timeline(params);
       case '/api/compare':
@@ -366,6 +380,13 @@ export class ViewServer {
       traces: scope.kind === 'endpoint' || scope.kind === 'label' ? within?.traces.slice(0, limit) : undefined,
       flame: flameGraph(selected, scope, value),
     };
+  }
+
+  /** The event-loop blocks of the selection, longest first. */
+  private blocks(params: URLSearchParams): unknown {
+    const selected = selectProfiles(this.profiles.profiles, parseFilter(params));
+    const blocks = loopBlocks(selected);
+    return { profiles: selected.length, blocks: blocks.slice(0, parseLimit(params, 100)), count: blocks.length };
   }
 
   /** The timeline of a span's local root: its spans as bars, its samples in time (`?span=ID`). */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ProfileDirectoryError } from '@spanprof/profile';
 import { UsageError } from './common';
 import type { Output } from './common';
+import { blocksCommand } from './commands/blocks';
 import { diffCommand } from './commands/diff';
 import { hotspotsCommand } from './commands/hotspots';
 import { spansCommand } from './commands/spans';
@@ -20,7 +21,7 @@ export async function main(
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: err });
-  for (const add of [spansCommand, hotspotsCommand, diffCommand, viewCommand]) add(program, output);
+  for (const add of [spansCommand, hotspotsCommand, blocksCommand, diffCommand, viewCommand]) add(program, output);
 
   try {
     await program.parseAsync(argv);

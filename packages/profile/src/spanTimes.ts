@@ -4,6 +4,7 @@ import type { TimelineEvent } from './events';
 import type { Scope } from './analysis';
 import type { IndexedProfile } from './ProfileIndex';
 import { NONE } from './ProfileIndex';
+import { TAG_PROCESS_PID } from './schema';
 
 /**
  * Where a span's time went: its duration (from its start and end, exact), the CPU time sampled
@@ -276,6 +277,8 @@ export interface Timeline {
   /** Its samples that carry a time, by time (at most `maxSamples`: the rest are left out, `truncated`). */
   samples: TimelineSample[];
   truncated: boolean;
+  /** The event-loop blocks of its process and thread during it. */
+  blocks: { start: number; end: number }[];
 }
 
 /** The timeline of the local root of `spanId`: its spans as bars, its samples in time. Undefined when the span was not recorded. */
@@ -307,5 +310,24 @@ export function timeline(profiles: readonly IndexedProfile[], spanId: string, ma
     }
   }
   samples.sort((a, b) => a.time - b.time);
-  return { root, spans, samples, truncated };
+  const end = Math.max(root.end, ...spans.map((s) => s.end));
+  // The blocks of the root's own process and thread.
+  let pid: string | undefined;
+  let threadId: string | undefined;
+  for (const p of profiles) {
+    const e = p.events.find((x) => x.kind === 'span' && x.spanId === root.spanId);
+    if (e !== undefined) {
+      pid = p.tags[TAG_PROCESS_PID];
+      threadId = e.threadId;
+      break;
+    }
+  }
+  const blocks: { start: number; end: number }[] = [];
+  for (const p of profiles) {
+    if (p.tags[TAG_PROCESS_PID] !== pid) continue;
+    for (const e of p.events) {
+      if (e.kind === 'block' && e.threadId === threadId && e.end >= root.start && e.start <= end) blocks.push({ start: e.start, end: e.end });
+    }
+  }
+  return { root, spans, samples, truncated, blocks };
 }

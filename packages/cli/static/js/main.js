@@ -4,6 +4,7 @@ import { destroyCharts } from './flame.js';
 import { esc } from './format.js';
 import { renderFilters, wireFilters } from './filters.js';
 import { go, link, startNavigation } from './url.js';
+import { blocksView } from './views/blocks.js';
 import { byLabelView } from './views/bylabel.js';
 import { compareView } from './views/compare.js';
 import { overview } from './views/overview.js';
@@ -20,6 +21,7 @@ const view = document.getElementById('view');
  *   /endpoint/<name>       an endpoint's aggregated flame graph
  *   /label/<name>=<value>  the samples with a custom label (tenant=acme)
  *   /by/<name>             a label's values ranked (tenant, thread_name)
+ *   /blocks                the event-loop blocks, longest first
  *   /compare?base=k=v&head=k=v   two selections side by side
  * Query parameters shared by all: tag=key=value (repeatable), from, to (epoch
  * ms), value=cpu|wall. The body's `data-ready` is set once the view is drawn.
@@ -29,7 +31,8 @@ async function render() {
   destroyCharts();
   const path = location.pathname;
   for (const a of document.querySelectorAll('nav a')) {
-    a.classList.toggle('active', (a.dataset.nav === 'compare') === path.startsWith('/compare'));
+    const page = path.startsWith('/compare') ? 'compare' : path === '/blocks' ? 'blocks' : 'overview';
+    a.classList.toggle('active', a.dataset.nav === page);
   }
   document.body.dataset.ready = '';
   try {
@@ -41,6 +44,7 @@ async function render() {
     if (m) await scopeView(m[1], decodeURIComponent(m[2]));
     else if (by) await byLabelView(decodeURIComponent(by[1]));
     else if (path === '/compare') await compareView();
+    else if (path === '/blocks') await blocksView();
     else await overview();
     document.title = `spanprof · ${document.querySelector('h1')?.textContent ?? 'view'}`;
   } catch (err) {

@@ -1,6 +1,7 @@
 // The timeline of a span's local root, as SVG: each span a bar from its start to its end (indented
 // under its parent), each sample a tick on the bar of the span it was taken in, orange when its
-// time was on the CPU. Where the bars have no ticks, the request waited.
+// time was on the CPU. Where the bars have no ticks, the request waited. Event-loop blocks are
+// shaded across all rows.
 import { esc, ms } from './format.js';
 
 const WIDTH = 1100;
@@ -30,6 +31,13 @@ export function timelineSvg(t, focus) {
   const row = new Map(t.spans.map((s, i) => [s.spanId, i]));
   const height = AXIS + t.spans.length * ROW + 6;
   const parts = [];
+  // Event-loop blocks under everything: nothing else on this thread ran then.
+  for (const b of t.blocks ?? []) {
+    const from = x(Math.max(b.start, start));
+    parts.push(
+      `<rect x="${from}" y="${AXIS - 4}" width="${Math.max(1, x(Math.min(b.end, end)) - from)}" height="${height - AXIS + 4}" class="block"><title>event loop blocked ${ms((b.end - b.start) * 1e6)} ms</title></rect>`,
+    );
+  }
   const every = step(total);
   for (let at = 0; at <= total; at += every) {
     parts.push(

@@ -55,7 +55,7 @@ export async function scopeView(kind, id) {
   view.innerHTML = `<h1>${title}</h1>
       ${timeFacts(h.time)}
       <div class="facts">${facts}<div><span>CPU (sampled)</span>${ms(h.total.cpuNanos)} ms</div><div><span>running (sampled)</span>${ms(h.total.wallNanos)} ms</div><div><span>samples</span>${h.total.samples}</div></div>
-      ${kind === 'span' ? '<h2>Timeline of its local root</h2><p class="muted">Bars: spans from start to end. Ticks: samples, orange where the time was on the CPU. Where a bar has no ticks, it waited.</p><div id="timeline-box"></div>' : ''}
+      ${kind === 'span' ? '<h2>Timeline of its local root</h2><p class="muted">Bars: spans from start to end. Ticks: samples, orange where the time was on the CPU. Where a bar has no ticks, it waited. Red shade: the event loop was blocked.</p><div id="timeline-box"></div>' : ''}
       <div class="toolbar">${extra} ${valueToggle()}</div>
       <h2>Flame graph (${value === 'cpu' ? 'CPU' : 'running'} time)</h2><div id="flame-box"></div>
       <h2>Top functions</h2>${functionsTable(h.functions, h.total, value)}
