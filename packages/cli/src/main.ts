@@ -4,6 +4,7 @@ import { UsageError } from './common';
 import type { Output } from './common';
 import { blocksCommand } from './commands/blocks';
 import { diffCommand } from './commands/diff';
+import { eventsCommand } from './commands/events';
 import { hotspotsCommand } from './commands/hotspots';
 import { spansCommand } from './commands/spans';
 import { viewCommand } from './commands/view';
@@ -21,7 +22,7 @@ export async function main(
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: err });
-  for (const add of [spansCommand, hotspotsCommand, blocksCommand, diffCommand, viewCommand]) add(program, output);
+  for (const add of [spansCommand, hotspotsCommand, blocksCommand, eventsCommand, diffCommand, viewCommand]) add(program, output);
 
   try {
     await program.parseAsync(argv);

@@ -16,6 +16,8 @@ import { logger } from './diag';
 import type { LocalRoot, SampleLabels } from './labels';
 import { MAX_SPAN_EVENTS, SpanTimeline } from './SpanTimeline';
 import { LoopBlockMonitor, MAX_BLOCKS_PER_PERIOD } from './LoopBlockMonitor';
+import { EventRecorder, MAX_IO_EVENTS_PER_PERIOD } from './events/EventRecorder';
+import { IoEvents, ownIo } from './events/IoEvents';
 import type { ResolvedOptions } from './options';
 import { RequestCounter } from './RequestCounter';
 import { labelsOfSampleContext } from './sampleContext';
@@ -84,7 +86,11 @@ export class ProfileCollector {
   private readonly timeline = new SpanTimeline();
   /** Event-loop blocks (undefined when `blockThresholdMillis` is 0). */
   private readonly blocks: LoopBlockMonitor | undefined;
+  /** I/O waits and GC pauses (undefined when `events` is off). */
+  private readonly events: EventRecorder | undefined;
+  private readonly io: IoEvents | undefined;
   private readonly eventDrops = new Outage(codes.EVENTS_DROPPED, logger);
+  private epochOffset = Date.now() - performance.now();
 
   /** What the out-of-memory monitor's export process was last given (written again when the tags change). */
   private oomWritten: string | undefined;
@@ -100,6 +106,10 @@ export class ProfileCollector {
   ) {
     this.heapOn = options.heap !== false;
     this.blocks = options.blockThresholdMillis > 0 ? new LoopBlockMonitor(options.blockThresholdMillis) : undefined;
+    if (options.events !== false) {
+      this.events = new EventRecorder(options.events.thresholdMillis);
+      this.io = new IoEvents(this.events, options.events.sources);
+    }
   }
 
   /** Starts the profilers; false (after an error) when the wall profiler cannot start. Never throws. */
@@ -128,10 +138,13 @@ export class ProfileCollector {
       }
     }
     this.armOomMonitor();
-    if (this.sourceMapper !== undefined) void loadSourceMaps(this.sourceMapper, this.figures);
+    // Reading the maps is spanprof's own I/O: no events of the application's.
+    const mapper = this.sourceMapper;
+    if (mapper !== undefined) void ownIo(() => loadSourceMaps(mapper, this.figures));
     this.tracker = strategy === 'async-frame' ? new AsyncFrameTracker() : new AsyncHooksTracker();
     this.tracker.start();
     this.blocks?.start();
+    this.io?.start();
     this.periodStart = new Date();
     return true;
   }
@@ -172,12 +185,17 @@ export class ProfileCollector {
     // Two short synchronous steps rather than one long one: the wall profile
     // (stop, restart, serialise with labels), then, a tick later, the heap profile.
     let began = performance.now();
+    // The system clock less the performance clock: the I/O and GC events' times on the samples' clock.
+    this.epochOffset = Date.now() - began;
     const wall = this.takeWall(restart);
     // The same instant as the wall profile's end; the endpoints of the last requests are read now.
     const { counts: requests, times: requestTimes } = this.requests.take();
+    // The spans of the period's I/O waits are recorded like those with samples.
+    if (this.events !== undefined) for (const span of this.events.spans()) this.timeline.sampled(span);
     const spans = this.timeline.take(BigInt(end.getTime()) * 1_000_000n);
-    // After the wall profile: its samples told each block which requests blocked.
+    // After the wall profile: its samples told each block which requests blocked, and each GC pause its span.
     const blocks = this.blocks?.take() ?? { events: [], dropped: 0 };
+    const io = this.events?.take(this.epochOffset) ?? { events: [], dropped: 0 };
     this.afterWall(restart);
     let pause = performance.now() - began;
     let heapProfile: Profile | undefined;
@@ -194,14 +212,15 @@ export class ProfileCollector {
       this.stop();
       onStopped?.();
     }
-    if (spans.dropped > 0 || blocks.dropped > 0) {
-      this.figures.droppedEvents += spans.dropped + blocks.dropped;
+    const dropped = spans.dropped + blocks.dropped + io.dropped;
+    if (dropped > 0) {
+      this.figures.droppedEvents += dropped;
       this.eventDrops.fail(
-        `${spans.dropped} spans with samples (at most ${MAX_SPAN_EVENTS}) and ${blocks.dropped} event-loop blocks (at most ${MAX_BLOCKS_PER_PERIOD}) were left out of the period's events profile`,
+        `events were left out of the period's events profile past its bounds: ${spans.dropped} spans (at most ${MAX_SPAN_EVENTS}), ${blocks.dropped} event-loop blocks (at most ${MAX_BLOCKS_PER_PERIOD}), ${io.dropped} I/O waits and GC pauses (at most ${MAX_IO_EVENTS_PER_PERIOD}; events.thresholdMillis keeps fewer)`,
         'stats().droppedEvents',
       );
-    } else this.eventDrops.recover('every span with samples and every event-loop block is in the events profile');
-    return this.batchOf(start, end, { counts: requests, times: requestTimes }, wall, heapProfile, [...spans.events, ...blocks.events]);
+    } else this.eventDrops.recover('every span, block, I/O wait and GC pause is in the events profile');
+    return this.batchOf(start, end, { counts: requests, times: requestTimes }, wall, heapProfile, [...spans.events, ...blocks.events, ...io.events]);
   }
 
   /**
@@ -213,7 +232,10 @@ export class ProfileCollector {
   private readonly labelSample = ({ node, context }: SampleContextEntry): Record<string, string | bigint> => {
     if (context === undefined) return NO_LABELS;
     const labels = labelsOfSampleContext(context.context);
-    if (this.blocks?.hasBlocks() === true && node.name !== IDLE_FUNCTION) this.blocks.sampledAt(context.timestamp, labels?.root);
+    if (node.name !== IDLE_FUNCTION) {
+      if (this.blocks?.hasBlocks() === true) this.blocks.sampledAt(context.timestamp, labels?.root);
+      if (this.events?.hasUnattributedGc() === true) this.events.sampledAt(context.timestamp, labels, this.epochOffset);
+    }
     if (labels === undefined) {
       if (node.name === IDLE_FUNCTION) return NO_LABELS;
       return { [LABEL_END_TIMESTAMP]: context.timestamp * 1000n };
@@ -365,6 +387,7 @@ export class ProfileCollector {
   /** Stops the context tracking and the heap profiler (the wall profiler stops in the last `collect`). */
   stop(): void {
     this.blocks?.stop();
+    this.io?.stop();
     this.tracker?.stop();
     this.tracker = undefined;
     if (this.heapOn) heap.stop();

@@ -1,7 +1,8 @@
 import { logger } from './diag';
 import { booleanOption as checkBoolean, integerOption as checkInteger, warnOption } from '@spanprof/exporter-base';
 import type { MeterProvider } from '@opentelemetry/api';
-import type { ContextTrackingMode, HeapOptions, ProfileMetricsOptions, ProfilerOptions } from './types';
+import type { ContextTrackingMode, EventOptions, HeapOptions, ProfileMetricsOptions, ProfilerOptions } from './types';
+import type { EventSources } from './events/IoEvents';
 
 export const DEFAULT_SAMPLING_INTERVAL_MICROS = 10101;
 export const DEFAULT_UPLOAD_PERIOD_MILLIS = 60000;
@@ -10,6 +11,7 @@ export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
 export const DEFAULT_HEAP_STACK_DEPTH = 64;
 export const DEFAULT_TOP_FUNCTIONS = 20;
 export const DEFAULT_BLOCK_THRESHOLD_MILLIS = 50;
+export const DEFAULT_EVENT_THRESHOLD_MILLIS = 1;
 
 /** Options with every default applied and every value checked. */
 export interface ResolvedOptions {
@@ -23,6 +25,8 @@ export interface ResolvedOptions {
   contextTracking: ContextTrackingMode;
   /** 0: off. */
   blockThresholdMillis: number;
+  /** The I/O and GC events, or false when off. */
+  events: { thresholdMillis: number; sources: EventSources } | false;
   /** The `metrics` option as given when it is on (checked by `resolveMetricsOptions`), else false. */
   metrics: ProfileMetricsOptions | false;
 }
@@ -90,6 +94,18 @@ function blockThresholdOption(value: unknown): number {
   return DEFAULT_BLOCK_THRESHOLD_MILLIS;
 }
 
+const EVENT_SOURCES = ['fs', 'dns', 'net', 'http', 'gc'] as const;
+
+function eventsOption(value: unknown): ResolvedOptions['events'] {
+  if (value === false) return false;
+  let given: EventOptions = {};
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) given = value;
+  else if (value !== undefined && value !== true) warn('events', value, 'true, false or { thresholdMillis, fs, dns, net, http, gc }', true);
+  const sources = {} as EventSources;
+  for (const source of EVENT_SOURCES) sources[source] = booleanOption(`events.${source}`, given[source], true);
+  return { thresholdMillis: integerOption('events.thresholdMillis', given.thresholdMillis, DEFAULT_EVENT_THRESHOLD_MILLIS, 0, 60_000), sources };
+}
+
 const TRACKING_MODES: readonly ContextTrackingMode[] = ['auto', 'async-frame', 'async-hooks'];
 
 export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
@@ -122,6 +138,7 @@ export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
     tags: tagsOption(options.tags),
     contextTracking,
     blockThresholdMillis: blockThresholdOption(options.blockThresholdMillis),
+    events: eventsOption(options.events),
     metrics: metricsOption(options.metrics),
   };
 }

@@ -15,6 +15,22 @@ export interface HeapOptions {
   stackDepth?: number;
 }
 
+/** Which I/O waits and GC pauses become events of the events profile, and from how long. */
+export interface EventOptions {
+  /** Shortest event kept, ms (0: all). Default 1; accepted 0 to 60000. */
+  thresholdMillis?: number;
+  /** Asynchronous `fs` and `fs.promises` calls. Default true. */
+  fs?: boolean;
+  /** `dns.lookup` and `dns.promises.lookup`. Default true. */
+  dns?: boolean;
+  /** Outgoing TCP connects. Default true. */
+  net?: boolean;
+  /** Outgoing `http`/`https` requests, when no HTTP instrumentation makes client spans for them. Default true. */
+  http?: boolean;
+  /** Garbage-collection pauses. Default true. */
+  gc?: boolean;
+}
+
 /** Profiling metrics through the OpenTelemetry metrics API (see `ProfileMetrics`). */
 export interface ProfileMetricsOptions {
   /**
@@ -73,6 +89,12 @@ export interface ProfilerOptions {
    * Default 50; accepted 0, or 10 to 60000.
    */
   blockThresholdMillis?: number;
+  /**
+   * Record I/O waits (file system, DNS, outgoing TCP connects and HTTP requests) with the span
+   * that started them, and GC pauses, as events of the events profile: `false` to turn off, or
+   * options. Default on, each at least 1 ms.
+   */
+  events?: boolean | EventOptions;
   /**
    * Record metrics of every collected profile (CPU time per function and per
    * endpoint, wall time and requests per endpoint, heap in use) through the

@@ -5,5 +5,5 @@ export type { HttpExporterOptions, HttpExporterStats, HttpRequestSpec } from './
 export { BOOLEAN_VALUES, envPositiveInteger, envString, firstEnv, MAX_TIMER_MILLIS, parseBoolean, parseKeyValueList, parsePositiveInteger } from './env';
 export { booleanOption, describeValue, integerOption, positiveIntegerOption, warnOption } from './options';
 export { codes, message } from './errors';
-export { withTracingSuppressed } from './suppress';
+export { isTracingSuppressed, withTracingSuppressed } from './suppress';
 export { Outage } from './outage';

@@ -5,11 +5,13 @@ import {
   LABEL_DELAYED_COUNT,
   LABEL_DELAYED_ENDPOINT,
   LABEL_END_TIMESTAMP,
+  LABEL_ERROR,
   LABEL_EVENT,
   LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_PARENT_SPAN_ID,
   LABEL_REQUESTS_IN_FLIGHT,
   LABEL_REQUESTS_QUEUED,
+  LABEL_RESOURCE,
   LABEL_RUNNING,
   LABEL_SPAN_ID,
   LABEL_THREAD_ID,
@@ -28,8 +30,15 @@ import {
  * `go tool pprof -top` lists where the time went by name.
  */
 
-/** What an event is: the `event` label. A `block`: the event loop did not turn (see `LoopBlockMonitor` in `@spanprof/core`). */
-export type EventKind = 'span' | 'block';
+/**
+ * What an event is: the `event` label. `span`: a span with its times. `block`: the event loop did
+ * not turn. `fs`, `dns`, `net`, `http`: an I/O wait a span started (a file system call, a DNS
+ * lookup, an outgoing TCP connect, an outgoing HTTP request). `gc`: a garbage-collection pause.
+ */
+export type EventKind = 'span' | 'block' | 'fs' | 'dns' | 'net' | 'http' | 'gc';
+
+/** The event kinds that are I/O waits. */
+export const IO_EVENT_KINDS: readonly string[] = Object.freeze(['fs', 'dns', 'net', 'http']);
 
 /** A label of an event beyond its string labels, kept in order (a key may repeat). */
 export interface EventLabel {
@@ -68,6 +77,10 @@ export interface TimelineEvent {
   readonly thread: string;
   /** `thread_id`: `0` on the main thread. */
   readonly threadId: string;
+  /** An I/O event's file, host or URL; '' for other events. */
+  readonly resource: string;
+  /** An I/O event that failed. */
+  readonly error: boolean;
   /** A block's requests: in flight when it ended, queued (started in the next turn), and the endpoints most delayed. */
   readonly requestsInFlight: number;
   readonly requestsQueued: number;
@@ -161,6 +174,8 @@ export function readEvents(profile: PprofMessage): TimelineEvent[] {
       running: labels.get(LABEL_RUNNING) === 'true',
       thread: labels.get(LABEL_THREAD_NAME) ?? '',
       threadId: labels.get(LABEL_THREAD_ID) ?? '',
+      resource: labels.get(LABEL_RESOURCE) ?? '',
+      error: labels.get(LABEL_ERROR) === 'true',
       requestsInFlight: numbers.get(LABEL_REQUESTS_IN_FLIGHT) ?? 0,
       requestsQueued: numbers.get(LABEL_REQUESTS_QUEUED) ?? 0,
       delayed,

@@ -4,11 +4,13 @@ export {
   LABEL_DELAYED_COUNT,
   LABEL_DELAYED_ENDPOINT,
   LABEL_END_TIMESTAMP,
+  LABEL_ERROR,
   LABEL_EVENT,
   LABEL_LOCAL_ROOT_SPAN_ID,
   LABEL_PARENT_SPAN_ID,
   LABEL_REQUESTS_IN_FLIGHT,
   LABEL_REQUESTS_QUEUED,
+  LABEL_RESOURCE,
   LABEL_RUNNING,
   LABEL_SPAN_ID,
   LABEL_THREAD_ID,
@@ -29,7 +31,7 @@ export {
   TAG_SERVICE_VERSION,
   WALL_KIND,
 } from './schema';
-export { eventsProfile, readEvents } from './events';
+export { eventsProfile, IO_EVENT_KINDS, readEvents } from './events';
 export type { EventInput, EventKind, EventLabel, TimelineEvent } from './events';
 export {
   addRequestTimes,

@@ -40,6 +40,9 @@ export const LABEL_REQUESTS_IN_FLIGHT = 'requests_in_flight';
 export const LABEL_REQUESTS_QUEUED = 'requests_queued';
 export const LABEL_DELAYED_ENDPOINT = 'delayed_endpoint';
 export const LABEL_DELAYED_COUNT = 'delayed_count';
+/** On an I/O event: what it was on (a file path, a host name, `host:port`, `METHOD host/path`), and `true` when it failed. */
+export const LABEL_RESOURCE = 'resource';
+export const LABEL_ERROR = 'error';
 /** `true` on a span event for a span still running when the profile was collected: its end is the collection's time. */
 export const LABEL_RUNNING = 'running';
 

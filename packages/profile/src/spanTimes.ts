@@ -1,5 +1,6 @@
 import { addRequestTimes, percentileMillis } from './comments';
 import type { RequestTimes } from './comments';
+import { IO_EVENT_KINDS } from './events';
 import type { TimelineEvent } from './events';
 import type { Scope } from './analysis';
 import type { IndexedProfile } from './ProfileIndex';
@@ -31,7 +32,13 @@ export interface SpanTime {
   cpuNanos: number;
   /** CPU time sampled in the spans under it (any depth, this process), at most what its duration leaves. */
   childCpuNanos: number;
-  /** The rest of its duration: off the CPU. */
+  /**
+   * Time in the I/O waits it or the spans under it started (file system, DNS, connects, outgoing
+   * HTTP; each at least `events.thresholdMillis`), overlaps counted once, within its duration and
+   * at most what its CPU time leaves.
+   */
+  ioNanos: number;
+  /** The rest of its duration: off the CPU and in no recorded I/O wait (timers, short I/O, the thread busy with other requests). */
   waitingNanos: number;
   /** Samples taken while the span itself was active. */
   samples: number;
@@ -78,6 +85,43 @@ function cpuBySpan(profiles: readonly IndexedProfile[]): Map<string, { cpuNanos:
   return bySpan;
 }
 
+/** The I/O waits of each recorded span and of the spans under it, as [start, end] intervals (ms). */
+function ioBySpan(profiles: readonly IndexedProfile[], spans: ReadonlyMap<string, TimelineEvent>): Map<string, [number, number][]> {
+  const io = new Map<string, [number, number][]>();
+  for (const p of profiles) {
+    for (const e of p.events) {
+      if (e.spanId === '' || !IO_EVENT_KINDS.includes(e.kind)) continue;
+      const seen = new Set<string>();
+      for (let at: string | undefined = e.spanId; at !== undefined && at !== '' && !seen.has(at); at = spans.get(at)?.parentSpanId) {
+        seen.add(at);
+        let list = io.get(at);
+        if (list === undefined) io.set(at, (list = []));
+        list.push([e.start, e.end]);
+        if (!spans.has(at)) break;
+      }
+    }
+  }
+  return io;
+}
+
+/** The length of the union of `intervals` within [from, to], ms. */
+function unionMillis(intervals: [number, number][], from: number, to: number): number {
+  if (intervals.length === 0) return 0;
+  const sorted = intervals
+    .map(([a, b]): [number, number] => [Math.max(a, from), Math.min(b, to)])
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let [start, end] = sorted[0] ?? [0, 0];
+  for (const [a, b] of sorted.slice(1)) {
+    if (a > end) {
+      total += end - start;
+      [start, end] = [a, b];
+    } else end = Math.max(end, b);
+  }
+  return sorted.length === 0 ? 0 : total + end - start;
+}
+
 /**
  * The time split of every span the profiles recorded (spans with samples, and their local
  * ancestors), keyed by span ID. Profiles without events profiles (older files) give none.
@@ -85,6 +129,7 @@ function cpuBySpan(profiles: readonly IndexedProfile[]): Map<string, { cpuNanos:
 export function spanTimes(profiles: readonly IndexedProfile[]): Map<string, SpanTime> {
   const events = spanEvents(profiles);
   const cpu = cpuBySpan(profiles);
+  const io = ioBySpan(profiles, events);
   const raw = new Map<string, { own: number; children: number }>();
   for (const spanId of events.keys()) raw.set(spanId, { own: cpu.get(spanId)?.cpuNanos ?? 0, children: 0 });
   // Each span's CPU goes to every recorded ancestor (a cycle in a damaged file stops at the first repeat).
@@ -105,6 +150,7 @@ export function spanTimes(profiles: readonly IndexedProfile[]): Map<string, Span
     const r = raw.get(spanId) ?? { own: 0, children: 0 };
     const cpuNanos = Math.min(r.own, durationNanos);
     const childCpuNanos = Math.min(r.children, durationNanos - cpuNanos);
+    const ioNanos = Math.min(Math.round(unionMillis(io.get(spanId) ?? [], e.start, e.end) * 1e6), durationNanos - cpuNanos - childCpuNanos);
     times.set(spanId, {
       spanId,
       parentSpanId: e.parentSpanId,
@@ -118,7 +164,8 @@ export function spanTimes(profiles: readonly IndexedProfile[]): Map<string, Span
       durationNanos,
       cpuNanos,
       childCpuNanos,
-      waitingNanos: durationNanos - cpuNanos - childCpuNanos,
+      ioNanos,
+      waitingNanos: durationNanos - cpuNanos - childCpuNanos - ioNanos,
       samples: cpu.get(spanId)?.samples ?? 0,
       thread: e.thread,
     });
@@ -137,7 +184,9 @@ export interface EndpointTime {
   p95Millis: number;
   /** Sampled CPU time of the endpoint per request (every span of it, this process). */
   cpuMillisPerRequest: number;
-  /** The rest of the mean duration: off the CPU. */
+  /** Time in recorded I/O waits per request (see `SpanTime.ioNanos`). */
+  ioMillisPerRequest: number;
+  /** The rest of the mean duration: off the CPU and in no recorded I/O wait. */
   waitingMillisPerRequest: number;
 }
 
@@ -148,6 +197,11 @@ export interface EndpointTime {
 export function endpointTimes(profiles: readonly IndexedProfile[]): Map<string, EndpointTime> {
   const durations = new Map<string, RequestTimes>();
   const cpu = new Map<string, number>();
+  // Every request with an I/O wait is recorded (its root with it): the sum over recorded roots is the endpoint's.
+  const io = new Map<string, number>();
+  for (const s of spanTimes(profiles).values()) {
+    if (s.spanId === s.localRootSpanId && s.ioNanos > 0) io.set(s.endpoint, (io.get(s.endpoint) ?? 0) + s.ioNanos);
+  }
   for (const p of profiles) {
     for (const [endpoint, t] of p.requestTimes) {
       let into = durations.get(endpoint);
@@ -169,6 +223,7 @@ export function endpointTimes(profiles: readonly IndexedProfile[]): Map<string, 
     if (t.count === 0) continue;
     const meanMillis = t.sumMillis / t.count;
     const cpuMillisPerRequest = Math.min((cpu.get(endpoint) ?? 0) / 1e6 / t.count, meanMillis);
+    const ioMillisPerRequest = Math.min((io.get(endpoint) ?? 0) / 1e6 / t.count, meanMillis - cpuMillisPerRequest);
     times.set(endpoint, {
       endpoint,
       requests: t.count,
@@ -176,7 +231,8 @@ export function endpointTimes(profiles: readonly IndexedProfile[]): Map<string, 
       p50Millis: percentileMillis(t.buckets, 0.5),
       p95Millis: percentileMillis(t.buckets, 0.95),
       cpuMillisPerRequest,
-      waitingMillisPerRequest: meanMillis - cpuMillisPerRequest,
+      ioMillisPerRequest,
+      waitingMillisPerRequest: meanMillis - cpuMillisPerRequest - ioMillisPerRequest,
     });
   }
   return times;
@@ -195,16 +251,19 @@ export interface TraceTime {
   durationNanos: number;
   /** Sampled CPU time of all its spans, at most its duration. */
   cpuNanos: number;
+  /** Its local roots' I/O waits, at most what the CPU time leaves. */
+  ioNanos: number;
   waitingNanos: number;
 }
 
 /** The time split of each trace whose local roots the profiles recorded, from `spanTimes`. */
 export function traceTimes(spans: ReadonlyMap<string, SpanTime>): Map<string, TraceTime> {
-  const traces = new Map<string, TraceTime & { cpu: number }>();
+  const traces = new Map<string, TraceTime & { cpu: number; io: number }>();
   for (const s of spans.values()) {
     if (s.spanId !== s.localRootSpanId) continue;
     const t = traces.get(s.traceId);
     const cpu = s.cpuNanos + s.childCpuNanos;
+    const io = s.ioNanos;
     if (t === undefined) {
       traces.set(s.traceId, {
         traceId: s.traceId,
@@ -215,8 +274,10 @@ export function traceTimes(spans: ReadonlyMap<string, SpanTime>): Map<string, Tr
         running: s.running,
         durationNanos: 0,
         cpuNanos: 0,
+        ioNanos: 0,
         waitingNanos: 0,
         cpu,
+        io,
       });
       continue;
     }
@@ -228,12 +289,14 @@ export function traceTimes(spans: ReadonlyMap<string, SpanTime>): Map<string, Tr
     t.end = Math.max(t.end, s.end);
     t.running ||= s.running;
     t.cpu += cpu;
+    t.io += io;
   }
   const times = new Map<string, TraceTime>();
-  for (const { cpu, ...t } of traces.values()) {
+  for (const { cpu, io, ...t } of traces.values()) {
     t.durationNanos = Math.max(0, Math.round((t.end - t.start) * 1e6));
     t.cpuNanos = Math.min(cpu, t.durationNanos);
-    t.waitingNanos = t.durationNanos - t.cpuNanos;
+    t.ioNanos = Math.min(io, t.durationNanos - t.cpuNanos);
+    t.waitingNanos = t.durationNanos - t.cpuNanos - t.ioNanos;
     times.set(t.traceId, t);
   }
   return times;
@@ -279,6 +342,8 @@ export interface Timeline {
   truncated: boolean;
   /** The event-loop blocks of its process and thread during it. */
   blocks: { start: number; end: number }[];
+  /** The I/O waits and GC pauses of its spans, by start (at most `maxSamples`). */
+  events: { kind: string; name: string; resource: string; start: number; end: number; spanId: string; error: boolean }[];
 }
 
 /** The timeline of the local root of `spanId`: its spans as bars, its samples in time. Undefined when the span was not recorded. */
@@ -329,5 +394,13 @@ export function timeline(profiles: readonly IndexedProfile[], spanId: string, ma
       if (e.kind === 'block' && e.threadId === threadId && e.end >= root.start && e.start <= end) blocks.push({ start: e.start, end: e.end });
     }
   }
-  return { root, spans, samples, truncated, blocks };
+  const events: Timeline['events'] = [];
+  for (const p of profiles) {
+    for (const e of p.events) {
+      if (e.kind === 'span' || e.kind === 'block' || e.localRootSpanId !== root.localRootSpanId || events.length >= maxSamples) continue;
+      events.push({ kind: e.kind, name: e.name, resource: e.resource, start: e.start, end: e.end, spanId: e.spanId, error: e.error });
+    }
+  }
+  events.sort((a, b) => a.start - b.start);
+  return { root, spans, samples, truncated, blocks, events };
 }

@@ -99,11 +99,11 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
 
 function describeTime({ kind, time }: ScopeTime): string {
   if (kind === 'endpoint') {
-    return `${time.requests.toLocaleString('en-US')} requests: mean ${millis(time.meanMillis)} ms (p50 ${millis(time.p50Millis)}, p95 ${millis(time.p95Millis)}), per request ${millis(time.cpuMillisPerRequest)} ms CPU and ${millis(time.waitingMillisPerRequest)} ms waiting`;
+    return `${time.requests.toLocaleString('en-US')} requests: mean ${millis(time.meanMillis)} ms (p50 ${millis(time.p50Millis)}, p95 ${millis(time.p95Millis)}), per request ${millis(time.cpuMillisPerRequest)} ms CPU, ${millis(time.ioMillisPerRequest)} ms I/O and ${millis(time.waitingMillisPerRequest)} ms waiting`;
   }
   const lasted = `${ms(time.durationNanos)} ms${time.running ? ' so far (still running)' : ''}`;
-  if (kind === 'trace') return `"${time.name}": ${lasted}, ${ms(time.cpuNanos)} ms CPU, ${ms(time.waitingNanos)} ms waiting`;
-  return `"${time.name}": ${lasted}, ${ms(time.cpuNanos)} ms CPU in it, ${ms(time.childCpuNanos)} ms CPU in its child spans, ${ms(time.waitingNanos)} ms waiting`;
+  if (kind === 'trace') return `"${time.name}": ${lasted}, ${ms(time.cpuNanos)} ms CPU, ${ms(time.ioNanos)} ms I/O, ${ms(time.waitingNanos)} ms waiting`;
+  return `"${time.name}": ${lasted}, ${ms(time.cpuNanos)} ms CPU in it, ${ms(time.childCpuNanos)} ms CPU in its child spans, ${ms(time.ioNanos)} ms I/O, ${ms(time.waitingNanos)} ms waiting`;
 }
 
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(bytes >= 10 * 1048576 ? 1 : 2);

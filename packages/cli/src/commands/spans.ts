@@ -48,7 +48,7 @@ export function spansCommand(program: Command, { print, warn }: Output): void {
     print(
       `${profiles.length} profile(s); ${ms(r.total.cpuNanos)} ms CPU in all, ${pct(r.total.cpuNanos - r.unattributed.cpuNanos, r.total.cpuNanos)} inside spans\n`,
     );
-    print('Endpoints (per request: mean duration, and its CPU time and waiting)');
+    print('Endpoints (per request: mean duration, and its CPU time, I/O waits and other waiting)');
     // Requests as the processor counted them ('-' in profiles without counts); traces with samples are fewer.
     const endpointRows = r.endpoints.slice(0, opts.limit).map((e) => {
       const t = e.time;
@@ -58,17 +58,22 @@ export function spansCommand(program: Command, { print, warn }: Output): void {
         t === undefined ? '-' : millis(t.meanMillis),
         t === undefined ? '-' : millis(t.p95Millis),
         t === undefined ? '-' : millis(t.cpuMillisPerRequest),
+        t === undefined ? '-' : millis(t.ioMillisPerRequest),
         t === undefined ? '-' : millis(t.waitingMillisPerRequest),
         ...costColumns(e, r.total),
       ];
     });
     print(
-      table(['endpoint', 'requests', 'mean ms', 'p95 ms', 'cpu ms/req', 'waiting ms/req', ...COST_HEADER], endpointRows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])),
+      table(
+        ['endpoint', 'requests', 'mean ms', 'p95 ms', 'cpu ms/req', 'io ms/req', 'waiting ms/req', ...COST_HEADER],
+        endpointRows,
+        new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+      ),
     );
     print("\nTraces (this process's part: first local root start to last end)");
     print(
       table(
-        ['trace id', 'name', 'duration ms', 'cpu ms', 'waiting ms', 'spans', 'samples', 'endpoint'],
+        ['trace id', 'name', 'duration ms', 'cpu ms', 'io ms', 'waiting ms', 'spans', 'samples', 'endpoint'],
         r.traces.slice(0, opts.limit).map((t) => {
           const time = t.time;
           return [
@@ -76,19 +81,20 @@ export function spansCommand(program: Command, { print, warn }: Output): void {
             time?.name ?? '-',
             time === undefined ? '-' : duration(time.durationNanos, time.running),
             ms(time?.cpuNanos ?? t.cpuNanos),
+            time === undefined ? '-' : ms(time.ioNanos),
             time === undefined ? '-' : ms(time.waitingNanos),
             String(t.spans),
             String(t.samples),
             t.endpoint,
           ];
         }),
-        new Set([2, 3, 4, 5, 6]),
+        new Set([2, 3, 4, 5, 6, 7]),
       ),
     );
     print('\nSpans (own cpu: sampled in the span itself; child cpu: in the spans under it)');
     print(
       table(
-        ['span id', 'name', 'duration ms', 'own cpu ms', 'child cpu ms', 'waiting ms', 'samples', 'endpoint'],
+        ['span id', 'name', 'duration ms', 'own cpu ms', 'child cpu ms', 'io ms', 'waiting ms', 'samples', 'endpoint'],
         r.spans.slice(0, opts.limit).map((s) => {
           const time = s.time;
           return [
@@ -97,12 +103,13 @@ export function spansCommand(program: Command, { print, warn }: Output): void {
             time === undefined ? '-' : duration(time.durationNanos, time.running),
             ms(time?.cpuNanos ?? s.cpuNanos),
             time === undefined ? '-' : ms(time.childCpuNanos),
+            time === undefined ? '-' : ms(time.ioNanos),
             time === undefined ? '-' : ms(time.waitingNanos),
             String(s.samples),
             s.endpoint,
           ];
         }),
-        new Set([2, 3, 4, 5, 6]),
+        new Set([2, 3, 4, 5, 6, 7]),
       ),
     );
   });

@@ -8,15 +8,15 @@ export function costCells(c, total) {
 export const costHead =
   '<th class="num">CPU ms</th><th class="num">CPU %</th><th class="num" title="sampled time the code ran (on the CPU or blocked in a synchronous call): pprof\'s wall time">running ms</th><th class="num">samples</th>';
 
-/** A span's duration and its split (own CPU, child spans' CPU, waiting), when recorded; under `splitHead`. */
+/** A span's duration and its split (own CPU, child spans' CPU, I/O, waiting), when recorded; under `splitHead`. */
 export function splitCells(s) {
   const t = s.time;
   const cell = (v) => `<td class="num">${v}</td>`;
-  if (t === undefined) return cell('-') + cell(ms(s.cpuNanos)) + cell('-') + cell('-') + cell(s.samples);
-  return cell(duration(t)) + cell(ms(t.cpuNanos)) + cell(ms(t.childCpuNanos)) + cell(ms(t.waitingNanos)) + cell(s.samples);
+  if (t === undefined) return cell('-') + cell(ms(s.cpuNanos)) + cell('-') + cell('-') + cell('-') + cell(s.samples);
+  return cell(duration(t)) + cell(ms(t.cpuNanos)) + cell(ms(t.childCpuNanos)) + cell(ms(t.ioNanos)) + cell(ms(t.waitingNanos)) + cell(s.samples);
 }
 export const splitHead =
-  '<th class="num">duration ms</th><th class="num">own CPU ms</th><th class="num">child CPU ms</th><th class="num">waiting ms</th><th class="num">samples</th>';
+  '<th class="num">duration ms</th><th class="num">own CPU ms</th><th class="num">child CPU ms</th><th class="num">I/O ms</th><th class="num">waiting ms</th><th class="num">samples</th>';
 
 /** Functions by self time (`kind`: cpu or wall), with a bar, shares of `total`, and where they are. */
 export function functionsTable(functions, total, kind) {

@@ -50,9 +50,17 @@ export function timelineSvg(t, focus) {
     const name = s.name.length > 30 ? `${s.name.slice(0, 29)}…` : s.name;
     parts.push(
       `<g data-span="${esc(s.spanId)}"><text x="${4 + 12 * depth(s)}" y="${y + 14}" class="name">${esc(name)}</text>` +
-        `<rect x="${x(s.start)}" y="${y + 3}" width="${Math.max(1, x(s.end) - x(s.start))}" height="${ROW - 6}" class="${cls}"><title>${esc(s.name)}: ${ms(s.durationNanos)} ms${s.running ? ' (still running)' : ''}, ${ms(s.cpuNanos)} ms CPU in it, ${ms(s.waitingNanos)} ms waiting</title></rect></g>`,
+        `<rect x="${x(s.start)}" y="${y + 3}" width="${Math.max(1, x(s.end) - x(s.start))}" height="${ROW - 6}" class="${cls}"><title>${esc(s.name)}: ${ms(s.durationNanos)} ms${s.running ? ' (still running)' : ''}, ${ms(s.cpuNanos)} ms CPU in it, ${ms(s.ioNanos)} ms I/O, ${ms(s.waitingNanos)} ms waiting</title></rect></g>`,
     );
   });
+  // I/O waits and GC pauses: a thin bar under the span that started them.
+  for (const e of t.events ?? []) {
+    const y = AXIS + (row.get(e.spanId) ?? 0) * ROW + ROW - 4;
+    const cls = e.kind === 'gc' ? 'gc' : e.error ? 'io error' : 'io';
+    parts.push(
+      `<rect x="${x(e.start)}" y="${y}" width="${Math.max(1.5, x(e.end) - x(e.start))}" height="3" class="${cls}" data-event="${esc(e.kind)}"><title>${esc(e.name)}${e.resource ? ` ${esc(e.resource)}` : ''}: ${ms((e.end - e.start) * 1e6)} ms${e.error ? ' (failed)' : ''}</title></rect>`,
+    );
+  }
   for (const sample of t.samples) {
     const i = row.get(sample.spanId) ?? 0;
     const y = AXIS + i * ROW;

@@ -26,19 +26,19 @@ export async function overview() {
           : ''
       }</div>
       <h2>Endpoints</h2>
-      <p class="muted">Per request: the mean duration (p95 beside it) split into CPU time (sampled) and waiting (off the CPU: I/O, timers, other requests).</p>
-      <table id="endpoints"><thead><tr><th>endpoint</th><th class="num">requests</th><th class="num">mean ms</th><th class="num">p95 ms</th><th class="num">CPU ms / request</th><th class="num">waiting ms / request</th>${costHead}</tr></thead><tbody>${r.endpoints
+      <p class="muted">Per request: the mean duration (p95 beside it) split into CPU time (sampled), I/O waits (file system, DNS, connects, outgoing HTTP) and other waiting (timers, short I/O, other requests).</p>
+      <table id="endpoints"><thead><tr><th>endpoint</th><th class="num">requests</th><th class="num">mean ms</th><th class="num">p95 ms</th><th class="num">CPU ms / request</th><th class="num">I/O ms / request</th><th class="num">waiting ms / request</th>${costHead}</tr></thead><tbody>${r.endpoints
         .map((e) => {
           const t = e.time;
           return `<tr><td>${idLink('endpoint', e.endpoint)}</td>${right(e.requests || '-')}${right(t ? millis(t.meanMillis) : '-')}${right(t ? millis(t.p95Millis) : '-')}
-            ${right(t ? millis(t.cpuMillisPerRequest) : e.requests ? ms(e.cpuNanos / e.requests) : '-')}${right(t ? millis(t.waitingMillisPerRequest) : '-')}${costCells(e, r.total)}</tr>`;
+            ${right(t ? millis(t.cpuMillisPerRequest) : e.requests ? ms(e.cpuNanos / e.requests) : '-')}${right(t ? millis(t.ioMillisPerRequest) : '-')}${right(t ? millis(t.waitingMillisPerRequest) : '-')}${costCells(e, r.total)}</tr>`;
         })
         .join('')}</tbody></table>
       <div>
-      <div><h2>Slowest traces</h2><table id="traces"><thead><tr><th>trace ID</th><th>name</th><th class="num">duration ms</th><th class="num">CPU ms</th><th class="num">waiting ms</th><th class="num">spans</th><th>endpoint</th></tr></thead><tbody>${r.traces
+      <div><h2>Slowest traces</h2><table id="traces"><thead><tr><th>trace ID</th><th>name</th><th class="num">duration ms</th><th class="num">CPU ms</th><th class="num">I/O ms</th><th class="num">waiting ms</th><th class="num">spans</th><th>endpoint</th></tr></thead><tbody>${r.traces
         .map(
           (t) =>
-            `<tr><td class="id">${idLink('trace', t.traceId)}</td><td>${esc(t.time?.name ?? '')}</td>${right(t.time ? duration(t.time) : '-')}${right(ms(t.time?.cpuNanos ?? t.cpuNanos))}${right(t.time ? ms(t.time.waitingNanos) : '-')}${right(t.spans)}<td>${esc(t.endpoint)}</td></tr>`,
+            `<tr><td class="id">${idLink('trace', t.traceId)}</td><td>${esc(t.time?.name ?? '')}</td>${right(t.time ? duration(t.time) : '-')}${right(ms(t.time?.cpuNanos ?? t.cpuNanos))}${right(t.time ? ms(t.time.ioNanos) : '-')}${right(t.time ? ms(t.time.waitingNanos) : '-')}${right(t.spans)}<td>${esc(t.endpoint)}</td></tr>`,
         )
         .join('')}</tbody></table></div>
       <div><h2>Slowest spans</h2><table id="spans"><thead><tr><th>span ID</th><th>name</th>${splitHead}<th>endpoint</th></tr></thead><tbody>${r.spans

@@ -55,7 +55,7 @@ export async function scopeView(kind, id) {
   view.innerHTML = `<h1>${title}</h1>
       ${timeFacts(h.time)}
       <div class="facts">${facts}<div><span>CPU (sampled)</span>${ms(h.total.cpuNanos)} ms</div><div><span>running (sampled)</span>${ms(h.total.wallNanos)} ms</div><div><span>samples</span>${h.total.samples}</div></div>
-      ${kind === 'span' ? '<h2>Timeline of its local root</h2><p class="muted">Bars: spans from start to end. Ticks: samples, orange where the time was on the CPU. Where a bar has no ticks, it waited. Red shade: the event loop was blocked.</p><div id="timeline-box"></div>' : ''}
+      ${kind === 'span' ? '<h2>Timeline of its local root</h2><p class="muted">Bars: spans from start to end. Ticks: samples, orange where the time was on the CPU. Where a bar has no ticks, it waited: green bars below it are its I/O waits, purple its GC pauses. Red shade: the event loop was blocked.</p><div id="timeline-box"></div>' : ''}
       <div class="toolbar">${extra} ${valueToggle()}</div>
       <h2>Flame graph (${value === 'cpu' ? 'CPU' : 'running'} time)</h2><div id="flame-box"></div>
       <h2>Top functions</h2>${functionsTable(h.functions, h.total, value)}
@@ -71,10 +71,10 @@ export async function scopeView(kind, id) {
       }
       ${
         h.traces
-          ? `<h2>Slowest traces</h2><table id="scope-traces"><thead><tr><th>trace ID</th><th class="num">duration ms</th><th class="num">CPU ms</th><th class="num">waiting ms</th>${costHead}<th class="num">spans</th></tr></thead><tbody>${h.traces
+          ? `<h2>Slowest traces</h2><table id="scope-traces"><thead><tr><th>trace ID</th><th class="num">duration ms</th><th class="num">CPU ms</th><th class="num">I/O ms</th><th class="num">waiting ms</th>${costHead}<th class="num">spans</th></tr></thead><tbody>${h.traces
               .map(
                 (t) =>
-                  `<tr><td class="id">${idLink('trace', t.traceId)}</td><td class="num">${t.time ? duration(t.time) : '-'}</td><td class="num">${t.time ? ms(t.time.cpuNanos) : '-'}</td><td class="num">${t.time ? ms(t.time.waitingNanos) : '-'}</td>${costCells(t, h.total)}<td class="num">${t.spans}</td></tr>`,
+                  `<tr><td class="id">${idLink('trace', t.traceId)}</td><td class="num">${t.time ? duration(t.time) : '-'}</td><td class="num">${t.time ? ms(t.time.cpuNanos) : '-'}</td><td class="num">${t.time ? ms(t.time.ioNanos) : '-'}</td><td class="num">${t.time ? ms(t.time.waitingNanos) : '-'}</td>${costCells(t, h.total)}<td class="num">${t.spans}</td></tr>`,
               )
               .join('')}</tbody></table>`
           : ''
@@ -94,15 +94,16 @@ export async function scopeView(kind, id) {
   }
 }
 
-/** Where the time of the span, trace or endpoint went (`h.time`), as facts and a bar: CPU, child spans' CPU, waiting. */
+/** Where the time of the span, trace or endpoint went (`h.time`), as facts and a bar: CPU, child spans' CPU, I/O, waiting. */
 function timeFacts(t) {
   if (!t) return '';
   const fact = (label, value) => `<div><span>${label}</span>${value}</div>`;
   if (t.kind === 'endpoint') {
     const e = t.time;
-    return `<div class="facts" id="time-facts">${fact('requests', e.requests.toLocaleString('en-US'))}${fact('mean', `${millis(e.meanMillis)} ms`)}${fact('p50', `${millis(e.p50Millis)} ms`)}${fact('p95', `${millis(e.p95Millis)} ms`)}${fact('CPU / request', `${millis(e.cpuMillisPerRequest)} ms`)}${fact('waiting / request', `${millis(e.waitingMillisPerRequest)} ms`)}</div>
+    return `<div class="facts" id="time-facts">${fact('requests', e.requests.toLocaleString('en-US'))}${fact('mean', `${millis(e.meanMillis)} ms`)}${fact('p50', `${millis(e.p50Millis)} ms`)}${fact('p95', `${millis(e.p95Millis)} ms`)}${fact('CPU / request', `${millis(e.cpuMillisPerRequest)} ms`)}${fact('I/O / request', `${millis(e.ioMillisPerRequest)} ms`)}${fact('waiting / request', `${millis(e.waitingMillisPerRequest)} ms`)}</div>
       ${splitBar([
         ['CPU', e.cpuMillisPerRequest, 'cpu'],
+        ['I/O', e.ioMillisPerRequest, 'io'],
         ['waiting', e.waitingMillisPerRequest, 'wait'],
       ])}`;
   }
@@ -112,10 +113,12 @@ function timeFacts(t) {
       ? [
           ['CPU in it', x.cpuNanos, 'cpu'],
           ['CPU in child spans', x.childCpuNanos, 'child'],
+          ['I/O', x.ioNanos, 'io'],
           ['waiting', x.waitingNanos, 'wait'],
         ]
       : [
           ['CPU', x.cpuNanos, 'cpu'],
+          ['I/O', x.ioNanos, 'io'],
           ['waiting', x.waitingNanos, 'wait'],
         ];
   return `<div class="facts" id="time-facts">${fact('name', esc(x.name))}${fact('duration', `${duration(x)} ms${x.running ? ' (still running)' : ''}`)}${parts.map(([label, v]) => fact(label, `${ms(v)} ms`)).join('')}</div>
