@@ -1,9 +1,11 @@
 'use strict';
 // Where a request's time went, against known truth: a real HTTP service (test/fixtures/time-split.js)
 // whose `GET /io` awaits a 40 ms timer, reads a file, looks up localhost and burns 10 ms of CPU.
-// The spans' durations must be the SDK's own, their CPU the burn's, the rest waiting; request
-// durations per endpoint must match the spans'; the events profile and the samples' timestamps
-// are read back with an independent decoder. On Node 20 (OpenTelemetry 2.x) and Node 24 (3.x).
+// The spans' durations must be the SDK's own, their CPU the burn's, their I/O the read's and the
+// lookup's (one event each, on the span, timed within the caller's own timing), the rest waiting;
+// request durations per endpoint must match the spans'; the events profile and the samples'
+// timestamps are read back with an independent decoder. Then a 300 ms event-loop block with 20
+// requests in flight. On Node 20 (OpenTelemetry 2.x) and Node 24 (3.x).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -49,9 +51,33 @@ function check({ dir, truth }) {
     assert.equal(time.running, false);
     assert.equal(time.name, s.name);
     assert.ok(Math.abs(time.durationNanos / 1e6 - (s.end - s.start)) < 0.01, `duration ${time.durationNanos / 1e6} ms, the SDK says ${s.end - s.start}`);
-    assert.equal(time.cpuNanos + time.childCpuNanos + time.waitingNanos, time.durationNanos);
-    // The 40 ms timer alone is off the CPU.
+    assert.equal(time.cpuNanos + time.childCpuNanos + time.ioNanos + time.waitingNanos, time.durationNanos);
+    // The 40 ms timer alone is off the CPU, and in no I/O wait.
     assert.ok(time.waitingNanos / 1e6 >= 38, `waiting ${time.waitingNanos / 1e6} ms < the 40 ms timer`);
+  }
+  // Each request's file read and lookup: one event each, on its span, no longer than the caller saw it.
+  const ioEvents = new Map();
+  for (const p of profiles)
+    for (const e of p.events)
+      if (e.kind === 'fs' || e.kind === 'dns') ioEvents.set(`${e.spanId} ${e.name}`, [...(ioEvents.get(`${e.spanId} ${e.name}`) ?? []), e]);
+  assert.equal(truth.ops.length, REQUESTS);
+  for (const op of truth.ops) {
+    const [read, ...moreReads] = ioEvents.get(`${op.spanId} fs.promises.readFile`) ?? [];
+    const [lookup, ...moreLookups] = ioEvents.get(`${op.spanId} dns.promises.lookup`) ?? [];
+    assert.ok(read !== undefined && moreReads.length === 0, `one readFile event on span ${op.spanId}`);
+    assert.ok(lookup !== undefined && moreLookups.length === 0, `one lookup event on span ${op.spanId}`);
+    assert.equal(read.resource, truth.file);
+    assert.equal(lookup.resource, 'localhost');
+    // Timed inside the caller's own measurement: at most as long, and not much shorter.
+    for (const [event, seen] of [
+      [read, op.readMillis],
+      [lookup, op.lookupMillis],
+    ]) {
+      const took = event.end - event.start;
+      assert.ok(took <= seen + 0.05 && took >= seen - 2, `${event.name}: ${took.toFixed(3)} ms, the caller saw ${seen.toFixed(3)} ms`);
+    }
+    const time = times.get(op.spanId);
+    assert.ok(time.ioNanos > 0 && time.ioNanos / 1e6 <= op.readMillis + op.lookupMillis + 0.05, `the span's I/O ${time.ioNanos / 1e6} ms`);
   }
   const cpu = mean(rows.map((r) => (r.time.cpuNanos + r.time.childCpuNanos) / 1e6));
   assert.ok(cpu >= 9 && cpu <= 14, `CPU per request ${cpu.toFixed(2)} ms; the burn is 10 ms`);
