@@ -268,7 +268,8 @@ export class IoEvents {
         if (request === undefined || known === undefined) return;
         started.delete(request);
         const status = response?.statusCode ?? 0;
-        const resource = `${request.method} ${request.host}${request.path.split('?')[0]}`;
+        const host = request.getHeader('host');
+        const resource = `${request.method} ${typeof host === 'string' ? host : request.host}${request.path.split('?')[0]}`;
         recorder.ended('http', 'http.request', resource, known.start, known.span, status >= 500);
       } catch (err) {
         logger.debug('http event failed', err);
