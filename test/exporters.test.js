@@ -5,6 +5,7 @@
 // their span link, with the batch's tags and time range, and heap profiles too.
 const { test, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const api = require('@opentelemetry/api');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
@@ -39,7 +40,8 @@ function burnCharge(ms) {
 /** Runs one traced request (root + child span burning CPU) through a processor exporting to `exporter`. */
 async function profiledRequest(exporter) {
   resetTracing();
-  const processor = new ProfilingSpanProcessor({ exporter, samplingIntervalMicros: 1000 });
+  // Every I/O wait, however short: the child span's file read is one.
+  const processor = new ProfilingSpanProcessor({ exporter, samplingIntervalMicros: 1000, events: { thresholdMillis: 0 } });
   const provider = new NodeTracerProvider({ resource: resourceFromAttributes(RESOURCE), spanProcessors: [processor] });
   provider.register();
   const tracer = provider.getTracer('test');
@@ -47,7 +49,7 @@ async function profiledRequest(exporter) {
   let ids;
   await tracer.startActiveSpan('GET /cart', { attributes: { 'http.request.method': 'GET' } }, async (root) => {
     await tracer.startActiveSpan('charge', async (child) => {
-      await null;
+      await fs.promises.readFile(__filename);
       burnCharge(120);
       ids = { root: root.spanContext().spanId, span: child.spanContext().spanId, trace: root.spanContext().traceId };
       child.end();
@@ -258,7 +260,7 @@ test('Pyroscope: bearer token; sampleLabels opts trace_id and the active span in
   }
 });
 
-test('Datadog: /profiling/v1/input with event.json, wall.pprof and space.pprof; Code Hotspots labels as 64-bit IDs', async () => {
+test('Datadog: /profiling/v1/input with event.json, wall.pprof, space.pprof and events.pprof; Code Hotspots labels as 64-bit IDs; the timeline', async () => {
   const receiver = await startReceiver();
   try {
     setEnv({ DD_TRACE_AGENT_URL: receiver.url, DD_TAGS: 'team:payments,region:eu', DD_ENV: 'prod' });
@@ -269,12 +271,12 @@ test('Datadog: /profiling/v1/input with event.json, wall.pprof and space.pprof; 
     assert.equal(req.url.pathname, '/profiling/v1/input');
     assert.equal(req.headers['dd-evp-origin'], 'spanprof');
     const parts = await parseMultipart(req);
-    assert.deepEqual(Object.keys(parts).sort(), ['event', 'space.pprof', 'wall.pprof']);
+    assert.deepEqual(Object.keys(parts).sort(), ['event', 'events.pprof', 'space.pprof', 'wall.pprof']);
     assert.equal(parts.event.filename, 'event.json');
     assert.equal(parts.event.mimeType, 'application/json');
     assert.equal(parts['wall.pprof'].filename, 'wall.pprof');
     const event = JSON.parse(parts.event.data);
-    assert.deepEqual(event.attachments, ['wall.pprof', 'space.pprof']);
+    assert.deepEqual(event.attachments, ['wall.pprof', 'space.pprof', 'events.pprof']);
     assert.equal(event.family, 'node');
     assert.equal(event.version, '4');
     assert.ok(Date.parse(event.start) >= before - 1000 && Date.parse(event.start) <= before + 50);
@@ -301,8 +303,23 @@ test('Datadog: /profiling/v1/input with event.json, wall.pprof and space.pprof; 
       assert.equal(s.labels.span_id, undefined);
       assert.equal(s.labels.trace_id, undefined);
     }
+    // The timeline: every wall sample at its time, and the I/O wait as Datadog's event.
+    for (const s of mine) assert.equal(typeof s.labels.end_timestamp_ns, 'bigint');
     const space = decodeProfile(parts['space.pprof'].data);
     assert.deepEqual(space.sampleTypes, ['inuse_objects/count', 'inuse_space/bytes']);
+    const timeline = decodeProfile(parts['events.pprof'].data);
+    assert.deepEqual(timeline.sampleTypes, ['timeline/nanoseconds']);
+    const read = timeline.samples.find((s) => s.labels.event === 'fs' && s.labels.operation === 'readFile');
+    assert.ok(read, `the file read: ${JSON.stringify(timeline.samples.map((s) => s.labels.operation ?? s.labels.event))}`);
+    assert.equal(read.labels.path, __filename);
+    assert.equal(unsigned(read.labels['span id']), datadogSpanId(ids.span));
+    assert.equal(unsigned(read.labels['local root span id']), datadogSpanId(ids.root));
+    const end = Number(read.labels.end_timestamp_ns / 1_000_000n);
+    assert.ok(end >= before && end <= after, 'ends within the period');
+    assert.ok(
+      timeline.samples.every((s) => ['fs', 'dns', 'net', 'gc'].includes(s.labels.event)),
+      'only the kinds Datadog shows',
+    );
   } finally {
     await receiver.close();
   }
@@ -318,7 +335,7 @@ test('datadogSpanId reads the 8 bytes as an unsigned big-endian integer', () => 
 test('several exporters at once: file, OTLP and Datadog each get the batch; one failing does not stop the others', async () => {
   const ok = await startReceiver();
   const failing = await startReceiver([{ status: 400, body: 'bad profile\nmore' }]);
-  const fs = require('node:fs');
+
   const os = require('node:os');
   const path = require('node:path');
   const { FileExporter } = require('@spanprof/core');

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { codes, envString, HttpProfileExporter } from '@spanprof/exporter-base';
+import { datadogTimeline } from './timeline';
 import { VERSION } from './version';
 import {
   encodeGzipped,
@@ -90,7 +91,10 @@ export class DatadogProfileExporter extends HttpProfileExporter {
   protected async requestsFor(batch: ProfileBatch): Promise<HttpRequestSpec[]> {
     if (batch.profiles.length === 0) return [];
     const form = new FormData();
+    // The I/O waits and GC pauses as Datadog's timeline events.
+    const timeline = batch.events === undefined ? undefined : datadogTimeline(batch.events.profile);
     const attachments = batch.profiles.map((p) => FILE_OF[p.kind]);
+    if (timeline !== undefined) attachments.push(FILE_OF.events);
     const event = {
       attachments,
       start: batch.start.toISOString(),
@@ -105,6 +109,7 @@ export class DatadogProfileExporter extends HttpProfileExporter {
       const bytes = collected.kind === 'wall' ? await encodeGzipped(profile) : collected.encoded;
       form.append(FILE_OF[collected.kind], new Blob([bytes], { type: 'application/octet-stream' }), FILE_OF[collected.kind]);
     }
+    if (timeline !== undefined) form.append(FILE_OF.events, new Blob([await encodeGzipped(timeline)], { type: 'application/octet-stream' }), FILE_OF.events);
     const headers = { 'dd-evp-origin': 'spanprof', 'dd-evp-origin-version': VERSION };
     return [{ url: this.intakeUrl, headers, body: form, what: `batch ${batch.sequence}` }];
   }
