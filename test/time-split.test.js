@@ -52,8 +52,8 @@ function check({ dir, truth }) {
     assert.equal(time.name, s.name);
     assert.ok(Math.abs(time.durationNanos / 1e6 - (s.end - s.start)) < 0.01, `duration ${time.durationNanos / 1e6} ms, the SDK says ${s.end - s.start}`);
     assert.equal(time.cpuNanos + time.childCpuNanos + time.ioNanos + time.waitingNanos, time.durationNanos);
-    // The 40 ms timer alone is off the CPU, and in no I/O wait.
-    assert.ok(time.waitingNanos / 1e6 >= 38, `waiting ${time.waitingNanos / 1e6} ms < the 40 ms timer`);
+    // The 40 ms timer alone is off the CPU, and in no I/O wait (one request's CPU is a sampled estimate: a few ms either way).
+    assert.ok(time.waitingNanos / 1e6 >= 30, `waiting ${time.waitingNanos / 1e6} ms, far below the 40 ms timer`);
   }
   // Each request's file read and lookup: one event each, on its span, no longer than the caller saw it.
   const ioEvents = new Map();
@@ -79,6 +79,8 @@ function check({ dir, truth }) {
     const time = times.get(op.spanId);
     assert.ok(time.ioNanos > 0 && time.ioNanos / 1e6 <= op.readMillis + op.lookupMillis + 0.05, `the span's I/O ${time.ioNanos / 1e6} ms`);
   }
+  const waiting = mean(rows.map((r) => r.time.waitingNanos / 1e6));
+  assert.ok(waiting >= 38, `waiting ${waiting.toFixed(2)} ms per request, below the 40 ms timer`);
   const cpu = mean(rows.map((r) => (r.time.cpuNanos + r.time.childCpuNanos) / 1e6));
   assert.ok(cpu >= 9 && cpu <= 14, `CPU per request ${cpu.toFixed(2)} ms; the burn is 10 ms`);
 

@@ -82,13 +82,21 @@ export class LoopBlockMonitor {
 
   /** A sample taken at `micros` (µs since 1970) in `root`'s request: counted by the blocks it falls in. */
   sampledAt(micros: bigint, root: LocalRoot | undefined): void {
-    if (this.blocks.length === 0) return;
+    const blocks = this.blocks;
+    if (blocks.length === 0) return;
     const nanos = micros * 1000n;
-    for (const block of this.blocks) {
-      if (nanos < block.startNanos || nanos > block.endNanos) continue;
-      block.samples++;
-      if (root !== undefined) block.byRoot.set(root, (block.byRoot.get(root) ?? 0) + 1);
+    // Blocks are recorded in time order and never overlap: the last one starting before the sample is the only candidate.
+    let lo = 0;
+    let hi = blocks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (blocks[mid].startNanos <= nanos) lo = mid;
+      else hi = mid - 1;
     }
+    const block = blocks[lo];
+    if (nanos < block.startNanos || nanos > block.endNanos) return;
+    block.samples++;
+    if (root !== undefined) block.byRoot.set(root, (block.byRoot.get(root) ?? 0) + 1);
   }
 
   /** Whether the period has blocks (samples need their roots noted only then). */

@@ -64,9 +64,11 @@ export interface EventInput {
 export interface TimelineEvent {
   readonly kind: string;
   readonly name: string;
-  /** Start and end, epoch milliseconds (fractional: sub-millisecond precision is kept). */
+  /** Start and end, epoch milliseconds (fractional: to a fraction of a microsecond). */
   readonly start: number;
   readonly end: number;
+  /** Its duration exactly, as written (`end - start` rounds at epoch magnitudes). */
+  readonly durationNanos: number;
   readonly spanId: string;
   readonly parentSpanId: string;
   readonly traceId: string;
@@ -87,28 +89,29 @@ export interface TimelineEvent {
   readonly delayed: readonly { endpoint: string; count: number }[];
 }
 
-/** The events of a period as a pprof profile (no tags, no thread labels: the collector adds those as to any profile). */
-export function eventsProfile(events: readonly EventInput[]): Profile {
-  const strings = new StringTable();
-  const functions: PprofFunction[] = [];
-  const locations: Location[] = [];
-  const locationOf = new Map<string, number>();
-  const location = (kind: string, name: string): number => {
-    const key = `${kind}\u0000${name}`;
-    let id = locationOf.get(key);
-    if (id === undefined) {
-      id = locations.length + 1;
-      functions.push(new PprofFunction({ id, name: strings.dedup(name), systemName: strings.dedup(kind), filename: strings.dedup('') }));
-      locations.push(new Location({ id, line: [new Line({ functionId: id, line: 0 })] }));
-      locationOf.set(key, id);
-    }
-    return id;
-  };
-  const eventKey = strings.dedup(LABEL_EVENT);
-  const endKey = strings.dedup(LABEL_END_TIMESTAMP);
-  const sample = events.map((e) => {
-    const label = [new Label({ key: eventKey, str: strings.dedup(e.kind) }), new Label({ key: endKey, num: e.endNanos })];
-    for (const [key, value] of Object.entries(e.labels)) {
+/**
+ * Writes an events profile an event at a time, so that a writer can yield between chunks: a
+ * period under load holds thousands of span events. `finish()` gives the profile (no tags, no
+ * thread labels: the collector adds those as to any profile).
+ */
+export class EventsProfileWriter {
+  private readonly strings = new StringTable();
+  private readonly functions: PprofFunction[] = [];
+  private readonly locations: Location[] = [];
+  private readonly locationOf = new Map<string, number>();
+  private readonly samples: Sample[] = [];
+  private readonly eventKey = this.strings.dedup(LABEL_EVENT);
+  private readonly endKey = this.strings.dedup(LABEL_END_TIMESTAMP);
+
+  get size(): number {
+    return this.samples.length;
+  }
+
+  add(e: EventInput): void {
+    const strings = this.strings;
+    const label = [new Label({ key: this.eventKey, str: strings.dedup(e.kind) }), new Label({ key: this.endKey, num: e.endNanos })];
+    for (const key in e.labels) {
+      const value = e.labels[key];
       if (value !== '') label.push(new Label({ key: strings.dedup(key), str: strings.dedup(value) }));
     }
     for (const l of e.extra ?? []) {
@@ -116,19 +119,45 @@ export function eventsProfile(events: readonly EventInput[]): Profile {
         l.str !== undefined ? new Label({ key: strings.dedup(l.key), str: strings.dedup(l.str) }) : new Label({ key: strings.dedup(l.key), num: l.num ?? 0 }),
       );
     }
-    const duration = e.endNanos > e.startNanos ? e.endNanos - e.startNanos : 0n;
-    return new Sample({ locationId: [location(e.kind, e.name)], value: [1, duration], label });
-  });
-  return new Profile({
-    sampleType: [
-      new ValueType({ type: strings.dedup('events'), unit: strings.dedup('count') }),
-      new ValueType({ type: strings.dedup('duration'), unit: strings.dedup('nanoseconds') }),
-    ],
-    sample,
-    location: locations,
-    function: functions,
-    stringTable: strings,
-  });
+    // Durations fit a double: a number encodes faster than a bigint.
+    const duration = e.endNanos > e.startNanos ? Number(e.endNanos - e.startNanos) : 0;
+    this.samples.push(new Sample({ locationId: [this.location(e.kind, e.name)], value: [1, duration], label }));
+  }
+
+  finish(): Profile {
+    const strings = this.strings;
+    return new Profile({
+      sampleType: [
+        new ValueType({ type: strings.dedup('events'), unit: strings.dedup('count') }),
+        new ValueType({ type: strings.dedup('duration'), unit: strings.dedup('nanoseconds') }),
+      ],
+      sample: this.samples,
+      location: this.locations,
+      function: this.functions,
+      stringTable: strings,
+    });
+  }
+
+  /** One pseudo-frame per kind and name. */
+  private location(kind: string, name: string): number {
+    const key = `${kind}\u0000${name}`;
+    let id = this.locationOf.get(key);
+    if (id === undefined) {
+      id = this.locations.length + 1;
+      const strings = this.strings;
+      this.functions.push(new PprofFunction({ id, name: strings.dedup(name), systemName: strings.dedup(kind), filename: strings.dedup('') }));
+      this.locations.push(new Location({ id, line: [new Line({ functionId: id, line: 0 })] }));
+      this.locationOf.set(key, id);
+    }
+    return id;
+  }
+}
+
+/** The events of a period as a pprof profile, in one go (see `EventsProfileWriter`). */
+export function eventsProfile(events: readonly EventInput[]): Profile {
+  const writer = new EventsProfileWriter();
+  for (const e of events) writer.add(e);
+  return writer.finish();
 }
 
 /** The events of an events profile (decoded by `decodePprof`, or a pprof-format `Profile`); samples that are not events are skipped. */
@@ -166,6 +195,7 @@ export function readEvents(profile: PprofMessage): TimelineEvent[] {
       name: locationName.get(num(sample.locationId[0])) ?? '',
       start: end - duration / 1e6,
       end,
+      durationNanos: duration,
       spanId: labels.get(LABEL_SPAN_ID) ?? '',
       parentSpanId: labels.get(LABEL_PARENT_SPAN_ID) ?? '',
       traceId: labels.get(LABEL_TRACE_ID) ?? '',

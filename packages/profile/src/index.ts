@@ -31,7 +31,7 @@ export {
   TAG_SERVICE_VERSION,
   WALL_KIND,
 } from './schema';
-export { eventsProfile, IO_EVENT_KINDS, readEvents } from './events';
+export { eventsProfile, EventsProfileWriter, IO_EVENT_KINDS, readEvents } from './events';
 export type { EventInput, EventKind, EventLabel, TimelineEvent } from './events';
 export {
   addRequestTimes,

@@ -146,11 +146,12 @@ export function spanTimes(profiles: readonly IndexedProfile[]): Map<string, Span
   }
   const times = new Map<string, SpanTime>();
   for (const [spanId, e] of events) {
-    const durationNanos = Math.max(0, Math.round((e.end - e.start) * 1e6));
+    const durationNanos = e.durationNanos;
     const r = raw.get(spanId) ?? { own: 0, children: 0 };
     const cpuNanos = Math.min(r.own, durationNanos);
     const childCpuNanos = Math.min(r.children, durationNanos - cpuNanos);
-    const ioNanos = Math.min(Math.round(unionMillis(io.get(spanId) ?? [], e.start, e.end) * 1e6), durationNanos - cpuNanos - childCpuNanos);
+    // To the microsecond: epoch milliseconds in a double are precise to a fraction of one.
+    const ioNanos = Math.min(Math.round(unionMillis(io.get(spanId) ?? [], e.start, e.end) * 1e3) * 1e3, durationNanos - cpuNanos - childCpuNanos);
     times.set(spanId, {
       spanId,
       parentSpanId: e.parentSpanId,
