@@ -1,15 +1,17 @@
 'use strict';
 // What spanprof adds to the OpenTelemetry operations it hooks, in nanoseconds per
 // operation: context.with() that keeps the same span, context.with() that switches
-// span, tracer.startSpan() + end(), tracer.startActiveSpan() + end(). Measured in
-// two child processes of the same binary, tracing only and tracing plus a
-// ProfilingSpanProcessor (heap profile off: it samples allocations, not operations).
+// span, tracer.startSpan() + end(), tracer.startActiveSpan() + end(); and to the I/O
+// calls its events wrap, inside an active span: fs.stat with a callback,
+// fs.promises.stat (one after the other, on this file: mostly the thread pool's round
+// trip). Measured in two child processes of the same binary, tracing only and tracing
+// plus a ProfilingSpanProcessor (heap profile off: it samples allocations, not operations).
 //
 //   node bench/operation-costs.js [--rounds 3]
 const { execFileSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
 
-const CASES = ['with, same span', 'with, span switch', 'startSpan + end', 'startActiveSpan + end'];
+const CASES = ['with, same span', 'with, span switch', 'startSpan + end', 'startActiveSpan + end', 'fs.stat (callback)', 'fs.promises.stat'];
 
 function child(on, rounds) {
   const fs = require('node:fs');
@@ -58,8 +60,25 @@ function child(on, rounds) {
   }
   result['with, same span'] -= result.outer;
   result['with, span switch'] -= result.outer;
-  process.stdout.write(JSON.stringify({ result, sink: sink > 0 }));
-  provider.shutdown();
+  // I/O, each call awaited before the next, inside the parent span (events record its span).
+  const io = {
+    'fs.stat (callback)': () => new Promise((resolve) => fs.stat(__filename, resolve)),
+    'fs.promises.stat': () => fs.promises.stat(__filename),
+  };
+  const calls = 20000;
+  api.context.with(ctx, async () => {
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, fn] of Object.entries(io)) {
+        for (let i = 0; i < calls / 10; i++) await fn();
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < calls; i++) await fn();
+        const ns = Number(process.hrtime.bigint() - t0) / calls;
+        result[name] = Math.min(result[name] ?? Infinity, ns);
+      }
+    }
+    process.stdout.write(JSON.stringify({ result, sink: sink > 0 }));
+    await provider.shutdown();
+  });
 }
 
 if (process.argv[2] === '--child') {

@@ -11,6 +11,8 @@
 //   samplers-aa       a second, identical samplers process: its ratio to samplers is the
 //                     run's own noise (A/A control)
 //   spanprof          tracing plus ProfilingSpanProcessor at its defaults (MODE=spanprof)
+//   spanprof-lean     the same without its I/O and GC events and its event-loop block monitor
+//                     (events: false, blockThresholdMillis: 0): their cost is spanprof / spanprof-lean
 //   dd-trace-tracing  the same handler traced by dd-trace, its profiler off (MODE=dd-trace)
 //   dd-trace          dd-trace with its profiler on at its defaults (DD_PROFILING_ENABLED=true)
 //
@@ -38,7 +40,7 @@
 // with the FileExporter (to a temporary directory, removed at the end).
 //
 //   node bench/own-cost.js [--workloads light,medium] [--rounds 10] [--phase-seconds 4] [--warmup-seconds 3] [--connections 16]
-//                          [--subjects tracing,samplers,samplers-aa,spanprof,dd-trace-tracing,dd-trace] [--node PATH ...] [--node-flags '...'] [--json FILE]
+//                          [--subjects tracing,samplers,samplers-aa,spanprof,spanprof-lean,dd-trace-tracing,dd-trace] [--node PATH ...] [--node-flags '...'] [--json FILE]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -54,12 +56,15 @@ const SUBJECTS = {
   samplers: { MODE: 'samplers' },
   'samplers-aa': { MODE: 'samplers' },
   spanprof: { MODE: 'spanprof' },
+  'spanprof-lean': { MODE: 'spanprof', EVENTS: '0', BLOCKS: '0' },
   'dd-trace-tracing': { MODE: 'dd-trace', DD_PROFILING_ENABLED: 'false' },
   'dd-trace': { MODE: 'dd-trace', DD_PROFILING_ENABLED: 'true' },
 };
 /** Per-round CPU-per-request ratios reported: [numerator, denominator]. */
 const RATIOS = [
   ['spanprof', 'samplers'],
+  ['spanprof-lean', 'samplers'],
+  ['spanprof', 'spanprof-lean'],
   ['samplers', 'tracing'],
   ['spanprof', 'tracing'],
   ['samplers-aa', 'samplers'],

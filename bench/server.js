@@ -30,6 +30,9 @@ function createProfiler() {
     contextTracking: process.env.CONTEXT_TRACKING,
     heap: process.env.HEAP === '0' ? false : process.env.HEAP_INTERVAL_BYTES ? { intervalBytes: Number(process.env.HEAP_INTERVAL_BYTES) } : true,
     cpuTime: process.env.CPU_TIME !== '0',
+    // EVENTS=0, BLOCKS=0: without the I/O and GC events, without the event-loop block monitor.
+    events: process.env.EVENTS === '0' ? false : undefined,
+    blockThresholdMillis: process.env.BLOCKS === '0' ? 0 : undefined,
   });
 }
 

@@ -25,9 +25,13 @@ export interface SpanprofEnvConfig {
   profilesDir?: string;
   /**
    * `SPANPROF_SAMPLING_INTERVAL_MICROS`, `SPANPROF_UPLOAD_PERIOD_MILLIS`, `SPANPROF_CPU_TIME`, `SPANPROF_HEAP`, `SPANPROF_OOM_PROFILE`,
-   * `SPANPROF_METRICS` (profiling metrics to the global MeterProvider; default false).
+   * `SPANPROF_METRICS` (profiling metrics to the global MeterProvider; default false),
+   * `SPANPROF_BLOCK_THRESHOLD_MILLIS` (0: off), `SPANPROF_EVENTS`, `SPANPROF_EVENT_THRESHOLD_MILLIS`.
    */
-  options: Pick<ProfilingSpanProcessorOptions, 'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap' | 'metrics' | 'sourceMaps'>;
+  options: Pick<
+    ProfilingSpanProcessorOptions,
+    'samplingIntervalMicros' | 'uploadPeriodMillis' | 'cpuTime' | 'heap' | 'metrics' | 'sourceMaps' | 'blockThresholdMillis' | 'events'
+  >;
   /**
    * `SPANPROF_SHUTDOWN_TIMEOUT_MILLIS`: how long `@spanprof/auto/register`
    * gives the final profile and spans at exit; default 5000.
@@ -54,6 +58,9 @@ export const SPANPROF_VARIABLES = [
   'SPANPROF_OOM_PROFILE',
   'SPANPROF_SOURCE_MAPS',
   'SPANPROF_METRICS',
+  'SPANPROF_BLOCK_THRESHOLD_MILLIS',
+  'SPANPROF_EVENTS',
+  'SPANPROF_EVENT_THRESHOLD_MILLIS',
   'SPANPROF_SHUTDOWN_TIMEOUT_MILLIS',
 ] as const;
 
@@ -115,6 +122,14 @@ export function readSpanprofEnv(env: Env = process.env): SpanprofEnvConfig {
     options.heap = { oomProfile: bool('SPANPROF_OOM_PROFILE', true, 'the heap profile at out of memory stays on (the default)') };
   }
   if (value('SPANPROF_METRICS') !== undefined) options.metrics = bool('SPANPROF_METRICS', false, 'profiling metrics stay off (the default)');
+  // 0 turns these off, so it is accepted besides the positive integers.
+  const zeroOr = (name: string): number | undefined => (value(name)?.trim() === '0' ? 0 : integer(name));
+  const blockThreshold = zeroOr('SPANPROF_BLOCK_THRESHOLD_MILLIS');
+  if (blockThreshold !== undefined) options.blockThresholdMillis = blockThreshold;
+  const eventsOn = value('SPANPROF_EVENTS') === undefined ? true : bool('SPANPROF_EVENTS', true, 'I/O and GC events stay on (the default)');
+  const eventThreshold = zeroOr('SPANPROF_EVENT_THRESHOLD_MILLIS');
+  if (!eventsOn) options.events = false;
+  else if (eventThreshold !== undefined) options.events = { thresholdMillis: eventThreshold };
   const shutdownTimeoutMillis = integer('SPANPROF_SHUTDOWN_TIMEOUT_MILLIS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
   for (const name of Object.keys(env)) {
     if (!name.startsWith('SPANPROF_') || (SPANPROF_VARIABLES as readonly string[]).includes(name)) continue;
