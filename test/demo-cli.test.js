@@ -11,7 +11,7 @@ const { decodeProfileFile } = require('./helpers/pprof');
 
 const repo = path.resolve(__dirname, '..');
 const bin = path.join(repo, 'packages', 'cli', 'bin', 'spanprof.js');
-const { expectedHotspots } = require('../examples/demo/app');
+const { expectedBlock, expectedHotspots } = require('../examples/demo/app');
 
 let dir;
 let demo;
@@ -53,23 +53,32 @@ test('demo: every route has its expected hotspot on top', () => {
   const counted = Object.values(demo.endpoints).reduce((n, e) => n + e.requests, 0);
   assert.ok(counted <= demo.requests && counted >= 0.9 * demo.requests, `${counted} requests counted of ${demo.requests} sent`);
   assert.equal(demo.stats.failedExports, 0);
+  // The daily report reads its 512 KiB archive: an I/O wait in every request of it.
+  assert.ok(demo.endpoints['GET /reports/daily'].time.ioMillisPerRequest > 0, 'the slow read shows as I/O');
+  // The admin route's synchronous rebuild blocks the loop: the block names it, and the requests it held up.
+  assert.ok(demo.block !== undefined, 'an event-loop block');
+  assert.equal(demo.block.function, expectedBlock.function);
+  assert.equal(demo.block.endpoint, expectedBlock.endpoint);
+  assert.ok(demo.block.durationMillis >= 115 && demo.block.durationMillis < 200, `block of ${demo.block.durationMillis} ms (the rebuild runs 120 ms)`);
+  assert.ok(demo.block.requestsInFlight + demo.block.requestsQueued > 0, 'requests waited through it');
 });
 
-test('demo: prints the endpoint table, the costliest trace and how to dig further', () => {
+test('demo: prints the endpoint table, the slowest trace, the longest block and how to dig further', () => {
   const r = spawnSync(process.execPath, [path.join(repo, 'examples', 'demo', 'run.js'), '--duration', '1', '--profiles', dir], {
     encoding: 'utf8',
     timeout: 60_000,
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /load: \d+ requests in 1\.\d s, 0 errors/);
-  assert.match(r.stdout, /GET \/reports\/daily .* \d+ requests \( *\d+ sampled\) {2}top: aggregateDailyReport \(examples\/demo\/app\.js:\d+\)/);
-  assert.match(r.stdout, /The costliest trace, [0-9a-f]{32}/);
+  assert.match(r.stdout, /GET \/reports\/daily .* \d+ requests \( *\d+ sampled\) {2}mean .* io .* top: aggregateDailyReport \(examples\/demo\/app\.js:\d+\)/);
+  assert.match(r.stdout, /The slowest trace, [0-9a-f]{32} .*: [\d.]+ ms: [\d.]+ ms CPU, [\d.]+ ms I\/O, [\d.]+ ms waiting/);
+  assert.match(r.stdout, /npx spanprof blocks /);
   assert.match(r.stdout, /npx spanprof hotspots \S+ --span [0-9a-f]{16} --format collapsed/);
 });
 
 test('spanprof spans --sort cpu: endpoints, traces and spans ranked by CPU', () => {
   const r = json('spans', dir, '--tag', 'service.name=spanprof-demo', '--limit', '50', '--sort', 'cpu');
-  assert.deepEqual(r.endpoints.map((e) => e.endpoint).sort(), Object.keys(expectedHotspots).sort());
+  assert.deepEqual(r.endpoints.map((e) => e.endpoint).sort(), [...Object.keys(expectedHotspots), expectedBlock.endpoint].sort());
   for (const list of [r.endpoints, r.traces, r.spans]) {
     for (let i = 1; i < list.length; i++) assert.ok(list[i - 1].cpuNanos >= list[i].cpuNanos, 'sorted by CPU');
   }
@@ -85,7 +94,7 @@ test('spanprof spans: slowest first, each with its name, duration and split; req
   for (const s of r.spans) {
     const t = s.time;
     assert.ok(t.name !== '' && t.durationNanos > 0);
-    assert.equal(t.cpuNanos + t.childCpuNanos + t.waitingNanos, t.durationNanos);
+    assert.equal(t.cpuNanos + t.childCpuNanos + t.ioNanos + t.waitingNanos, t.durationNanos);
     assert.ok(t.cpuNanos <= s.cpuNanos, 'own CPU is the samples', "CPU, at most the span's duration");
   }
   const total = (e) => e.time.meanMillis * e.time.requests;
@@ -97,9 +106,9 @@ test('spanprof spans: slowest first, each with its name, duration and split; req
   const table = spanprof('spans', dir, '--limit', '3');
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^Endpoints \(per request/m);
-  assert.match(table.stdout, /^endpoint\s+requests\s+mean ms\s+p95 ms\s+cpu ms\/req\s+waiting ms\/req\s+cpu ms\s+cpu %\s+running ms\s+samples$/m);
-  assert.match(table.stdout, /^trace id\s+name\s+duration ms\s+cpu ms\s+waiting ms\s+spans\s+samples\s+endpoint$/m);
-  assert.match(table.stdout, /^span id\s+name\s+duration ms\s+own cpu ms\s+child cpu ms\s+waiting ms\s+samples\s+endpoint$/m);
+  assert.match(table.stdout, /^endpoint\s+requests\s+mean ms\s+p95 ms\s+cpu ms\/req\s+io ms\/req\s+waiting ms\/req\s+cpu ms\s+cpu %\s+running ms\s+samples$/m);
+  assert.match(table.stdout, /^trace id\s+name\s+duration ms\s+cpu ms\s+io ms\s+waiting ms\s+spans\s+samples\s+endpoint$/m);
+  assert.match(table.stdout, /^span id\s+name\s+duration ms\s+own cpu ms\s+child cpu ms\s+io ms\s+waiting ms\s+samples\s+endpoint$/m);
   // The requests column is the processor's count.
   for (const e of r.endpoints.slice(0, 3)) {
     assert.ok(e.requests >= e.traces && e.requests > 0, `${e.endpoint}: ${e.requests} requests, ${e.traces} traces sampled`);
@@ -115,7 +124,7 @@ test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and 
     const h = json('hotspots', dir, '--endpoint', e.endpoint, '--limit', '1000');
     assert.equal(h.total.samples, e.samples, `${e.endpoint}: samples`);
     const top = h.functions.find((f) => !f.name.startsWith('('));
-    assert.equal(top.name, expectedHotspots[e.endpoint], `${e.endpoint}: top function`);
+    assert.equal(top.name, expectedHotspots[e.endpoint] ?? expectedBlock.function, `${e.endpoint}: top function`);
     assert.match(top.file, /examples\/demo\/app\.js$/);
     assert.ok(top.line > 0);
     assert.ok(top.total.cpuNanos > 0.5 * h.total.cpuNanos, `${e.endpoint}: the hotspot and its callees hold most of the CPU`);
@@ -142,7 +151,7 @@ test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and 
   assert.equal(table.code, 0, table.stderr);
   assert.match(
     table.stdout,
-    /^endpoint "GET \/search": [\d,.]+ ms CPU.*\n[\d,]+ requests: mean [\d.]+ ms \(p50 [\d.]+, p95 [\d.]+\), per request [\d.]+ ms CPU and [\d.]+ ms waiting\nin (file|\d+ files): \S+\.wall\.pb\.gz/m,
+    /^endpoint "GET \/search": [\d,.]+ ms CPU.*\n[\d,]+ requests: mean [\d.]+ ms \(p50 [\d.]+, p95 [\d.]+\), per request [\d.]+ ms CPU, [\d.]+ ms I\/O and [\d.]+ ms waiting\nin (file|\d+ files): \S+\.wall\.pb\.gz/m,
   );
   assert.match(table.stdout, /rankSearchResults\s+\S*examples\/demo\/app\.js:\d+/);
 });
@@ -182,7 +191,7 @@ test('spanprof: tag and time filters', () => {
   assert.equal(early.code, 1);
   const recent = json('spans', dir, '--from', new Date(Date.now() - 3600_000).toISOString(), '--tag', `process.pid=${demo.pid}`);
   assert.equal(recent.profiles, demo.profiles, 'the first demo run only');
-  assert.equal(recent.endpoints.length, 4);
+  assert.equal(recent.endpoints.length, 5, 'four routes under load and the admin one');
   const bad = spanprof('spans', dir, '--tag', 'nonsense');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /expected key=value/);
@@ -210,7 +219,7 @@ test('spanprof: clear errors for a missing or empty directory, an unknown span, 
   const r = spanprof('spans', mixed, '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`skipped ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a readable profile`));
-  assert.equal(JSON.parse(r.stdout).endpoints.length, 4);
+  assert.equal(JSON.parse(r.stdout).endpoints.length, 5);
 });
 
 test('FileExporter output is standard gzipped pprof with tags in comments', () => {

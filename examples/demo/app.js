@@ -1,8 +1,13 @@
 'use strict';
 // A small shop API on node:http. Every route does some I/O-like waiting and
 // then one piece of CPU work of its own, inside a child span, so each endpoint
-// has a distinct hotspot: the thing the demo's profile must find.
+// has a distinct hotspot: the thing the demo's profile must find. The daily
+// report also reads a 512 KiB archive file (a slow I/O wait), and an admin route
+// rebuilds the search index synchronously, blocking the event loop for 120 ms.
+const fs = require('node:fs');
 const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { trace } = require('@opentelemetry/api');
 
@@ -85,7 +90,26 @@ function aggregateDailyReport(orders) {
   return [...byKey.entries()].sort((a, b) => b[1].revenue - a[1].revenue).slice(0, 5);
 }
 
+/** POST /admin/reindex: rebuilds the search index in one synchronous go: the event loop stops for 120 ms. */
+function rebuildSearchIndex(products) {
+  const index = new Map();
+  const until = Date.now() + 120;
+  while (Date.now() < until) {
+    for (const name of products.slice(0, 500)) {
+      for (const word of name.split(' ')) index.set(word, (index.get(word) ?? 0) + 1);
+    }
+  }
+  return index.size;
+}
+
 // --- data ------------------------------------------------------------------
+
+/** The archived orders the daily report reads: 512 KiB in the temporary directory, removed at exit. */
+const archive = path.join(os.tmpdir(), `spanprof-demo-orders-${process.pid}.bin`);
+function writeArchive() {
+  fs.writeFileSync(archive, Buffer.alloc(512 * 1024, 7));
+  process.once('exit', () => fs.rmSync(archive, { force: true }));
+}
 
 const cart = Array.from({ length: 60 }, (_, i) => ({ price: 3 + (i % 17), quantity: 1 + (i % 3), taxRate: i % 2 ? 0.2 : 0.07 }));
 const products = Array.from({ length: 6000 }, (_, i) => `product ${i} ${['red', 'blue', 'steel', 'oak'][i % 4]} ${(i * 7919) % 1000}`);
@@ -137,23 +161,35 @@ const routes = [
     async handle() {
       await query(3);
       const top = await inSpan('load-orders', async () => {
-        await query(1);
+        // Yesterday's orders from the archive: a slow read, the I/O wait of this route.
+        await fs.promises.readFile(archive);
         return inSpan('aggregate-report', async () => aggregateDailyReport(orders));
       });
       return { top: top.length };
     },
   },
+  {
+    method: 'POST',
+    route: '/admin/reindex',
+    match: /^\/admin\/reindex$/,
+    async handle() {
+      return { words: rebuildSearchIndex(products) };
+    },
+  },
 ];
 
-/** The demo's expected hotspot per endpoint (checked by the tests). */
+/** The demo's expected hotspot per endpoint under load (checked by the tests). */
 const expectedHotspots = {
   'GET /checkout/:cartId': 'computeCartTotals',
   'GET /search': 'rankSearchResults',
   'GET /users/:id/avatar': 'renderAvatar',
   'GET /reports/daily': 'aggregateDailyReport',
 };
+/** The route called now and then that blocks the event loop, and the function that does (checked by the tests). */
+const expectedBlock = { endpoint: 'POST /admin/reindex', function: 'rebuildSearchIndex' };
 
 function createServer() {
+  writeArchive();
   return http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     for (const r of routes) {
@@ -180,4 +216,4 @@ function createServer() {
   });
 }
 
-module.exports = { createServer, routes, expectedHotspots };
+module.exports = { createServer, routes, expectedHotspots, expectedBlock };

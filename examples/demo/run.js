@@ -1,8 +1,9 @@
 'use strict';
 // spanprof demo: trace a small HTTP service with OpenTelemetry, profile it with
 // ProfilingSpanProcessor (default FileExporter, ./profiles), drive it with an
-// in-process load generator, then show which functions burned each endpoint's
-// and the costliest trace's time.
+// in-process load generator, then show where each endpoint's time went (its
+// top function, CPU, I/O and waiting per request), the slowest trace and the
+// longest event-loop block.
 //
 //   node examples/demo/run.js [--duration 20] [--concurrency 16] [--profiles DIR]
 //                             [--sampling-interval MICROS] [--json]
@@ -48,8 +49,8 @@ sdk.start();
 
 // Loaded after the SDK so that node:http is instrumented.
 const http = require('node:http');
-const { createServer, routes, expectedHotspots } = require('./app');
-const { loadProfiles, rank, hotspots } = require('@spanprof/cli');
+const { createServer, routes, expectedHotspots, expectedBlock } = require('./app');
+const { hotspots, loadProfiles, loopBlocks, rank } = require('@spanprof/profile');
 
 // The load generator is not part of the service: its requests make no spans.
 const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
@@ -79,14 +80,14 @@ async function load(port) {
     else if (Math.round(s) % 5 === 0 && s * 1000 < durationMs + 1000) say(line);
   }, 1000);
   progress.unref();
-  const one = (p) =>
+  const one = (p, method = 'GET') =>
     new Promise((resolve) => {
       const failed = () => {
         errors++;
         resolve();
       };
       try {
-        const req = http.get({ host: '127.0.0.1', port, path: p, agent }, (res) => {
+        const req = http.request({ host: '127.0.0.1', port, path: p, agent, method }, (res) => {
           res.resume();
           res.on('end', () => {
             if (res.statusCode === 200) done++;
@@ -96,16 +97,20 @@ async function load(port) {
           res.on('error', failed);
         });
         req.on('error', failed);
+        req.end();
       } catch {
         failed();
       }
     });
+  // Now and then an admin rebuilds the search index: the event loop stops while the others wait.
+  const reindex = setInterval(() => void one('/admin/reindex', 'POST'), 2000);
   await Promise.all(
     Array.from({ length: concurrency }, async (_, w) => {
       for (let i = w; Date.now() < deadline; i++) await one(paths[i % paths.length]());
     }),
   );
   clearInterval(progress);
+  clearInterval(reindex);
   if (tty) out.write('\n');
   agent.destroy();
   say(`load: ${done} requests in ${((Date.now() - started) / 1000).toFixed(1)} s, ${errors} errors`);
@@ -132,48 +137,90 @@ async function main() {
   await sdk.shutdown(); // stops profiling and writes the last profile
 
   const { profiles } = loadProfiles(profileDir, { tags: { 'process.pid': String(process.pid) } });
-  const ranking = rank(profiles);
+  const ranking = rank(profiles, 'duration');
   say(
     `\n${profiles.length} profile file(s) from this run, ${ms(ranking.total.cpuNanos)} ms CPU sampled, ${pct(ranking.total.cpuNanos - ranking.unattributed.cpuNanos, ranking.total.cpuNanos)} of it inside spans\n`,
   );
 
-  say('Per endpoint (CPU and wall time of every sample labelled with it) and its top function:');
+  say("Per endpoint: requests, mean and p95 duration, where a request's time went (CPU, I/O waits, other waiting), top function:");
   const summary = {};
   for (const e of ranking.endpoints) {
+    if (e.endpoint === expectedBlock.endpoint) continue;
     const top = topFunctions(hotspots(profiles, { kind: 'endpoint', name: e.endpoint }), 1)[0];
+    const t = e.time;
     summary[e.endpoint] = {
       cpuNanos: e.cpuNanos,
       wallNanos: e.wallNanos,
       requests: e.requests,
       traces: e.traces,
+      time: t,
       top: top?.name,
       expected: expectedHotspots[e.endpoint],
     };
+    const split = t
+      ? `mean ${t.meanMillis.toFixed(1).padStart(5)} ms  p95 ${t.p95Millis.toFixed(1).padStart(5)} ms  cpu ${t.cpuMillisPerRequest.toFixed(1).padStart(4)}  io ${t.ioMillisPerRequest.toFixed(1).padStart(4)}  waiting ${t.waitingMillisPerRequest.toFixed(1).padStart(5)}`
+      : '';
     say(
-      `  ${e.endpoint.padEnd(24)} cpu ${ms(e.cpuNanos).padStart(8)} ms  wall ${ms(e.wallNanos).padStart(8)} ms  ${String(e.requests).padStart(5)} requests (${String(e.traces).padStart(4)} sampled)  top: ${top ? `${top.name} (${where(top)})` : '-'}`,
+      `  ${e.endpoint.padEnd(22)} ${String(e.requests).padStart(5)} requests ( ${String(e.traces).padStart(4)} sampled)  ${split}  top: ${top ? `${top.name} (${where(top)})` : '-'}`,
     );
   }
 
-  const trace = ranking.traces[0];
-  if (trace !== undefined) {
-    say(`\nThe costliest trace, ${trace.traceId} (${trace.endpoint}): ${ms(trace.cpuNanos)} ms CPU in ${trace.spans} span(s)`);
-    for (const s of ranking.spans.filter((x) => x.traceId === trace.traceId)) {
-      say(`  span ${s.spanId}${s.spanId === s.localRootSpanId ? ' (local root)' : ''}: ${ms(s.cpuNanos)} ms CPU`);
-      for (const f of topFunctions(hotspots(profiles, { kind: 'span', id: s.spanId }), 3)) {
+  const trace = ranking.traces.find((t) => t.endpoint !== expectedBlock.endpoint);
+  const rel = path.relative(process.cwd(), profileDir) || '.';
+  if (trace?.time !== undefined) {
+    const t = trace.time;
+    say(
+      `\nThe slowest trace, ${trace.traceId} (${trace.endpoint}): ${ms(t.durationNanos)} ms: ${ms(t.cpuNanos)} ms CPU, ${ms(t.ioNanos)} ms I/O, ${ms(t.waitingNanos)} ms waiting`,
+    );
+    for (const s of ranking.spans.filter((x) => x.traceId === trace.traceId && x.time !== undefined)) {
+      const st = s.time;
+      say(
+        `  span ${s.spanId} ${JSON.stringify(st.name)}${s.spanId === s.localRootSpanId ? ' (local root)' : ''}: ${ms(st.durationNanos)} ms: ${ms(st.cpuNanos)} ms CPU in it, ${ms(st.ioNanos)} ms I/O, ${ms(st.waitingNanos)} ms waiting`,
+      );
+      for (const f of topFunctions(hotspots(profiles, { kind: 'span', id: s.spanId }), 2)) {
         say(`    ${ms(f.self.cpuNanos).padStart(7)} ms  ${f.name}  ${where(f)}`);
       }
     }
+  }
+
+  const block = loopBlocks(profiles)[0];
+  if (block !== undefined) {
+    const fn = block.functions[0];
+    const span = block.spans[0];
+    say(
+      `\nThe longest event-loop block: ${block.durationMillis.toFixed(1)} ms at ${new Date(block.start).toISOString()}, in ${fn ? `${fn.name} (${where(fn)})` : '-'}, span ${span ? `${span.spanId} (${span.endpoint})` : '(none)'}; ${block.requestsInFlight} request(s) in flight waited, ${block.requestsQueued} queued behind it`,
+    );
+  }
+  if (trace !== undefined) {
     const span = ranking.spans.find((x) => x.traceId === trace.traceId);
-    const rel = path.relative(process.cwd(), profileDir) || '.';
     say('\nDig further:');
     say(`  npx spanprof spans ${rel} --tag process.pid=${process.pid}`);
     say(`  npx spanprof hotspots ${rel} --trace ${trace.traceId}`);
-    say(`  npx spanprof hotspots ${rel} --endpoint "${trace.endpoint}"`);
+    say(`  npx spanprof events ${rel} --trace ${trace.traceId}     # its I/O waits and GC pauses`);
+    say(`  npx spanprof blocks ${rel}`);
     say(`  npx spanprof hotspots ${rel} --span ${span.spanId} --format collapsed   # for flame-graph tools`);
-    say(`  go tool pprof -tagfocus=span_id=${span.spanId} -top ${path.relative(process.cwd(), profiles[0].file)}`);
+    say(`  npx spanprof view ${rel}                                   # the same in the browser, with timelines`);
   }
   if (args.json)
-    process.stdout.write(`${JSON.stringify({ pid: process.pid, requests, profiles: profiles.length, endpoints: summary, stats: processor.stats() })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        pid: process.pid,
+        requests,
+        profiles: profiles.length,
+        endpoints: summary,
+        block:
+          block === undefined
+            ? undefined
+            : {
+                durationMillis: block.durationMillis,
+                function: block.functions[0]?.name,
+                endpoint: block.spans[0]?.endpoint,
+                requestsInFlight: block.requestsInFlight,
+                requestsQueued: block.requestsQueued,
+              },
+        stats: processor.stats(),
+      })}\n`,
+    );
 }
 
 main().catch((err) => {
