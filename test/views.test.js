@@ -220,7 +220,7 @@ test(
       await ready();
       const quoteRow = page.locator('#endpoints tr', { hasText: QUOTE });
       const cells = await quoteRow.locator('td').allTextContents();
-      const requests = Number(cells[5]);
+      const requests = Number(cells[1]);
       const api = (await getJson(`${url}api/ranking?tag=service.version%3D1.5.0`)).body;
       assert.equal(requests, api.endpoints.find((e) => e.endpoint === QUOTE).requests, 'the table shows the 1.5.0 selection');
       assert.ok(requests > 0 && requests <= sent['1.5.0']);
@@ -243,7 +243,13 @@ test(
       assert.match(await page.textContent('h1'), new RegExp(`Span ${spanId}`));
       assert.ok((await frameWidth('applyDiscounts')) > 5, 'applyDiscounts is in the span flame graph');
       assert.match(await page.textContent('table.functions'), /applyDiscounts/);
-      assert.match(await page.textContent('.facts'), /GET \/quote\/:sku/);
+      assert.match(await page.textContent('.facts:not(#time-facts)'), /GET \/quote\/:sku/);
+      // Where its time went, and its local root's timeline: the span bars and the samples in time.
+      assert.match(await page.textContent('#time-facts'), /duration[\d.,]+ ms.*CPU in it[\d.,]+ ms.*I\/O[\d.,]+ ms.*waiting[\d.,]+ ms/);
+      await page.waitForSelector('#timeline-box svg.timeline');
+      assert.ok((await page.locator('svg.timeline rect.span').count()) >= 1, 'span bars');
+      assert.ok((await page.locator('svg.timeline rect.sample').count()) >= 1, 'sample ticks');
+      assert.equal(await page.locator(`svg.timeline g[data-span="${spanId}"] rect.span.focus`).count(), 1, 'the span itself stands out');
       await shot('span');
       await page.click('button[data-whole="1"]');
       await page.waitForURL(/whole=1/);

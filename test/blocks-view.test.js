@@ -1,0 +1,82 @@
+'use strict';
+// The time split's views in Chromium, on the profiles of a real service
+// (test/fixtures/time-split.js): requests with a file read and a lookup, 20 requests
+// waiting, then one that blocks the event loop for 300 ms. The Blocks page names the
+// block's function, span and the requests it delayed; a waiting request's timeline shades
+// the block; an /io request's timeline shows its I/O waits under its span.
+const { test, before } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { CHROMIUM, hasChromium, skipBrowser, openViewerPage, viewReady } = require('./helpers/viewer');
+const { drive, start } = require('./helpers/service');
+
+const artifacts = path.join(__dirname, 'artifacts');
+let dir;
+let truth;
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-blocks-view-'));
+  const service = start(path.join(__dirname, 'fixtures', 'time-split.js'), { env: { SPLIT_PROFILES: dir } });
+  const port = await service.listening;
+  const get = async (route) => (await fetch(`http://127.0.0.1:${port}${route}`)).text();
+  await drive(
+    port,
+    Array.from({ length: 8 }, () => ({ url: '/io' })),
+    2,
+  );
+  const waits = Array.from({ length: 20 }, () => get('/wait'));
+  while (Number(await get('/count')) < 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  await get('/block');
+  await Promise.all(waits);
+  service.child.kill('SIGTERM');
+  await service.exited;
+  truth = JSON.parse(service.out.stdout.trim().split('\n').pop());
+});
+
+test('Blocks page, a delayed request’s timeline and an I/O timeline, in Chromium', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  assert.ok(hasChromium, `Chromium must be installed in CI (${CHROMIUM})`);
+  fs.mkdirSync(artifacts, { recursive: true });
+  const { page, url, foreign, pageErrors, close } = await openViewerPage(dir);
+  try {
+    await page.goto(`${url}blocks`);
+    await viewReady(page);
+    const row = page.locator('#blocks tbody tr', { hasText: 'blockTheLoop' });
+    assert.equal(await row.count(), 1, 'the block, by its function');
+    const cells = await row.locator('td').allTextContents();
+    assert.match(cells[1], /^3\d\d\.\d$/, `its duration: ${cells[1]}`);
+    assert.match(cells[4], /GET \/block/);
+    assert.equal(cells[5], '20', 'requests in flight');
+    assert.match(cells[7], /GET \/wait ×20/);
+    await page.screenshot({ path: path.join(artifacts, 'viewer-blocks.png') });
+
+    // A waiting request: its timeline shades the block, inside its bar.
+    const wait = truth.spans.find((s) => s.route === '/wait');
+    await page.goto(`${url}span/${wait.spanId}`);
+    await viewReady(page);
+    await page.waitForSelector('#timeline-box svg.timeline');
+    assert.equal(await page.locator('svg.timeline rect.block').count(), 1, 'the block, shaded');
+    assert.match(await page.textContent('#time-facts'), /waiting2,0\d\d ms/);
+
+    // An /io request: its file read and lookup under its bar.
+    const io = truth.ops[0].spanId;
+    await page.goto(`${url}span/${io}`);
+    await viewReady(page);
+    await page.waitForSelector('#timeline-box svg.timeline');
+    assert.equal(await page.locator('svg.timeline rect[data-event="fs"]').count(), 1);
+    assert.equal(await page.locator('svg.timeline rect[data-event="dns"]').count(), 1);
+    assert.match(await page.textContent('#time-facts'), /I\/O[\d.]+ ms/);
+    await page.screenshot({ path: path.join(artifacts, 'viewer-timeline.png') });
+
+    // The endpoint page: per-request split with I/O.
+    await page.goto(`${url}endpoint/${encodeURIComponent('GET /io')}`);
+    await viewReady(page);
+    assert.match(await page.textContent('#time-facts'), /requests8.*I\/O \/ request[\d.]+ ms/);
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
