@@ -102,3 +102,24 @@ test('SPANPROF_SOURCE_MAPS turns source maps off or on', () => {
   assert.deepEqual(readSpanprofEnv({ SPANPROF_SOURCE_MAPS: 'false' }).options, { sourceMaps: false });
   assert.deepEqual(readSpanprofEnv({ SPANPROF_SOURCE_MAPS: '1' }).options, { sourceMaps: true });
 });
+
+test('SPANPROF_BLOCK_THRESHOLD_MILLIS, SPANPROF_EVENTS, SPANPROF_EVENT_THRESHOLD_MILLIS: 0 turns off; wrong values named', () => {
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_BLOCK_THRESHOLD_MILLIS: '0' }).options, { blockThresholdMillis: 0 });
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_BLOCK_THRESHOLD_MILLIS: '100' }).options, { blockThresholdMillis: 100 });
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_EVENTS: 'false', SPANPROF_EVENT_THRESHOLD_MILLIS: '5' }).options, { events: false });
+  assert.deepEqual(readSpanprofEnv({ SPANPROF_EVENT_THRESHOLD_MILLIS: '0' }).options, { events: { thresholdMillis: 0 } });
+  const bad = readSpanprofEnv({ SPANPROF_BLOCK_THRESHOLD_MILLIS: 'soon', SPANPROF_EVENTS: 'maybe' });
+  assert.deepEqual(bad.options, {});
+  assert.match(bad.problems.join('\n'), /SPANPROF_BLOCK_THRESHOLD_MILLIS="soon": expected a positive integer/);
+  assert.match(bad.problems.join('\n'), /SPANPROF_EVENTS="maybe": expected true or false.*I\/O and GC events stay on/);
+});
+
+test('options blockThresholdMillis and events: a wrong value warned with what is accepted', () => {
+  const { ProfilerSession } = require('@spanprof/core');
+  const warnings = captureDiag('warn');
+  new ProfilerSession({ blockThresholdMillis: 5, events: 'yes' });
+  new ProfilerSession({ blockThresholdMillis: 0, events: { thresholdMillis: 5, http: false } });
+  assert.equal(warnings.length, 2, warnings.join('\n'));
+  assert.match(warnings[0], /blockThresholdMillis.*0 \(off\), or a whole number of milliseconds from 10 to 60000/);
+  assert.match(warnings[1], /events.*true, false or \{ thresholdMillis, fs, dns, net, http, gc \}/);
+});
