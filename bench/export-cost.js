@@ -49,7 +49,7 @@ async function recordPeriod() {
   return dir;
 }
 
-/** The first full period's wall and heap profiles as a batch, as the session hands it to exporters. */
+/** The first full period's wall, heap and events profiles as a batch, as the session hands it to exporters. */
 function batchFrom(dir) {
   const files = fs.readdirSync(dir).sort();
   const pick = (kind) => files.find((f) => f.endsWith(`.${kind}.pb.gz`));
@@ -61,7 +61,10 @@ function batchFrom(dir) {
   const tags = readProfileTags(wall.comment.map((id) => wall.stringTable.strings[Number(id)]));
   const start = new Date(Number(BigInt(wall.timeNanos) / 1_000_000n));
   const end = new Date(start.getTime() + Number(BigInt(wall.durationNanos) / 1_000_000n));
-  return { start, end, tags, profiles, sequence: 1 };
+  const eventsFile = pick('events');
+  const encoded = eventsFile === undefined ? undefined : fs.readFileSync(path.join(dir, eventsFile));
+  const events = encoded === undefined ? undefined : { kind: 'events', profile: Profile.decode(zlib.gunzipSync(encoded)), encoded };
+  return { start, end, tags, profiles, events, sequence: 1 };
 }
 
 async function main() {
@@ -117,14 +120,15 @@ async function main() {
     rate: Number(args.rate),
     wallSamples: wall.profile.sample.length,
     labelledSamples: labelled,
-    pprofBytes: { wall: wall.encoded.length, heap: batch.profiles[1].encoded.length },
+    pprofBytes: { wall: wall.encoded.length, heap: batch.profiles[1].encoded.length, events: batch.events?.encoded.length ?? 0 },
+    events: batch.events?.profile.sample.length ?? 0,
     exporters: rows,
   };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'export-cost.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log(
     `\nExport cost of one ${result.periodSeconds} s batch at ${result.rate} requests/s, Node ${process.version}: ` +
-      `${result.wallSamples} wall samples (${labelled} span-labelled); gzipped pprof ${(result.pprofBytes.wall / 1024).toFixed(1)} KiB wall + ${(result.pprofBytes.heap / 1024).toFixed(1)} KiB heap`,
+      `${result.wallSamples} wall samples (${labelled} span-labelled); gzipped pprof ${(result.pprofBytes.wall / 1024).toFixed(1)} KiB wall + ${(result.pprofBytes.heap / 1024).toFixed(1)} KiB heap + ${(result.pprofBytes.events / 1024).toFixed(1)} KiB events (${result.events} events)`,
   );
   console.log('| exporter | requests | CPU per batch | bytes on the wire |');
   console.log('| --- | --- | --- | --- |');

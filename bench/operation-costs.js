@@ -2,10 +2,12 @@
 // What spanprof adds to the OpenTelemetry operations it hooks, in nanoseconds per
 // operation: context.with() that keeps the same span, context.with() that switches
 // span, tracer.startSpan() + end(), tracer.startActiveSpan() + end(); and to the I/O
-// calls its events wrap, inside an active span: fs.stat with a callback,
-// fs.promises.stat (one after the other, on this file: mostly the thread pool's round
-// trip). Measured in two child processes of the same binary, tracing only and tracing
+// calls its events wrap, inside an active span: fs.stat with a callback, fs.promises.stat
+// (the main thread's CPU time per call, 500 at a time; Node 20 cannot tell the thread pool's
+// apart, so its figures include the pool's stat). Measured in two child processes of the same binary, tracing only and tracing
 // plus a ProfilingSpanProcessor (heap profile off: it samples allocations, not operations).
+//
+// A third process runs spanprof without its I/O and GC events: the last column is what they add.
 //
 //   node bench/operation-costs.js [--rounds 3]
 const { execFileSync } = require('node:child_process');
@@ -13,7 +15,8 @@ const { parseArgs } = require('node:util');
 
 const CASES = ['with, same span', 'with, span switch', 'startSpan + end', 'startActiveSpan + end', 'fs.stat (callback)', 'fs.promises.stat'];
 
-function child(on, rounds) {
+function child(mode, rounds) {
+  const on = mode !== 'off';
   const fs = require('node:fs');
   const os = require('node:os');
   const path = require('node:path');
@@ -24,7 +27,8 @@ function child(on, rounds) {
     const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
     const { FileExporter } = require('@spanprof/core');
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-opcost-'));
-    processors.push(new ProfilingSpanProcessor({ exporter: new FileExporter({ directory }), heap: false }));
+    // lean: without the I/O and GC events (what they add to an fs call is on - lean).
+    processors.push(new ProfilingSpanProcessor({ exporter: new FileExporter({ directory }), heap: false, events: mode === 'lean' ? false : undefined }));
   }
   const provider = new NodeTracerProvider({ spanProcessors: processors });
   provider.register();
@@ -60,19 +64,25 @@ function child(on, rounds) {
   }
   result['with, same span'] -= result.outer;
   result['with, span switch'] -= result.outer;
-  // I/O, each call awaited before the next, inside the parent span (events record its span).
+  // I/O inside the parent span (events record its span): 500 calls at a time, the main thread's
+  // CPU time per call (the thread pool's work is not counted where Node can tell them apart).
   const io = {
     'fs.stat (callback)': () => new Promise((resolve) => fs.stat(__filename, resolve)),
     'fs.promises.stat': () => fs.promises.stat(__filename),
   };
-  const calls = 20000;
+  const threadCpu = () => {
+    const { user, system } = typeof process.threadCpuUsage === 'function' ? process.threadCpuUsage() : process.cpuUsage();
+    return (user + system) * 1000;
+  };
+  const batches = 40;
+  const batch = 500;
   api.context.with(ctx, async () => {
     for (let r = 0; r < rounds; r++) {
       for (const [name, fn] of Object.entries(io)) {
-        for (let i = 0; i < calls / 10; i++) await fn();
-        const t0 = process.hrtime.bigint();
-        for (let i = 0; i < calls; i++) await fn();
-        const ns = Number(process.hrtime.bigint() - t0) / calls;
+        for (let i = 0; i < 4; i++) await Promise.all(Array.from({ length: batch }, fn));
+        const t0 = threadCpu();
+        for (let i = 0; i < batches; i++) await Promise.all(Array.from({ length: batch }, fn));
+        const ns = (threadCpu() - t0) / (batches * batch);
         result[name] = Math.min(result[name] ?? Infinity, ns);
       }
     }
@@ -82,16 +92,19 @@ function child(on, rounds) {
 }
 
 if (process.argv[2] === '--child') {
-  child(process.argv[3] === 'on', Number(process.argv[4]));
+  child(process.argv[3], Number(process.argv[4]));
 } else {
   const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
   const run = (mode) => JSON.parse(execFileSync(process.execPath, [__filename, '--child', mode, args.rounds], { encoding: 'utf8' })).result;
   const off = run('off');
   const on = run('on');
+  const lean = run('lean');
   console.log(`spanprof cost per OpenTelemetry operation, Node ${process.version} (best of ${args.rounds} rounds)`);
-  console.log('| operation | tracing only | + spanprof | added |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| operation | tracing only | + spanprof | added | + spanprof without events | added by the events |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const name of CASES) {
-    console.log(`| ${name} | ${off[name].toFixed(0)} ns | ${on[name].toFixed(0)} ns | +${(on[name] - off[name]).toFixed(0)} ns |`);
+    console.log(
+      `| ${name} | ${off[name].toFixed(0)} ns | ${on[name].toFixed(0)} ns | +${(on[name] - off[name]).toFixed(0)} ns | ${lean[name].toFixed(0)} ns | ${(on[name] - lean[name]).toFixed(0)} ns |`,
+    );
   }
 }
