@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { CHROMIUM, hasChromium, skipBrowser, openViewerPage, viewReady } = require('./helpers/viewer');
-const { drive, start } = require('./helpers/service');
+const { drive, start, waitingThenBlock } = require('./helpers/service');
 
 const artifacts = path.join(__dirname, 'artifacts');
 let dir;
@@ -20,16 +20,13 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-blocks-view-'));
   const service = start(path.join(__dirname, 'fixtures', 'time-split.js'), { env: { SPLIT_PROFILES: dir } });
   const port = await service.listening;
-  const get = async (route) => (await fetch(`http://127.0.0.1:${port}${route}`)).text();
+
   await drive(
     port,
     Array.from({ length: 8 }, () => ({ url: '/io' })),
     2,
   );
-  const waits = Array.from({ length: 20 }, () => get('/wait'));
-  while (Number(await get('/count')) < 20) await new Promise((resolve) => setTimeout(resolve, 20));
-  await get('/block');
-  await Promise.all(waits);
+  await waitingThenBlock(port);
   service.child.kill('SIGTERM');
   await service.exited;
   truth = JSON.parse(service.out.stdout.trim().split('\n').pop());

@@ -14,7 +14,7 @@ const path = require('node:path');
 const { endpointTimes, loadProfiles, loopBlocks, spanTimes } = require('@spanprof/profile');
 const { node24, otel3Fixture } = require('./helpers/runtimes');
 const { readProfiles } = require('./helpers/pprof');
-const { drive, start } = require('./helpers/service');
+const { drive, start, waitingThenBlock } = require('./helpers/service');
 
 const REQUESTS = 40;
 
@@ -82,7 +82,9 @@ function check({ dir, truth }) {
   const waiting = mean(rows.map((r) => r.time.waitingNanos / 1e6));
   assert.ok(waiting >= 38, `waiting ${waiting.toFixed(2)} ms per request, below the 40 ms timer`);
   const cpu = mean(rows.map((r) => (r.time.cpuNanos + r.time.childCpuNanos) / 1e6));
-  assert.ok(cpu >= 9 && cpu <= 14, `CPU per request ${cpu.toFixed(2)} ms; the burn is 10 ms`);
+  // Node 24 burns 10 ms of the thread's CPU; Node 20 has no thread CPU clock and burns 10 ms of wall time, less CPU on a busy machine.
+  const least = truth.threadCpu ? 9 : 7;
+  assert.ok(cpu >= least && cpu <= 14, `CPU per request ${cpu.toFixed(2)} ms; the burn is 10 ms`);
 
   const endpoints = [...endpointTimes(profiles).values()];
   const io = endpoints.find((e) => e.requests === REQUESTS);
@@ -91,7 +93,7 @@ function check({ dir, truth }) {
   assert.ok(Math.abs(io.meanMillis - mean(durations)) < 0.01, `mean ${io.meanMillis} ms, spans say ${mean(durations)}`);
   const p95 = percentile(durations, 0.95);
   assert.ok(Math.abs(io.p95Millis - p95) / p95 < 0.05, `p95 ${io.p95Millis} ms, spans say ${p95}`);
-  assert.ok(io.cpuMillisPerRequest >= 9 && io.cpuMillisPerRequest <= 15, `CPU per request ${io.cpuMillisPerRequest} ms`);
+  assert.ok(io.cpuMillisPerRequest >= least && io.cpuMillisPerRequest <= 15, `CPU per request ${io.cpuMillisPerRequest} ms`);
 
   // The files, read with an independent decoder: one span event per server span, its end the SDK's.
   const ends = new Map();
@@ -131,11 +133,7 @@ async function runBlock(node, fixtureDir) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-block-'));
   const service = start(path.join(fixtureDir, 'time-split.js'), { node, env: { SPLIT_PROFILES: dir } });
   const port = await service.listening;
-  const get = async (route) => (await fetch(`http://127.0.0.1:${port}${route}`)).text();
-  const waits = Array.from({ length: 20 }, () => get('/wait'));
-  while (Number(await get('/count')) < 20) await new Promise((resolve) => setTimeout(resolve, 20));
-  await get('/block');
-  await Promise.all(waits);
+  await waitingThenBlock(port);
   service.child.kill('SIGTERM');
   await service.exited;
   return { dir, truth: JSON.parse(service.out.stdout.trim().split('\n').pop()) };

@@ -71,4 +71,16 @@ function traceExportEnv(receiverUrl) {
   };
 }
 
-module.exports = { drive, start, traceExportEnv };
+/**
+ * On the time-split fixture (test/fixtures/time-split.js): 20 requests to `/wait` (2 s each)
+ * in flight, then one to `/block` (a 300 ms synchronous loop); resolves when all have answered.
+ */
+async function waitingThenBlock(port) {
+  const get = async (route) => (await fetch(`http://127.0.0.1:${port}${route}`)).text();
+  const waits = Array.from({ length: 20 }, () => get('/wait'));
+  while (Number(await get('/count')) < 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  await get('/block');
+  await Promise.all(waits);
+}
+
+module.exports = { drive, start, traceExportEnv, waitingThenBlock };

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { EventInput, EventLabel } from '@spanprof/profile';
 import { LABEL_DELAYED_COUNT, LABEL_DELAYED_ENDPOINT, LABEL_REQUESTS_IN_FLIGHT, LABEL_REQUESTS_QUEUED } from '@spanprof/profile';
 import type { LocalRoot } from './labels';
+import { lastStartingBy } from './events/sorted';
 
 /** Most blocks one period keeps; past it they are counted, not kept. */
 export const MAX_BLOCKS_PER_PERIOD = 1000;
@@ -82,19 +83,10 @@ export class LoopBlockMonitor {
 
   /** A sample taken at `micros` (µs since 1970) in `root`'s request: counted by the blocks it falls in. */
   sampledAt(micros: bigint, root: LocalRoot | undefined): void {
-    const blocks = this.blocks;
-    if (blocks.length === 0) return;
     const nanos = micros * 1000n;
-    // Blocks are recorded in time order and never overlap: the last one starting before the sample is the only candidate.
-    let lo = 0;
-    let hi = blocks.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (blocks[mid].startNanos <= nanos) lo = mid;
-      else hi = mid - 1;
-    }
-    const block = blocks[lo];
-    if (nanos < block.startNanos || nanos > block.endNanos) return;
+    // Blocks are recorded in time order and never overlap: the last one starting by the sample is the only candidate.
+    const block = lastStartingBy(this.blocks, nanos, (b) => b.startNanos);
+    if (block === undefined || nanos > block.endNanos) return;
     block.samples++;
     if (root !== undefined) block.byRoot.set(root, (block.byRoot.get(root) ?? 0) + 1);
   }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { LABEL_ERROR, LABEL_LOCAL_ROOT_SPAN_ID, LABEL_RESOURCE, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID } from '@spanprof/profile';
 import type { EventInput, EventKind } from '@spanprof/profile';
 import type { SpanLabels } from '../labels';
+import { lastStartingBy } from './sorted';
 
 /** Most I/O and GC events one period keeps; past it they are counted, not kept. */
 export const MAX_IO_EVENTS_PER_PERIOD = 20_000;
@@ -58,17 +59,9 @@ export class EventRecorder {
   sampledAt(micros: bigint, span: SpanLabels | undefined, epochOffset: number): void {
     if (span === undefined) return;
     const at = Number(micros) / 1000 - epochOffset;
-    // The pauses come in order and never overlap: the last one starting before `at` is the only candidate.
-    const gc = this.unattributedGc;
-    let lo = 0;
-    let hi = gc.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (gc[mid].start <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    const e = gc[lo];
-    if (e !== undefined && e.span === undefined && at >= e.start && at <= e.end + 1) e.span = span;
+    // The pauses come in order and never overlap: the last one starting by `at` is the only candidate.
+    const e = lastStartingBy(this.unattributedGc, at, (gc) => gc.start);
+    if (e !== undefined && e.span === undefined && at <= e.end + 1) e.span = span;
   }
 
   /** The spans of the period's events (so that the events profile records them too). */
