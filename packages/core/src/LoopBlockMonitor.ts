@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { EventInput, EventLabel } from '@spanprof/profile';
 import { LABEL_DELAYED_COUNT, LABEL_DELAYED_ENDPOINT, LABEL_REQUESTS_IN_FLIGHT, LABEL_REQUESTS_QUEUED } from '@spanprof/profile';
+import { logger } from './diag';
 import type { LocalRoot } from './labels';
 import { lastStartingBy } from './events/sorted';
 
@@ -10,6 +11,8 @@ export const MAX_BLOCKS_PER_PERIOD = 1000;
 const MAX_REQUESTS_PER_BLOCK = 1000;
 /** Endpoints a block names, those with the most requests it delayed. */
 const TOP_ENDPOINTS = 5;
+/** Requests in flight followed at once; past it, more are not counted in flight. */
+const MAX_OPEN_REQUESTS = 10_000;
 /** The watchdog's period while requests are in flight, ms. */
 const BUSY_PERIOD_MILLIS = 10;
 
@@ -69,7 +72,8 @@ export class LoopBlockMonitor {
 
   /** A request (local root span) started; one that starts in the first turn after a block waited through it. */
   requestStarted(root: LocalRoot): void {
-    this.open.add(root);
+    // Bounded: requests that never end (a span never ended) must not pile up.
+    if (this.open.size < MAX_OPEN_REQUESTS) this.open.add(root);
     const block = this.afterBlock;
     if (block !== undefined) {
       block.afterCount++;
@@ -116,21 +120,28 @@ export class LoopBlockMonitor {
   }
 
   private readonly tick = (): void => {
-    const now = performance.now();
-    const idle = performance.eventLoopUtilization().idle;
-    const window = now - this.last;
-    // A block of at least the threshold makes this tick at least that late, less its period: the
-    // time since the last tick is at least the threshold.
-    if (window >= this.thresholdMillis) {
-      const active = window - (idle - this.lastIdle);
-      const duration = Math.min(active, window);
-      if (duration >= this.thresholdMillis) this.record(duration);
+    try {
+      const now = performance.now();
+      const idle = performance.eventLoopUtilization().idle;
+      const window = now - this.last;
+      // A block of at least the threshold makes this tick at least that late, less its period: the
+      // time since the last tick is at least the threshold.
+      if (window >= this.thresholdMillis) {
+        const active = window - (idle - this.lastIdle);
+        const duration = Math.min(active, window);
+        if (Number.isFinite(duration) && duration >= this.thresholdMillis) this.record(duration);
+      }
+      this.last = now;
+      this.lastIdle = idle;
+    } catch (err) {
+      logger.debug('event-loop block check failed', err);
+    } finally {
+      if (this.timer !== undefined) {
+        const next = this.open.size > 0 ? BUSY_PERIOD_MILLIS : this.idlePeriod();
+        if (next === this.delay) this.timer.refresh();
+        else this.arm(next);
+      }
     }
-    this.last = now;
-    this.lastIdle = idle;
-    const next = this.open.size > 0 ? BUSY_PERIOD_MILLIS : this.idlePeriod();
-    if (next === this.delay && this.timer !== undefined) this.timer.refresh();
-    else this.arm(next);
   };
 
   private record(durationMillis: number): void {

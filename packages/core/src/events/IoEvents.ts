@@ -230,13 +230,22 @@ export class IoEvents {
         if (span === null) return;
         const start = performance.now();
         // No 'error' listener: one would change what an unhandled socket error does.
+        // Listeners on the application's socket: nothing may throw out of them.
         const onConnect = (): void => {
-          socket.removeListener('close', onClose);
-          recorder.ended('net', 'net.connect', `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`, start, span, false);
+          try {
+            socket.removeListener('close', onClose);
+            recorder.ended('net', 'net.connect', `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`, start, span, false);
+          } catch (err) {
+            logger.debug('net event failed', err);
+          }
         };
         const onClose = (): void => {
-          socket.removeListener('connect', onConnect);
-          recorder.ended('net', 'net.connect', '', start, span, true);
+          try {
+            socket.removeListener('connect', onConnect);
+            recorder.ended('net', 'net.connect', '', start, span, true);
+          } catch (err) {
+            logger.debug('net event failed', err);
+          }
         };
         socket.once('connect', onConnect);
         socket.once('close', onClose);
@@ -281,9 +290,13 @@ export class IoEvents {
     try {
       const recorder = this.recorder;
       this.observer = new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) {
-          const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
-          recorder.gc(GC_NAMES.get(kind) ?? 'gc', entry.startTime, entry.duration);
+        try {
+          for (const entry of list.getEntries()) {
+            const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
+            recorder.gc(GC_NAMES.get(kind) ?? 'gc', entry.startTime, entry.duration);
+          }
+        } catch (err) {
+          logger.debug('gc event failed', err);
         }
       });
       this.observer.observe({ type: 'gc' });
