@@ -69,7 +69,7 @@ test('Blocks page, a delayed request’s timeline and an I/O timeline, in Chromi
     // The endpoint page: per-request split with I/O.
     await page.goto(`${url}endpoint/${encodeURIComponent('GET /io')}`);
     await viewReady(page);
-    assert.match(await page.textContent('#time-facts'), /requests8.*I\/O \/ request[\d.]+ ms/);
+    assert.match(await page.textContent('#time-facts'), /requests8.*I\/O \/ request[\d.]+ ms \(p95 [\d.]+\)/);
     assert.deepEqual(foreign, []);
     assert.deepEqual(pageErrors, []);
   } finally {

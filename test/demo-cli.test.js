@@ -151,7 +151,7 @@ test('spanprof hotspots: --endpoint finds the route hotspot; --span, --root and 
   assert.equal(table.code, 0, table.stderr);
   assert.match(
     table.stdout,
-    /^endpoint "GET \/search": [\d,.]+ ms CPU.*\n[\d,]+ requests: mean [\d.]+ ms \(p50 [\d.]+, p95 [\d.]+\), per request [\d.]+ ms CPU, [\d.]+ ms I\/O and [\d.]+ ms waiting\nin (file|\d+ files): \S+\.wall\.pb\.gz/m,
+    /^endpoint "GET \/search": [\d,.]+ ms CPU.*\n[\d,]+ requests: mean [\d.]+ ms \(p50 [\d.]+, p95 [\d.]+\), per request [\d.]+ ms CPU, [\d.]+ ms I\/O \(p95 [\d.]+\) and [\d.]+ ms waiting\nin (file|\d+ files): \S+\.wall\.pb\.gz/m,
   );
   assert.match(table.stdout, /rankSearchResults\s+\S*examples\/demo\/app\.js:\d+/);
 });

@@ -147,6 +147,7 @@ test('endpoint times: mean of every counted request, CPU and I/O per request', (
   assert.equal(e.meanMillis, 100);
   assert.equal(e.cpuMillisPerRequest, 2);
   assert.equal(e.ioMillisPerRequest, 5, "one request's 20 ms of I/O over 4 requests");
+  assert.equal(e.ioP95Millis, 20, 'the p95 of 0, 0, 0 and 20 ms');
   assert.equal(e.waitingMillisPerRequest, 93);
 });
 

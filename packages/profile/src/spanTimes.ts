@@ -187,6 +187,11 @@ export interface EndpointTime {
   cpuMillisPerRequest: number;
   /** Time in recorded I/O waits per request (see `SpanTime.ioNanos`). */
   ioMillisPerRequest: number;
+  /**
+   * The p95 of the I/O waits of a request: every request with one is recorded, the others had
+   * none. (CPU per request is sampled: a mean over requests, not a distribution.)
+   */
+  ioP95Millis: number;
   /** The rest of the mean duration: off the CPU and in no recorded I/O wait. */
   waitingMillisPerRequest: number;
 }
@@ -199,9 +204,12 @@ export function endpointTimes(profiles: readonly IndexedProfile[]): Map<string, 
   const durations = new Map<string, RequestTimes>();
   const cpu = new Map<string, number>();
   // Every request with an I/O wait is recorded (its root with it): the sum over recorded roots is the endpoint's.
-  const io = new Map<string, number>();
+  const io = new Map<string, number[]>();
   for (const s of spanTimes(profiles).values()) {
-    if (s.spanId === s.localRootSpanId && s.ioNanos > 0) io.set(s.endpoint, (io.get(s.endpoint) ?? 0) + s.ioNanos);
+    if (s.spanId !== s.localRootSpanId || s.ioNanos <= 0) continue;
+    let list = io.get(s.endpoint);
+    if (list === undefined) io.set(s.endpoint, (list = []));
+    list.push(s.ioNanos / 1e6);
   }
   for (const p of profiles) {
     for (const [endpoint, t] of p.requestTimes) {
@@ -224,7 +232,11 @@ export function endpointTimes(profiles: readonly IndexedProfile[]): Map<string, 
     if (t.count === 0) continue;
     const meanMillis = t.sumMillis / t.count;
     const cpuMillisPerRequest = Math.min((cpu.get(endpoint) ?? 0) / 1e6 / t.count, meanMillis);
-    const ioMillisPerRequest = Math.min((io.get(endpoint) ?? 0) / 1e6 / t.count, meanMillis - cpuMillisPerRequest);
+    const waits = (io.get(endpoint) ?? []).sort((a, b) => a - b);
+    const ioMillisPerRequest = Math.min(waits.reduce((sum, w) => sum + w, 0) / t.count, meanMillis - cpuMillisPerRequest);
+    // The requests without a recorded wait count as zeros below the sorted waits.
+    const rank = Math.ceil(0.95 * Math.max(t.count, waits.length)) - (Math.max(t.count, waits.length) - waits.length);
+    const ioP95Millis = rank <= 0 ? 0 : waits[rank - 1];
     times.set(endpoint, {
       endpoint,
       requests: t.count,
@@ -233,6 +245,7 @@ export function endpointTimes(profiles: readonly IndexedProfile[]): Map<string, 
       p95Millis: percentileMillis(t.buckets, 0.95),
       cpuMillisPerRequest,
       ioMillisPerRequest,
+      ioP95Millis,
       waitingMillisPerRequest: meanMillis - cpuMillisPerRequest - ioMillisPerRequest,
     });
   }

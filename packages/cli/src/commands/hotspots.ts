@@ -99,7 +99,7 @@ export function hotspotsCommand(program: Command, { print, warn }: Output): void
 
 function describeTime({ kind, time }: ScopeTime): string {
   if (kind === 'endpoint') {
-    return `${time.requests.toLocaleString('en-US')} requests: mean ${millis(time.meanMillis)} ms (p50 ${millis(time.p50Millis)}, p95 ${millis(time.p95Millis)}), per request ${millis(time.cpuMillisPerRequest)} ms CPU, ${millis(time.ioMillisPerRequest)} ms I/O and ${millis(time.waitingMillisPerRequest)} ms waiting`;
+    return `${time.requests.toLocaleString('en-US')} requests: mean ${millis(time.meanMillis)} ms (p50 ${millis(time.p50Millis)}, p95 ${millis(time.p95Millis)}), per request ${millis(time.cpuMillisPerRequest)} ms CPU, ${millis(time.ioMillisPerRequest)} ms I/O (p95 ${millis(time.ioP95Millis)}) and ${millis(time.waitingMillisPerRequest)} ms waiting`;
   }
   const lasted = `${ms(time.durationNanos)} ms${time.running ? ' so far (still running)' : ''}`;
   if (kind === 'trace') return `"${time.name}": ${lasted}, ${ms(time.cpuNanos)} ms CPU, ${ms(time.ioNanos)} ms I/O, ${ms(time.waitingNanos)} ms waiting`;

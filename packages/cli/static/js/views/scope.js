@@ -100,7 +100,7 @@ function timeFacts(t) {
   const fact = (label, value) => `<div><span>${label}</span>${value}</div>`;
   if (t.kind === 'endpoint') {
     const e = t.time;
-    return `<div class="facts" id="time-facts">${fact('requests', e.requests.toLocaleString('en-US'))}${fact('mean', `${millis(e.meanMillis)} ms`)}${fact('p50', `${millis(e.p50Millis)} ms`)}${fact('p95', `${millis(e.p95Millis)} ms`)}${fact('CPU / request', `${millis(e.cpuMillisPerRequest)} ms`)}${fact('I/O / request', `${millis(e.ioMillisPerRequest)} ms`)}${fact('waiting / request', `${millis(e.waitingMillisPerRequest)} ms`)}</div>
+    return `<div class="facts" id="time-facts">${fact('requests', e.requests.toLocaleString('en-US'))}${fact('mean', `${millis(e.meanMillis)} ms`)}${fact('p50', `${millis(e.p50Millis)} ms`)}${fact('p95', `${millis(e.p95Millis)} ms`)}${fact('CPU / request', `${millis(e.cpuMillisPerRequest)} ms`)}${fact('I/O / request', `${millis(e.ioMillisPerRequest)} ms (p95 ${millis(e.ioP95Millis)})`)}${fact('waiting / request', `${millis(e.waitingMillisPerRequest)} ms`)}</div>
       ${splitBar([
         ['CPU', e.cpuMillisPerRequest, 'cpu'],
         ['I/O', e.ioMillisPerRequest, 'io'],
