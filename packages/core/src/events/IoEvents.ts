@@ -70,6 +70,21 @@ function activeSpan(): SpanLabels | undefined | null {
   return labelsOfContext(active);
 }
 
+/**
+ * The span, start and resource of an operation about to start; undefined when it makes no event
+ * (spanprof's or an exporter's own I/O) or when finding them failed: the operation then runs as
+ * if unwrapped, whatever happened here.
+ */
+function startTiming(args: unknown[], resourceOf: (args: unknown[]) => string): { span: SpanLabels | undefined; start: number; resource: string } | undefined {
+  try {
+    const span = activeSpan();
+    if (span === null) return undefined;
+    return { span, start: performance.now(), resource: resourceOf(args) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** What an `fs` call is on: its path (a string, a URL or a Buffer), else '' (a file descriptor). */
 function pathOf(arg: unknown): string {
   if (typeof arg === 'string') return arg;
@@ -139,10 +154,9 @@ export class IoEvents {
         const callback = args[last];
         // Not ours to time: no callback (a wrong call throws as it would have), or an instrumentation's span around it.
         if (typeof callback !== 'function' || isInstrumented((target as Record<string, unknown>)[fn])) return original.apply(this, args);
-        const span = activeSpan();
-        if (span === null) return original.apply(this, args);
-        const start = performance.now();
-        const resource = resourceOf(args);
+        const timing = startTiming(args, resourceOf);
+        if (timing === undefined) return original.apply(this, args);
+        const { span, start, resource } = timing;
         args[last] = function (this: unknown, ...results: unknown[]): unknown {
           try {
             recorder.ended(kind, name, resource, start, span, results[0] !== null && results[0] !== undefined);
@@ -164,12 +178,11 @@ export class IoEvents {
     const ok = wrap(target, fn, (original) => {
       function wrapped(this: unknown, ...args: unknown[]): unknown {
         if (isInstrumented((target as Record<string, unknown>)[fn])) return original.apply(this, args);
-        const span = activeSpan();
-        if (span === null) return original.apply(this, args);
-        const start = performance.now();
+        const timing = startTiming(args, resourceOf);
+        if (timing === undefined) return original.apply(this, args);
+        const { span, start, resource } = timing;
         const result = original.apply(this, args);
         if (!(result instanceof Promise)) return result;
-        const resource = resourceOf(args);
         const done = (error: boolean): void => {
           try {
             recorder.ended(kind, name, resource, start, span, error);
