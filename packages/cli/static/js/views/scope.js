@@ -48,8 +48,12 @@ export async function scopeView(kind, id) {
     title = `Endpoint ${esc(id)}`;
   }
   if (h.total.samples === 0) {
-    view.innerHTML = `<h1>${title}</h1><p class="error">No samples of this ${kind === 'root' ? 'local root' : kind} in the ${h.profiles} selected profile(s).</p>
-        <p class="muted">A short span may fall between two samples (one every ~10 ms by default); check the tag and time filters.</p>`;
+    // A recorded span with no samples of its own (one that only waited, or whose children did the work) still has its split and timeline.
+    const recorded = kind === 'span' && h.time;
+    view.innerHTML = `<h1>${title}</h1>${recorded ? timeFacts(h.time) : ''}<p class="${recorded ? 'muted' : 'error'}">No samples of this ${kind === 'root' ? 'local root' : kind} in the ${h.profiles} selected profile(s).</p>
+        <p class="muted">A short span may fall between two samples (one every ~10 ms by default); check the tag and time filters.</p>
+        ${recorded ? '<h2>Timeline of its local root</h2><div id="timeline-box"></div>' : ''}`;
+    if (recorded) await drawTimeline(id);
     return;
   }
   view.innerHTML = `<h1>${title}</h1>
@@ -80,18 +84,20 @@ export async function scopeView(kind, id) {
           : ''
       }`;
   flame(document.getElementById('flame-box'), h.flame, value);
-  if (kind === 'span') {
-    const tq = filterParams();
-    tq.set('span', id);
-    const t = await api('timeline', tq);
-    const box = document.getElementById('timeline-box');
-    if (box)
-      box.innerHTML = t.timeline ? timelineSvg(t.timeline, id) : '<p class="muted">Not recorded: these profiles have no events profile for this span.</p>';
-  }
+  if (kind === 'span') await drawTimeline(id);
   wireValueToggle(view);
   for (const b of view.querySelectorAll('[data-whole]')) {
     b.addEventListener('click', () => go(link(location.pathname, { whole: b.dataset.whole === '1' ? '1' : null })));
   }
+}
+
+/** Draws the timeline of span `id`'s local root into `#timeline-box`. */
+async function drawTimeline(id) {
+  const tq = filterParams();
+  tq.set('span', id);
+  const t = await api('timeline', tq);
+  const box = document.getElementById('timeline-box');
+  if (box) box.innerHTML = t.timeline ? timelineSvg(t.timeline, id) : '<p class="muted">Not recorded: these profiles have no events profile for this span.</p>';
 }
 
 /** Where the time of the span, trace or endpoint went (`h.time`), as facts and a bar: CPU, child spans' CPU, I/O, waiting. */
