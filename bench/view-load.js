@@ -9,7 +9,7 @@
 // 2. The hour: 60 copies of that profile, one per minute, each with its own
 //    span, local root and trace IDs (the hex IDs rewritten per copy) so the
 //    hour holds as many distinct spans as a real one, gzipped pprof like the
-//    FileExporter's.
+//    FileExporter's; the events profile likewise, beside each.
 // 3. `spanprof view DIR --port 0` as a child process: time until it prints
 //    its URL (every file read and indexed), then, in Chromium (playwright-core),
 //    time from navigation until the page has rendered: the overview (ranking of
@@ -60,27 +60,39 @@ async function recordOnePeriod(dir) {
   return { requests: r.requests.total, rate: r.requests.average, file: path.join(dir, wall.sort()[0]) };
 }
 
-/** Writes `copies` one-minute profiles from `source`, each with its own span, root and trace IDs. */
+/**
+ * Writes `copies` one-minute profiles from `source` (a wall profile, with the events profile
+ * beside it), each with its own span, root and trace IDs and its samples' and events' times
+ * moved to its minute.
+ */
 function makeHour(source, dir) {
-  const bytes = fs.readFileSync(source);
+  const kinds = { wall: fs.readFileSync(source) };
+  const events = source.replace(/\.wall\.pb\.gz$/, '.events.pb.gz');
+  if (fs.existsSync(events)) kinds.events = fs.readFileSync(events);
   const hourStart = Date.UTC(2026, 0, 1, 10, 0, 0);
   let samples = 0;
   let size = 0;
   for (let i = 0; i < copies; i++) {
-    const profile = Profile.decode(gunzipSync(bytes));
-    const strings = profile.stringTable.strings;
-    const prefix = (0x1000 + i).toString(16);
-    for (let s = 0; s < strings.length; s++) {
-      if (/^(?:[0-9a-f]{16}|[0-9a-f]{32})$/.test(strings[s])) strings[s] = prefix + strings[s].slice(prefix.length);
-    }
     const start = hourStart + i * 60_000;
-    profile.timeNanos = BigInt(start) * 1_000_000n;
-    profile.durationNanos = 60_000_000_000n;
     const stamp = new Date(start).toISOString().replace(/[-:]/g, '');
-    const out = gzipSync(profile.encode());
-    fs.writeFileSync(path.join(dir, `${stamp}.bench.1.${String(i + 1).padStart(6, '0')}.wall.pb.gz`), out);
-    samples += profile.sample.length;
-    size += out.length;
+    for (const [kind, bytes] of Object.entries(kinds)) {
+      const profile = Profile.decode(gunzipSync(bytes));
+      const strings = profile.stringTable.strings;
+      const prefix = (0x1000 + i).toString(16);
+      for (let s = 0; s < strings.length; s++) {
+        if (/^(?:[0-9a-f]{16}|[0-9a-f]{32})$/.test(strings[s])) strings[s] = prefix + strings[s].slice(prefix.length);
+      }
+      // Both files of a period share its start: the wall profile's, moved to this minute.
+      const shift = BigInt(start) * 1_000_000n - BigInt(Profile.decode(gunzipSync(kinds.wall)).timeNanos);
+      const timeKey = strings.indexOf('end_timestamp_ns');
+      for (const sample of profile.sample) for (const label of sample.label) if (Number(label.key) === timeKey) label.num = BigInt(label.num) + shift;
+      profile.timeNanos = BigInt(start) * 1_000_000n;
+      profile.durationNanos = 60_000_000_000n;
+      const out = gzipSync(profile.encode());
+      fs.writeFileSync(path.join(dir, `${stamp}.bench.1.${String(i + 1).padStart(6, '0')}.${kind}.pb.gz`), out);
+      if (kind === 'wall') samples += profile.sample.length;
+      size += out.length;
+    }
   }
   return { samples, bytes: size };
 }

@@ -207,7 +207,7 @@ export function rank(profiles: readonly IndexedProfile[], sortBy: RankOrder = 'c
   }
   for (const span of spans.values()) span.time = recorded.get(span.spanId);
   const traceTime = traceTimes(recorded);
-  const endpointTime = endpointTimes(profiles);
+  const endpointTime = endpointTimes(profiles, recorded);
   const byTime = sortBy === 'wall' ? (a: Cost, b: Cost) => b.wallNanos - a.wallNanos || b.cpuNanos - a.cpuNanos : byCost;
   const order =
     sortBy !== 'duration'

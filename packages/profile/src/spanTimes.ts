@@ -200,12 +200,12 @@ export interface EndpointTime {
  * Per endpoint, the requests' durations (every request that ended, sampled or not: counted by
  * the span processor) and their mean split into sampled CPU time and waiting.
  */
-export function endpointTimes(profiles: readonly IndexedProfile[]): Map<string, EndpointTime> {
+export function endpointTimes(profiles: readonly IndexedProfile[], spans: ReadonlyMap<string, SpanTime> = spanTimes(profiles)): Map<string, EndpointTime> {
   const durations = new Map<string, RequestTimes>();
   const cpu = new Map<string, number>();
   // Every request with an I/O wait is recorded (its root with it): the sum over recorded roots is the endpoint's.
   const io = new Map<string, number[]>();
-  for (const s of spanTimes(profiles).values()) {
+  for (const s of spans.values()) {
     if (s.spanId !== s.localRootSpanId || s.ioNanos <= 0) continue;
     let list = io.get(s.endpoint);
     if (list === undefined) io.set(s.endpoint, (list = []));
