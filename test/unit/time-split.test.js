@@ -66,7 +66,7 @@ const io = (spanId, start, end, name = 'fs.readFile') => ({
 function indexed(samples, events, comments) {
   const p = wall(samples, comments);
   p.comment.push(p.stringTable.dedup('spanprof:process.pid=1'));
-  return model.indexProfile('t', p, new model.FrameTable(), model.readEvents(model.eventsProfile(events)));
+  return model.indexProfile('t', p, new model.FrameTable(), model.indexEvents(model.eventsProfile(events)));
 }
 
 const ROOT = 'a000000000000001';
@@ -141,7 +141,7 @@ test('endpoint times: mean of every counted request, CPU and I/O per request', (
   model.writeRequestTimes(profile, times);
   const endpointLabel = profile.stringTable.dedup('trace_endpoint');
   for (const s of profile.sample) s.label.push(new Label({ key: endpointLabel, str: profile.stringTable.dedup('GET /x') }));
-  const p = model.indexProfile('t', profile, new model.FrameTable(), model.readEvents(model.eventsProfile([span(ROOT, 0, 100), io(ROOT, 10, 30)])));
+  const p = model.indexProfile('t', profile, new model.FrameTable(), model.indexEvents(model.eventsProfile([span(ROOT, 0, 100), io(ROOT, 10, 30)])));
   const e = model.endpointTimes([p]).get('GET /x');
   assert.equal(e.requests, 4);
   assert.equal(e.meanMillis, 100);

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EVENTS_KIND, PROFILE_FILE_SUFFIX, WALL_KIND } from './schema';
-import { readEvents } from './events';
-import type { TimelineEvent } from './events';
+import { indexEvents } from './EventIndex';
+import type { IndexedEvents } from './EventIndex';
 import { decodePprof } from './decode';
 import { FrameTable, indexProfile } from './ProfileIndex';
 import type { IndexedProfile } from './ProfileIndex';
@@ -102,8 +102,9 @@ export class ProfileDirectory {
       const indexed = this.byFile.get(file);
       if (indexed !== undefined) {
         // An events profile written after its wall profile was read.
-        if (indexed.events.length === 0 && withEvents.has(file) && !this.eventless.has(file)) {
-          this.byFile.set(file, { ...indexed, events: this.readEventsOf(file) });
+        if (indexed.spans.size === 0 && indexed.events.length === 0 && withEvents.has(file) && !this.eventless.has(file)) {
+          const events = this.readEventsOf(file);
+          if (events !== undefined) this.byFile.set(file, { ...indexed, spans: events.spans, events: events.others });
           result.added++;
         }
         continue;
@@ -124,7 +125,7 @@ export class ProfileDirectory {
       }
       try {
         const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
-        const events = withEvents.has(file) ? this.readEventsOf(file) : [];
+        const events = withEvents.has(file) ? this.readEventsOf(file) : undefined;
         this.byFile.set(file, indexProfile(file, decodePprof(raw), this.table, events));
         this.failed.delete(file);
         result.added++;
@@ -142,16 +143,16 @@ export class ProfileDirectory {
    * The events profile beside the wall profile `file`; none (and not read again) when it cannot
    * be read: the wall profile's views work without it.
    */
-  private readEventsOf(wallFile: string): TimelineEvent[] {
+  private readEventsOf(wallFile: string): IndexedEvents | undefined {
     try {
       const bytes = readFileSync(wallFile.slice(0, -WALL_SUFFIX.length) + EVENTS_SUFFIX);
       const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
-      const events = readEvents(decodePprof(raw));
-      if (events.length === 0) this.eventless.add(wallFile);
+      const events = indexEvents(decodePprof(raw));
+      if (events.spans.size === 0 && events.others.length === 0) this.eventless.add(wallFile);
       return events;
     } catch {
       this.eventless.add(wallFile);
-      return [];
+      return undefined;
     }
   }
 

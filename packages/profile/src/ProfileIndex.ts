@@ -2,6 +2,7 @@ import { readProfileTags, readRequestCounts, readRequestTimes } from './comments
 import type { RequestTimes } from './comments';
 import { LABEL_END_TIMESTAMP, LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT, LABEL_TRACE_ID } from './schema';
 import type { TimelineEvent } from './events';
+import type { IndexedEvents, SpanColumns } from './EventIndex';
 import { nanosPerUnit, num, stringsOf } from './decode';
 import type { Int64, PprofMessage } from './decode';
 import { functionKey, functionName, normalizeFile, UNKNOWN_FUNCTION } from './functions';
@@ -216,7 +217,9 @@ export interface IndexedProfile {
   readonly labels: LabelTable;
   /** When each sample was taken (its `end_timestamp_ns`), epoch milliseconds; NaN where the sample has no time. */
   readonly time: Float64Array;
-  /** The period's events (spans with their names and times): from the events profile written beside this one, if any. */
+  /** The period's spans with their names and times, from the events profile written beside this one (none without it). */
+  readonly spans: SpanColumns;
+  /** Its other events: I/O waits, GC pauses, event-loop blocks. */
   readonly events: readonly TimelineEvent[];
   /** The ID in `labels` of a label value, or undefined when no sample has it. */
   labelId(value: string): number | undefined;
@@ -227,7 +230,7 @@ export interface IndexedProfile {
  * `Profile`) to an `IndexedProfile` whose frames go to `frames`. CPU and wall
  * values are converted to nanoseconds by their sample type's unit.
  */
-export function indexProfile(file: string, profile: PprofMessage, frames: FrameTable, events: readonly TimelineEvent[] = []): IndexedProfile {
+export function indexProfile(file: string, profile: PprofMessage, frames: FrameTable, events: IndexedEvents = noEvents()): IndexedProfile {
   const strings = stringsOf(profile);
   const str = (id: Int64 | undefined): string => strings[num(id)] ?? '';
   const comments = profile.comment.map(str);
@@ -305,7 +308,8 @@ export function indexProfile(file: string, profile: PprofMessage, frames: FrameT
     custom,
     labels,
     time,
-    events,
+    spans: events.spans,
+    events: events.others,
     labelId: lookupIn(labels),
   };
 }
@@ -385,4 +389,29 @@ function labelIndexer(strings: readonly string[], labels: LabelTable): (stringId
  */
 function lookupIn(labels: LabelTable): (value: string) => number | undefined {
   return (value) => labels.find(value);
+}
+
+let empty: IndexedEvents | undefined;
+/** No events: a wall profile without an events profile beside it. */
+export function noEvents(): IndexedEvents {
+  empty ??= Object.freeze({
+    spans: Object.freeze({
+      size: 0,
+      labels: new LabelTable(),
+      span: new Int32Array(0),
+      parent: new Int32Array(0),
+      trace: new Int32Array(0),
+      root: new Int32Array(0),
+      endpoint: new Int32Array(0),
+      name: new Int32Array(0),
+      thread: new Int32Array(0),
+      threadId: new Int32Array(0),
+      start: new Float64Array(0),
+      end: new Float64Array(0),
+      durationNanos: new Float64Array(0),
+      running: new Uint8Array(0),
+    }),
+    others: Object.freeze([]),
+  });
+  return empty;
 }

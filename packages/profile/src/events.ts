@@ -160,8 +160,11 @@ export function eventsProfile(events: readonly EventInput[]): Profile {
   return writer.finish();
 }
 
-/** The events of an events profile (decoded by `decodePprof`, or a pprof-format `Profile`); samples that are not events are skipped. */
-export function readEvents(profile: PprofMessage): TimelineEvent[] {
+/**
+ * The events of an events profile (decoded by `decodePprof`, or a pprof-format `Profile`), or of
+ * some of its `samples`; samples that are not events are skipped.
+ */
+export function readEvents(profile: PprofMessage, samples: PprofMessage['sample'] = profile.sample): TimelineEvent[] {
   const strings = stringsOf(profile);
   const str = (id: Int64 | undefined): string => strings[num(id)] ?? '';
   const durationIndex = profile.sampleType.findIndex((t) => str(t.type) === 'duration');
@@ -170,7 +173,7 @@ export function readEvents(profile: PprofMessage): TimelineEvent[] {
   const locationName = new Map<number, string>();
   for (const loc of profile.location) locationName.set(num(loc.id), nameOf.get(num(loc.line[0]?.functionId)) ?? '');
   const events: TimelineEvent[] = [];
-  for (const sample of profile.sample) {
+  for (const sample of samples) {
     const labels = new Map<string, string>();
     const numbers = new Map<string, number>();
     const delayed: { endpoint: string; count: number }[] = [];

@@ -32,6 +32,8 @@ export {
   WALL_KIND,
 } from './schema';
 export { eventsProfile, EventsProfileWriter, IO_EVENT_KINDS, readEvents } from './events';
+export { indexEvents } from './EventIndex';
+export type { IndexedEvents, SpanColumns } from './EventIndex';
 export type { EventInput, EventKind, EventLabel, TimelineEvent } from './events';
 export {
   addRequestTimes,
@@ -49,7 +51,7 @@ export type { CommentedProfile, RequestTimes } from './comments';
 export { decodePprof, sampleTotals } from './decode';
 export type { Int64, PprofMessage } from './decode';
 export { ANONYMOUS_FUNCTION, functionKey, normalizeFile, portablePath, UNKNOWN_FUNCTION } from './functions';
-export { FrameTable, indexProfile, LabelTable } from './ProfileIndex';
+export { FrameTable, indexProfile, LabelTable, noEvents } from './ProfileIndex';
 export type { Frame, FunctionRef, IndexedProfile } from './ProfileIndex';
 export { collapsed, costByEndpoint, costByLabel, filesOf, findSpan, flameGraph, hotspots, rank } from './analysis';
 export type {

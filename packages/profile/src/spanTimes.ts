@@ -1,7 +1,6 @@
 import { addRequestTimes, percentileMillis } from './comments';
 import type { RequestTimes } from './comments';
 import { IO_EVENT_KINDS } from './events';
-import type { TimelineEvent } from './events';
 import type { Scope } from './analysis';
 import type { IndexedProfile } from './ProfileIndex';
 import { NONE } from './ProfileIndex';
@@ -46,14 +45,51 @@ export interface SpanTime {
   thread: string;
 }
 
+/** A span as the events profiles recorded it (its latest record across them). */
+interface SpanRecord {
+  spanId: string;
+  parentSpanId: string;
+  traceId: string;
+  localRootSpanId: string;
+  endpoint: string;
+  name: string;
+  start: number;
+  end: number;
+  durationNanos: number;
+  running: boolean;
+  thread: string;
+  threadId: string;
+  /** The `process.pid` tag of the profile that holds it. */
+  pid: string;
+}
+
 /** The span records of the profiles, one per span: the ended record wins over a running one, then the latest. */
-function spanEvents(profiles: readonly IndexedProfile[]): Map<string, TimelineEvent> {
-  const spans = new Map<string, TimelineEvent>();
+function spanEvents(profiles: readonly IndexedProfile[]): Map<string, SpanRecord> {
+  const spans = new Map<string, SpanRecord>();
   for (const p of profiles) {
-    for (const e of p.events) {
-      if (e.kind !== 'span' || e.spanId === '') continue;
-      const known = spans.get(e.spanId);
-      if (known === undefined || (known.running && (!e.running || e.end > known.end))) spans.set(e.spanId, e);
+    const c = p.spans;
+    const get = (id: number): string => c.labels.get(id);
+    for (let i = 0; i < c.size; i++) {
+      const spanId = get(c.span[i]);
+      if (spanId === '') continue;
+      const known = spans.get(spanId);
+      const running = c.running[i] === 1;
+      if (known !== undefined && !(known.running && (!running || c.end[i] > known.end))) continue;
+      spans.set(spanId, {
+        spanId,
+        parentSpanId: get(c.parent[i]),
+        traceId: get(c.trace[i]),
+        localRootSpanId: get(c.root[i]),
+        endpoint: get(c.endpoint[i]),
+        name: get(c.name[i]),
+        start: c.start[i],
+        end: c.end[i],
+        durationNanos: c.durationNanos[i],
+        running,
+        thread: get(c.thread[i]),
+        threadId: get(c.threadId[i]),
+        pid: p.tags[TAG_PROCESS_PID] ?? '',
+      });
     }
   }
   return spans;
@@ -86,7 +122,7 @@ function cpuBySpan(profiles: readonly IndexedProfile[]): Map<string, { cpuNanos:
 }
 
 /** The I/O waits of each recorded span and of the spans under it, as [start, end] intervals (ms). */
-function ioBySpan(profiles: readonly IndexedProfile[], spans: ReadonlyMap<string, TimelineEvent>): Map<string, [number, number][]> {
+function ioBySpan(profiles: readonly IndexedProfile[], spans: ReadonlyMap<string, SpanRecord>): Map<string, [number, number][]> {
   const io = new Map<string, [number, number][]>();
   for (const p of profiles) {
     for (const e of p.events) {
@@ -391,16 +427,9 @@ export function timeline(profiles: readonly IndexedProfile[], spanId: string, ma
   samples.sort((a, b) => a.time - b.time);
   const end = Math.max(root.end, ...spans.map((s) => s.end));
   // The blocks of the root's own process and thread.
-  let pid: string | undefined;
-  let threadId: string | undefined;
-  for (const p of profiles) {
-    const e = p.events.find((x) => x.kind === 'span' && x.spanId === root.spanId);
-    if (e !== undefined) {
-      pid = p.tags[TAG_PROCESS_PID];
-      threadId = e.threadId;
-      break;
-    }
-  }
+  const record = spanEvents(profiles).get(root.spanId);
+  const pid = record?.pid;
+  const threadId = record?.threadId;
   const blocks: { start: number; end: number }[] = [];
   for (const p of profiles) {
     if (p.tags[TAG_PROCESS_PID] !== pid) continue;

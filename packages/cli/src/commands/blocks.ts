@@ -20,7 +20,7 @@ export function blocksCommand(program: Command, { print, warn }: Output): void {
       print(JSON.stringify({ profiles: profiles.length, blocks: blocks.slice(0, opts.limit), count: blocks.length }, null, 2));
       return;
     }
-    const recorded = profiles.filter((p) => p.events.length > 0).length;
+    const recorded = profiles.filter((p) => p.spans.size > 0 || p.events.length > 0).length;
     print(
       `${blocks.length} event-loop block(s) in ${profiles.length} profile(s)${recorded < profiles.length ? ` (${profiles.length - recorded} without an events profile)` : ''}\n`,
     );
