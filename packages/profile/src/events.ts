@@ -22,7 +22,7 @@ import {
 
 /**
  * The events profile (`<...>.events.pb.gz`): one pprof sample per event of the period, a span
- * with its times, and in time I/O waits, GC pauses and event-loop blocks. Sample types
+ * with its times, an I/O wait, a GC pause or an event-loop block. Sample types
  * `events/count` and `duration/nanoseconds`; the numeric label `end_timestamp_ns` says when
  * the event ended; the label `event` what it is (`span`, ...); the span labels which span it
  * belongs to (a span event: the span itself, with `parent_span_id`). Each

@@ -65,7 +65,7 @@ export const TAG_PROFILER_VERSION = 'spanprof.version';
 /** The profile kinds spanprof writes, the middle of a file's name: `<...>.<kind>.pb.gz`. */
 export const WALL_KIND = 'wall';
 export const HEAP_KIND = 'heap';
-/** The period's spans (and, later, I/O, GC and event-loop events) with their times: see `events.ts`. */
+/** The period's spans with their times, its I/O waits, GC pauses and event-loop blocks: see `events.ts`. */
 export const EVENTS_KIND = 'events';
 
 /** Suffix of every profile file: gzipped pprof (`<...>.wall.pb.gz`, `<...>.heap.pb.gz`). */
