@@ -6,12 +6,8 @@ import type { IndexedProfile } from './ProfileIndex';
 import { NONE } from './ProfileIndex';
 import { TAG_PROCESS_PID } from './schema';
 
-/**
- * Where a span's time went: its duration (from its start and end, exact), the CPU time sampled
- * in the span itself and in the spans under it, and the rest, off the CPU: waiting for I/O,
- * timers, or the thread, busy with other requests.
- */
-export interface SpanTime {
+/** A span as the events profiles recorded it (its latest record across them). */
+interface SpanRecord {
   spanId: string;
   parentSpanId: string;
   traceId: string;
@@ -23,6 +19,19 @@ export interface SpanTime {
   end: number;
   running: boolean;
   durationNanos: number;
+  /** The thread it ran on (`thread_name`), and its `thread_id`. */
+  thread: string;
+  threadId: string;
+  /** The `process.pid` tag of the profile that holds it. */
+  pid: string;
+}
+
+/**
+ * Where a span's time went: its duration (from its start and end, exact), the CPU time sampled
+ * in the span itself and in the spans under it, and the rest, off the CPU: waiting for I/O,
+ * timers, or the thread, busy with other requests.
+ */
+export interface SpanTime extends Omit<SpanRecord, 'threadId' | 'pid'> {
   /**
    * CPU time sampled while the span itself was active, at most its duration: a sample stands for
    * a whole sampling interval (and may hold CPU time carried over from samples that matched no
@@ -41,26 +50,6 @@ export interface SpanTime {
   waitingNanos: number;
   /** Samples taken while the span itself was active. */
   samples: number;
-  /** The thread it ran on (`thread_name`). */
-  thread: string;
-}
-
-/** A span as the events profiles recorded it (its latest record across them). */
-interface SpanRecord {
-  spanId: string;
-  parentSpanId: string;
-  traceId: string;
-  localRootSpanId: string;
-  endpoint: string;
-  name: string;
-  start: number;
-  end: number;
-  durationNanos: number;
-  running: boolean;
-  thread: string;
-  threadId: string;
-  /** The `process.pid` tag of the profile that holds it. */
-  pid: string;
 }
 
 /** The span records of the profiles, one per span: the ended record wins over a running one, then the latest. */
@@ -199,12 +188,12 @@ export function spanTimes(profiles: readonly IndexedProfile[]): Map<string, Span
       end: e.end,
       running: e.running,
       durationNanos,
+      thread: e.thread,
       cpuNanos,
       childCpuNanos,
       ioNanos,
       waitingNanos: durationNanos - cpuNanos - childCpuNanos - ioNanos,
       samples: cpu.get(spanId)?.samples ?? 0,
-      thread: e.thread,
     });
   }
   return times;
