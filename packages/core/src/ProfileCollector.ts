@@ -4,6 +4,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isMainThread } from 'node:worker_threads';
 import { codes, message, Outage } from '@spanprof/exporter-base';
 import type { CollectedProfile, ExporterRecipe, ProfileBatch } from '@spanprof/exporter-base';
@@ -200,7 +201,7 @@ export class ProfileCollector {
     let pause = performance.now() - began;
     let heapProfile: Profile | undefined;
     if (this.heapOn) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
       began = performance.now();
       heapProfile = this.takeHeap();
       pause = Math.max(pause, performance.now() - began);
@@ -408,10 +409,10 @@ async function writeEvents(events: readonly EventInput[]): Promise<Profile> {
   const writer = new EventsProfileWriter();
   for (let i = 0; i < events.length; i++) {
     writer.add(events[i]);
-    if ((i + 1) % EVENTS_PER_STEP === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if ((i + 1) % EVENTS_PER_STEP === 0) await nextTurn();
   }
   const profile = writer.finish();
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await nextTurn();
   return profile;
 }
 

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { codes, envString, HttpProfileExporter } from '@spanprof/exporter-base';
+import { DD_LABEL_LOCAL_ROOT_SPAN_ID, DD_LABEL_SPAN_ID, DD_LABEL_THREAD_ID, DD_LABEL_THREAD_NAME, DD_LABEL_TRACE_ENDPOINT, spanIdLabel } from './labels';
 import { datadogTimeline } from './timeline';
 import { VERSION } from './version';
 import {
@@ -23,17 +24,8 @@ import type { LabelValues } from '@spanprof/profile';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-datadog' });
 
-/** The label names Datadog's Code Hotspots and endpoint profiling read. */
-export const DD_LABEL_SPAN_ID = 'span id';
-export const DD_LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
-export const DD_LABEL_TRACE_ENDPOINT = 'trace endpoint';
-/** The thread label names Datadog's profiles use (its Node profiler sends them for the main thread and workers). */
-export const DD_LABEL_THREAD_ID = 'thread id';
-export const DD_LABEL_THREAD_NAME = 'thread name';
-
 const INTAKE_PATH = '/profiling/v1/input';
 const FILE_OF: Record<ProfileKind, string> = { wall: 'wall.pprof', heap: 'space.pprof', events: 'events.pprof' };
-const HEX16 = /^[0-9a-f]{16}$/;
 
 export interface DatadogProfileExporterOptions extends HttpExporterOptions {
   /** The agent's base URL. Default `DD_TRACE_AGENT_URL`, else `http://${DD_AGENT_HOST ?? '127.0.0.1'}:${DD_TRACE_AGENT_PORT ?? 8126}`. */
@@ -143,9 +135,8 @@ function toDatadogLabels(labels: LabelValues): LabelValues {
   const out: LabelValues = {};
   for (const [key, value] of Object.entries(labels)) {
     if (key === LABEL_SPAN_ID || key === LABEL_LOCAL_ROOT_SPAN_ID) {
-      if (typeof value !== 'string' || !HEX16.test(value)) continue;
-      // pprof numeric labels are int64: the unsigned ID's bit pattern, as the intake reads it back.
-      out[key === LABEL_SPAN_ID ? DD_LABEL_SPAN_ID : DD_LABEL_LOCAL_ROOT_SPAN_ID] = BigInt.asIntN(64, BigInt(`0x${value}`));
+      const id = spanIdLabel(value);
+      if (id !== undefined) out[key === LABEL_SPAN_ID ? DD_LABEL_SPAN_ID : DD_LABEL_LOCAL_ROOT_SPAN_ID] = id;
     } else if (key === LABEL_TRACE_ENDPOINT) {
       out[DD_LABEL_TRACE_ENDPOINT] = value;
     } else if (key === LABEL_THREAD_ID) {

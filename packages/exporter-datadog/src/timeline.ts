@@ -1,21 +1,11 @@
 import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { readEvents } from '@spanprof/profile';
 import type { TimelineEvent } from '@spanprof/profile';
+import { DD_LABEL_LOCAL_ROOT_SPAN_ID, DD_LABEL_SPAN_ID, DD_LABEL_THREAD_ID, DD_LABEL_THREAD_NAME, spanIdLabel } from './labels';
 
-/** The label names of Datadog's timeline events (its Node.js profiler's `events.pprof`). */
+/** The label names of Datadog's timeline events (its Node.js profiler's `events.pprof`) beside its span and thread labels. */
 const EVENT = 'event';
 const END_TIMESTAMP = 'end_timestamp_ns';
-const SPAN_ID = 'span id';
-const LOCAL_ROOT_SPAN_ID = 'local root span id';
-const THREAD_ID = 'thread id';
-const THREAD_NAME = 'thread name';
-
-const HEX16 = /^[0-9a-f]{16}$/;
-
-/** A span ID as Datadog's numeric label: the unsigned ID's bit pattern as int64. */
-function spanIdNumber(id: string): bigint | undefined {
-  return HEX16.test(id) ? BigInt.asIntN(64, BigInt(`0x${id}`)) : undefined;
-}
 
 /** The labels Datadog shows for each kind of event, beside `event`, the time and the span. */
 function detailLabels(e: TimelineEvent): [string, string | number][] {
@@ -67,12 +57,12 @@ export function datadogTimeline(events: Profile): Profile | undefined {
   for (const e of readEvents(events)) {
     if (!DATADOG_KINDS.has(e.kind)) continue;
     const label = [new Label({ key: key(EVENT), str: strings.dedup(e.kind) }), new Label({ key: key(END_TIMESTAMP), num: BigInt(Math.round(e.end * 1e6)) })];
-    const span = spanIdNumber(e.spanId);
-    const root = spanIdNumber(e.localRootSpanId);
-    if (span !== undefined) label.push(new Label({ key: key(SPAN_ID), num: span }));
-    if (root !== undefined) label.push(new Label({ key: key(LOCAL_ROOT_SPAN_ID), num: root }));
-    if (e.threadId !== '') label.push(new Label({ key: key(THREAD_ID), str: strings.dedup(e.threadId) }));
-    if (e.thread !== '') label.push(new Label({ key: key(THREAD_NAME), str: strings.dedup(e.thread) }));
+    const span = spanIdLabel(e.spanId);
+    const root = spanIdLabel(e.localRootSpanId);
+    if (span !== undefined) label.push(new Label({ key: key(DD_LABEL_SPAN_ID), num: span }));
+    if (root !== undefined) label.push(new Label({ key: key(DD_LABEL_LOCAL_ROOT_SPAN_ID), num: root }));
+    if (e.threadId !== '') label.push(new Label({ key: key(DD_LABEL_THREAD_ID), str: strings.dedup(e.threadId) }));
+    if (e.thread !== '') label.push(new Label({ key: key(DD_LABEL_THREAD_NAME), str: strings.dedup(e.thread) }));
     for (const [name, value] of detailLabels(e)) {
       label.push(typeof value === 'number' ? new Label({ key: key(name), num: value }) : new Label({ key: key(name), str: strings.dedup(value) }));
     }
