@@ -7,6 +7,8 @@
 const { test, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
+const v8 = require('node:v8');
+const vm = require('node:vm');
 const api = require('@opentelemetry/api');
 const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
 const { ExportResultCode } = require('@spanprof/core');
@@ -54,6 +56,17 @@ async function realBatch() {
   resetTracing();
   batch = captured[0];
   return batch;
+}
+
+/** How many of `refs` still hold their object after full garbage collections. */
+async function reachableAfterGc(refs) {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  return refs.filter((ref) => ref.deref() !== undefined).length;
 }
 
 /** A URL nothing listens on. */
@@ -125,6 +138,34 @@ for (const kind of EXPORTERS) {
       assert.equal((await exporter.export(await realBatch())).code, ExportResultCode.FAILED, 'no export after shutdown');
     } finally {
       await receiver.close();
+    }
+  });
+
+  test(`${kind.name}: no batch stays reachable once its export settled (300 batches to a healthy server)`, async () => {
+    // A backend that reads each request whole and keeps nothing.
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end());
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const exporter = kind.make(`http://127.0.0.1:${server.address().port}`, { maxQueuedRequests: 1000 });
+      const real = await realBatch();
+      const alive = [];
+      const results = [];
+      for (let i = 0; i < 300; i++) {
+        // Each batch its own object with 64 KiB of its own: kept, it would show.
+        const copy = { ...real, sequence: i, ballast: new Uint8Array(64 * 1024) };
+        alive.push(new WeakRef(copy));
+        results.push(exporter.export(copy));
+      }
+      for (const result of await Promise.all(results)) assert.equal(result.code, ExportResultCode.SUCCESS);
+      const kept = await reachableAfterGc(alive);
+      assert.ok(kept <= 1, `${kept} of 300 batches still reachable after their exports settled`);
+      await exporter.shutdown();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -7,7 +7,7 @@ import { MAX_TIMER_MILLIS } from './env';
 import { integerOption } from './options';
 import { Outage } from './outage';
 import { ExportResultCode } from './types';
-import type { ExportResult, ExporterRecipe, ProfileBatch, ProfileExporter } from './types';
+import type { ExportResult, ExporterRecipe, KnownExporter, ProfileBatch, ProfileExporter } from './types';
 
 /** Sending behaviour shared by every HTTP exporter; all optional. A wrong value is warned about (`SPANPROF_W001`) and defaulted or clamped. */
 export interface HttpExporterOptions {
@@ -104,11 +104,8 @@ export abstract class HttpProfileExporter implements ProfileExporter {
   private readonly encoding = new Set<Promise<HttpRequestSpec[] | undefined>>();
   private lastEncode: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
-  private markClosed!: () => void;
-  /** Resolves at the shutdown deadline: exports still encoding then fail. */
-  private readonly closedSignal = new Promise<void>((resolve) => {
-    this.markClosed = resolve;
-  });
+  /** The exports not settled yet: each fails at the shutdown deadline if it has not by then. */
+  private readonly unsettled = new Set<(result?: ExportResult) => void>();
   /** Failures and drops are warned once per outage (until a request gets through), then counted. */
   private readonly failures = new Outage(codes.EXPORT_FAILED, logger);
   private readonly drops = new Outage(codes.EXPORT_DROPPED, logger);
@@ -160,15 +157,15 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     this.maxQueuedRequests = integerOption(`${name}.maxQueuedRequests`, options.maxQueuedRequests, DEFAULTS.maxQueuedRequests, 1, 100_000, logger, 'default');
   }
 
-  /** Where the concrete class is, for `recipe`: `{ module: __filename, exportName }`; none by default. */
-  protected recipeSource(): { module: string; exportName: string } | undefined {
+  /** Which of spanprof's own exporters this is, for `recipe`; none by default. */
+  protected recipeSource(): KnownExporter | undefined {
     return undefined;
   }
 
   /** This exporter, to be made again in the process that sends the heap profile at out of memory. */
   recipe(): ExporterRecipe | undefined {
-    const source = this.recipeSource();
-    return source === undefined || this.jsonOptions === undefined ? undefined : { ...source, options: this.jsonOptions };
+    const exporter = this.recipeSource();
+    return exporter === undefined || this.jsonOptions === undefined ? undefined : { exporter, options: this.jsonOptions };
   }
 
   /** The requests that carry `batch` (none to skip it). May throw: the batch then fails. */
@@ -179,21 +176,35 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     // Encoding runs before the request is queued, one batch after the other so
     // that requests queue in the order of export() calls; shutdown waits for it too.
     const encoded = this.lastEncode.then(() => this.encode(batch));
-    this.lastEncode = encoded;
+    // The next batch waits for this one's encoding, not for its requests (nor keeps them).
+    this.lastEncode = encoded.then(noop);
     this.encoding.add(encoded);
     void encoded.finally(() => this.encoding.delete(encoded));
-    const sent = encoded.then((specs) =>
-      specs === undefined
-        ? { code: ExportResultCode.FAILED, error: new Error(`${this.name} could not encode batch ${batch.sequence}`) }
-        : Promise.all(specs.map((spec) => this.enqueue(spec))).then(
-            (results) => results.find((r) => r.code !== ExportResultCode.SUCCESS) ?? { code: ExportResultCode.SUCCESS },
-          ),
-    );
-    const closed = this.closedSignal.then((): ExportResult => ({
-      code: ExportResultCode.FAILED,
-      error: new Error(`${this.name}: batch ${batch.sequence} not sent before the shutdown deadline`),
-    }));
-    return Promise.race([sent, closed]);
+    const sequence = batch.sequence;
+    return new Promise<ExportResult>((resolve) => {
+      // Settled by the requests, or by the shutdown deadline if that comes first; nothing but
+      // this set refers to it once it settled (a batch stays reachable only while it is sent).
+      const settle = (result?: ExportResult): void => {
+        if (!this.unsettled.delete(settle)) return;
+        resolve(result ?? { code: ExportResultCode.FAILED, error: new Error(`${this.name}: batch ${sequence} not sent before the shutdown deadline`) });
+      };
+      this.unsettled.add(settle);
+      encoded
+        .then((specs) =>
+          specs === undefined
+            ? { code: ExportResultCode.FAILED, error: new Error(`${this.name} could not encode batch ${sequence}`) }
+            : Promise.all(specs.map((spec) => this.enqueue(spec))).then(
+                (results) => results.find((r) => r.code !== ExportResultCode.SUCCESS) ?? { code: ExportResultCode.SUCCESS },
+              ),
+        )
+        .then(settle, (err: unknown) => settle({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) }));
+      if (this.closed) this.settleUnsent();
+    });
+  }
+
+  /** At the shutdown deadline: every export not settled yet fails. */
+  private settleUnsent(): void {
+    for (const settle of [...this.unsettled]) settle();
   }
 
   private async encode(batch: ProfileBatch): Promise<HttpRequestSpec[] | undefined> {
@@ -242,7 +253,7 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     await Promise.race([this.forceFlush(), deadline]);
     clearTimeout(timer);
     this.closed = true;
-    this.markClosed();
+    this.settleUnsent();
     if (this.queue.length > 0) {
       this.current?.abort(new Error('shutdown deadline'));
       for (const pending of this.queue.splice(0)) this.settle(pending, 'failed', `${pending.spec.what}: not sent before the shutdown deadline`);
@@ -390,6 +401,8 @@ export abstract class HttpProfileExporter implements ProfileExporter {
     pending.settle({ code: ExportResultCode.FAILED, error });
   }
 }
+
+function noop(): void {}
 
 type AttemptOutcome =
   { kind: 'ok' } | { kind: 'retry'; reason: string; retryAfterMillis: number | undefined } | { kind: 'reject'; status: number; firstLine: string };
