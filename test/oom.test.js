@@ -81,3 +81,172 @@ test('out of memory, Node 24: the same', { timeout: 600_000 }, (t) => {
   const dir = otel3Fixture();
   leakUntilOom(t, node24(), path.join(dir, 'fixtures', 'oom.js'));
 });
+
+// The out-of-memory export's options file: nothing another local user can plant, read or rewrite.
+
+/** A temporary directory of the test's own, handed to the child as TMPDIR. */
+function privateTmp(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-tmp-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs test/fixtures/oom-armed.js; resolves with its JSON lines once it exits (or `kill`s it after the first line). */
+function runArmed(tmp, profiles, ending, { kill } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'oom-armed.js'), profiles, ending], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (kill !== undefined && out.includes('\n')) child.kill(kill);
+    });
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stderr: err,
+        lines: out
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      }),
+    );
+  });
+}
+
+/** A pid no process has now: one that just exited. */
+function deadPid() {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+test('out-of-memory options: in a private mkdtemp directory (0700, file 0600), nothing at the predictable path; planted files untouched; gone after exit and shutdown', async (t) => {
+  const tmp = privateTmp(t);
+  const profiles = path.join(tmp, 'profiles');
+  // Another user's plant for the next PIDs: a link to a file of the victim's, and a file of their own.
+  const victim = path.join(tmp, 'victim.txt');
+  fs.writeFileSync(victim, 'precious');
+  const last = Number(fs.readFileSync('/proc/loadavg', 'utf8').trim().split('/').pop().split(' ').pop());
+  for (let pid = last + 1; pid < last + 400; pid++) {
+    if (pid % 2 === 0) fs.symlinkSync(victim, path.join(tmp, `spanprof-oom-${pid}.json`));
+    else fs.writeFileSync(path.join(tmp, `spanprof-oom-${pid}.json`), '{"recipes":[]}', { mode: 0o666 });
+  }
+  for (const ending of ['exit', 'shutdown']) {
+    const r = await runArmed(tmp, profiles, ending);
+    assert.equal(r.code, 0, r.stderr);
+    const { pid, armed } = r.lines[0];
+    const own = armed.filter((e) => e.name.startsWith(`spanprof-oom-${pid}-`));
+    assert.equal(own.length, 2, `one directory and one file: ${JSON.stringify(own)}`);
+    const [dir, file] = own;
+    assert.match(dir.name, new RegExp(`^spanprof-oom-${pid}-[A-Za-z0-9]{6}$`));
+    assert.ok(dir.directory);
+    assert.equal(dir.mode, 0o700);
+    assert.equal(file.name, `${dir.name}/options.json`);
+    assert.equal(file.mode, 0o600);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'precious', 'the planted link was not written through');
+    const plant = path.join(tmp, `spanprof-oom-${pid}.json`);
+    if (fs.existsSync(plant)) assert.equal(fs.readFileSync(plant, 'utf8'), pid % 2 === 0 ? 'precious' : '{"recipes":[]}', 'the plant at its PID untouched');
+    if (ending === 'shutdown') assert.ok(!r.lines[1].shutdown.some((e) => e.name === dir.name), 'removed when the profiler stops');
+    assert.ok(!fs.existsSync(path.join(tmp, dir.name)), `removed by ${ending}`);
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((n) => n.startsWith(`spanprof-oom-${pid}-`)),
+      [],
+      'nothing of its own left',
+    );
+  }
+});
+
+test('out-of-memory options: directories of processes that died without removing theirs are removed by the next one (only dead ones, only directories)', async (t) => {
+  const tmp = privateTmp(t);
+  const dead = deadPid();
+  fs.mkdirSync(path.join(tmp, `spanprof-oom-${dead}-AbC123`), { mode: 0o700 });
+  fs.writeFileSync(path.join(tmp, `spanprof-oom-${dead}-AbC123`, 'options.json'), '{}');
+  fs.writeFileSync(path.join(tmp, `spanprof-oom-${dead}.json`), '{}');
+  // A live process's (this one's) stays, and so does a link (never followed or removed).
+  fs.mkdirSync(path.join(tmp, `spanprof-oom-${process.pid}-XyZ789`));
+  fs.symlinkSync(path.join(tmp, 'elsewhere'), path.join(tmp, `spanprof-oom-${dead}-LiNk00`));
+  const r = await runArmed(tmp, path.join(tmp, 'profiles'), 'wait', { kill: 'SIGKILL' });
+  assert.equal(r.signal, 'SIGKILL');
+  // Killed: it left its own directory, which the next process removes like the others.
+  const leftBy = r.lines[0].armed.find((e) => e.name.startsWith(`spanprof-oom-${r.lines[0].pid}-`) && e.directory).name;
+  assert.ok(fs.existsSync(path.join(tmp, leftBy)));
+  // The removal runs beside start-up; the next process is asked to wait for it by a shutdown.
+  const next = await runArmed(tmp, path.join(tmp, 'profiles'), 'shutdown');
+  assert.equal(next.code, 0, next.stderr);
+  const names = fs
+    .readdirSync(tmp)
+    .filter((n) => n !== 'profiles')
+    .sort();
+  assert.deepEqual(names, [`spanprof-oom-${dead}-LiNk00`, `spanprof-oom-${process.pid}-XyZ789`].sort(), names.join(' '));
+});
+
+test('the out-of-memory export process reads only a private file of its user, and loads only spanprof exporters by name', (t) => {
+  const script = path.join(__dirname, '..', 'packages', 'core', 'build', 'src', 'oom', 'exportOomProfile.js');
+  const tmp = privateTmp(t);
+  const marker = path.join(tmp, 'ran');
+  const evil = path.join(tmp, 'evil.js');
+  fs.writeFileSync(evil, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); exports.Evil = class {};`);
+  const profile = path.join(tmp, 'profile.json');
+  fs.writeFileSync(profile, JSON.stringify({ name: '(root)', scriptName: '', scriptId: 0, lineNumber: 0, columnNumber: 0, allocations: [], children: [] }));
+  const recipes = [
+    { module: evil, exportName: 'Evil', options: {} },
+    { exporter: evil, options: {} },
+    { exporter: '__proto__', options: {} },
+  ];
+  const options = JSON.stringify({ directory: undefined, pid: 1, intervalBytes: 1024, tags: {}, recipes });
+  // 1. Where another user could have written it: a file of the shared directory, a group-writable one, a link.
+  const shared = path.join(tmp, 'spanprof-oom-1.json');
+  fs.writeFileSync(shared, options);
+  const groupWritable = fs.mkdtempSync(path.join(tmp, 'spanprof-oom-1-'));
+  fs.chmodSync(groupWritable, 0o770);
+  fs.writeFileSync(path.join(groupWritable, 'options.json'), options, { mode: 0o600 });
+  const linked = fs.mkdtempSync(path.join(tmp, 'spanprof-oom-2-'));
+  fs.symlinkSync(shared, path.join(linked, 'options.json'));
+  for (const file of [shared, path.join(groupWritable, 'options.json'), path.join(linked, 'options.json')]) {
+    const r = spawnSync(process.execPath, [script, file, profile], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0, `${file}: refused`);
+    assert.match(r.stderr, /not a private|ELOOP/, r.stderr);
+  }
+  // 2. A private file whose recipes name modules: none is loaded.
+  const own = fs.mkdtempSync(path.join(tmp, 'spanprof-oom-3-'));
+  fs.writeFileSync(path.join(own, 'options.json'), options, { mode: 0o600 });
+  const r = spawnSync(process.execPath, [script, path.join(own, 'options.json'), profile], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal((r.stderr.match(/not one of spanprof's exporters/g) ?? []).length, 3, r.stderr);
+  assert.ok(!fs.existsSync(marker), 'the named module never ran');
+});
+
+test('out of memory under the bundle with SPANPROF_EXPORTER=file: the profiles directory is made, the heap profile written', { timeout: 180_000 }, (t) => {
+  const tmp = privateTmp(t);
+  const profiles = path.join(tmp, 'not', 'yet', 'profiles');
+  const r = spawnSync(process.execPath, ['--require', '@spanprof/auto/register', '--max-old-space-size=64', path.join(__dirname, 'fixtures', 'leak.js')], {
+    encoding: 'utf8',
+    timeout: 150_000,
+    env: {
+      ...process.env,
+      TMPDIR: tmp,
+      SPANPROF_EXPORTER: 'file',
+      SPANPROF_PROFILES_DIR: profiles,
+      OTEL_SERVICE_NAME: 'leak-bundle',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+    },
+  });
+  assert.match(r.stderr, /heap out of memory/i);
+  assert.match(r.stderr, /spanprof: heap profile at out of memory written to /, r.stderr.slice(-2000));
+  const [oom] = readProfiles(profiles, 'heap').filter((p) => p.comments.includes('spanprof:spanprof.oom=true'));
+  assert.ok(oom, `a heap profile at out of memory in ${profiles}`);
+  assert.equal(bytesByLeaf(oom)[0][0], 'leakyCache');
+  assert.deepEqual(
+    fs.readdirSync(tmp).filter((n) => n.startsWith('spanprof-oom-') && fs.readdirSync(path.join(tmp, n)).length > 0).length <= 1,
+    true,
+    "at most the dead process's own directory is left (the next process removes it)",
+  );
+});

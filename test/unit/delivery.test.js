@@ -40,7 +40,8 @@ test('redaction and headers: URLs logged without credentials or query; bad heade
   assert.ok(lines.every((l) => l.includes('SPANPROF_W001 TestExporter header') && !l.includes('s3cret')));
 });
 
-test('each HTTP exporter gives the recipe that makes it again (for the heap profile at out of memory): its module, class and JSON options', () => {
+test("each HTTP exporter gives the recipe that makes it again (for the heap profile at out of memory): its name among spanprof's exporters and JSON options", () => {
+  const { KNOWN_EXPORTERS } = require('@spanprof/exporter-base');
   const { OTLPProfileExporter } = require('@spanprof/exporter-otlp');
   const { PyroscopeExporter } = require('@spanprof/exporter-pyroscope');
   const { DatadogProfileExporter } = require('@spanprof/exporter-datadog');
@@ -51,7 +52,9 @@ test('each HTTP exporter gives the recipe that makes it again (for the heap prof
   ]) {
     const exporter = new Exporter({ ...options, onSomething: () => {} });
     const recipe = exporter.recipe();
-    assert.equal(require(recipe.module)[recipe.exportName], Exporter, `${Exporter.name}: the module exports the class`);
+    assert.deepEqual(Object.keys(recipe).sort(), ['exporter', 'options'], 'a name, never a module path');
+    const known = KNOWN_EXPORTERS[recipe.exporter];
+    assert.equal(require(known.module)[known.exportName], Exporter, `${Exporter.name}: the known package exports the class`);
     const { timeoutMillis, ...given } = recipe.options; // OTLP resolves its timeout (OTEL_EXPORTER_OTLP_TIMEOUT) before the base sees it
     assert.deepEqual(given, options, `${Exporter.name}: the options as JSON, functions left out`);
     assert.ok(timeoutMillis === undefined || timeoutMillis === 10_000);

@@ -1,5 +1,6 @@
+import { constants, mkdirSync, statSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PROFILE_FILE_SUFFIX, TAG_SERVICE_NAME } from '@spanprof/profile';
 import { logger } from './diag';
@@ -65,11 +66,19 @@ export class FileExporter implements ProfileExporter {
       await this.ready;
       const base = profileFileBase(batch.start, batch.tags, String(batch.sequence).padStart(6, '0'));
       // The events profile first: a reader that finds the wall profile finds its events with it.
-      for (const { kind, encoded } of batch.events === undefined ? batch.profiles : [batch.events, ...batch.profiles]) {
-        const file = join(this.directory, `${base}.${kind}${PROFILE_FILE_SUFFIX}`);
-        const partial = `${file}.partial`;
-        await writeFile(partial, encoded);
-        await rename(partial, file);
+      const written: string[] = [];
+      try {
+        for (const { kind, encoded } of batch.events === undefined ? batch.profiles : [batch.events, ...batch.profiles]) {
+          const file = join(this.directory, `${base}.${kind}${PROFILE_FILE_SUFFIX}`);
+          await writeNewFile(`${file}.partial`, encoded);
+          await rename(`${file}.partial`, file);
+          written.push(kind);
+        }
+      } catch (err) {
+        // An events profile without its wall profile has no samples to go with.
+        if (written.includes('events') && !written.includes('wall'))
+          await unlink(join(this.directory, `${base}.events${PROFILE_FILE_SUFFIX}`)).catch(() => undefined);
+        throw err;
       }
       await this.prune();
       return { code: ExportResultCode.SUCCESS };
@@ -89,9 +98,18 @@ export class FileExporter implements ProfileExporter {
   }
 
   private async prune(): Promise<void> {
-    const names = (await readdir(this.directory)).filter(
-      (name) => name.endsWith(PROFILE_FILE_SUFFIX) && /^\d{8}T\d{6}\.\d{3}Z\./.test(name.slice(0, STAMP_LENGTH + 1)),
-    );
+    const all = await readdir(this.directory);
+    const names = all.filter((name) => name.endsWith(PROFILE_FILE_SUFFIX) && isProfileName(name));
+    // A partial file outlives its write only when a process died in it: removed once it is stale.
+    for (const name of all) {
+      if (!name.endsWith(PARTIAL_SUFFIX) || !isProfileName(name)) continue;
+      try {
+        const path = join(this.directory, name);
+        if (Date.now() - (await lstat(path)).mtimeMs > STALE_PARTIAL_MILLIS) await unlink(path);
+      } catch (err) {
+        logger.debug(`could not delete stale partial profile ${name}`, err);
+      }
+    }
     if (names.length <= this.maxFiles) return;
     names.sort();
     for (const name of names.slice(0, names.length - this.maxFiles)) {
@@ -100,6 +118,60 @@ export class FileExporter implements ProfileExporter {
       } catch (err) {
         logger.debug(`could not delete old profile ${name}`, err);
       }
+    }
+  }
+}
+
+const PARTIAL_SUFFIX = `${PROFILE_FILE_SUFFIX}.partial`;
+/** A partial file this old belongs to a write that died (a write takes milliseconds). */
+const STALE_PARTIAL_MILLIS = 10 * 60_000;
+
+/** A spanprof profile file's name: it starts with its compact UTC start. */
+function isProfileName(name: string): boolean {
+  return /^\d{8}T\d{6}\.\d{3}Z\./.test(name.slice(0, STAMP_LENGTH + 1));
+}
+
+/**
+ * Writes `bytes` to a new file at `path`, never through a link; one left there by a write that
+ * died is replaced. A file that could not be written whole is removed.
+ */
+async function writeNewFile(path: string, bytes: Uint8Array): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  let file;
+  try {
+    file = await open(path, flags, 0o644);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+    await unlink(path);
+    file = await open(path, flags, 0o644);
+  }
+  try {
+    await file.writeFile(bytes);
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw err;
+  }
+  await file.close();
+}
+
+/** `makeDirectory`, synchronously: for the out-of-memory export process, whose deadline is short. */
+export function makeDirectorySync(dir: string): void {
+  const missing: string[] = [];
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      if (!statSync(at).isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ENOENT' || dirname(at) === at) throw err;
+      missing.push(at);
+    }
+  }
+  for (const at of missing.reverse()) {
+    try {
+      mkdirSync(at);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
     }
   }
 }

@@ -1,12 +1,11 @@
 import { encode, heap, SourceMapper, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isMainThread } from 'node:worker_threads';
-import { codes, message, Outage } from '@spanprof/exporter-base';
+import { codes, KNOWN_EXPORTERS, message, Outage } from '@spanprof/exporter-base';
 import type { CollectedProfile, ExporterRecipe, ProfileBatch } from '@spanprof/exporter-base';
 import { EventsProfileWriter, LABEL_END_TIMESTAMP, writeProfileTags, writeRequestCounts, writeRequestTimes } from '@spanprof/profile';
 import type { EventInput, RequestTimes } from '@spanprof/profile';
@@ -24,6 +23,7 @@ import { RequestCounter } from './RequestCounter';
 import { labelsOfSampleContext } from './sampleContext';
 import { labelThread, threadLabels } from './thread';
 import type { OomExportOptions } from './oom/exportOomProfile';
+import { OomOptionsFile, removeStaleOomFiles } from './oom/oomOptionsFile';
 
 /** The script the out-of-memory monitor runs (see `armOomMonitor`). */
 const OOM_EXPORT_SCRIPT = join(__dirname, 'oom', 'exportOomProfile.js');
@@ -95,6 +95,8 @@ export class ProfileCollector {
 
   /** What the out-of-memory monitor's export process was last given (written again when the tags change). */
   private oomWritten: string | undefined;
+  private readonly oomFile = new OomOptionsFile();
+  private removeOomFileAtExit: (() => void) | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -297,11 +299,12 @@ export class ProfileCollector {
   /**
    * Has @datadog/pprof's out-of-memory monitor run `oom/exportOomProfile.js` when the heap nears
    * its limit: the native monitor dumps the heap profile to a file and waits for that process
-   * (at most 15 s), which writes spanprof's heap profile file and sends it to the exporters that
-   * can be made again there (see `ExporterRecipe`). A process of its own, since the
-   * application's heap has no room left to run JavaScript. What it needs is in a file only this
-   * user reads (exporter options may hold credentials), written again when the tags change (the
-   * resource's are known from the first span on) and removed at exit. Never throws.
+   * (at most 15 s), which writes spanprof's heap profile file and sends it to spanprof's own
+   * exporters made again there (see `ExporterRecipe`). A process of its own, since the
+   * application's heap has no room left to run JavaScript. What it needs (exporter options may
+   * hold credentials) is in a file of a private directory (see `OomOptionsFile`), written again
+   * when the tags change (the resource's are known from the first span on) and removed when the
+   * profiler stops and at exit. Never throws.
    */
   private armOomMonitor(): void {
     const heapOptions = this.options.heap;
@@ -312,19 +315,24 @@ export class ProfileCollector {
     const exportOptions: OomExportOptions = { directory, pid: process.pid, intervalBytes: heapOptions.intervalBytes, tags: { ...this.tags() }, recipes };
     const content = JSON.stringify(exportOptions);
     if (content === this.oomWritten) return;
-    const file = join(tmpdir(), `spanprof-oom-${process.pid}.json`);
     try {
-      writeFileSync(file, content, { mode: 0o600 });
+      if (this.oomWritten === undefined) {
+        for (const recipe of recipes) {
+          // The export process loads the exporter as this package finds it; say now if it cannot.
+          const { module } = KNOWN_EXPORTERS[recipe.exporter];
+          if (!resolvable(module))
+            logger.warn(
+              message(codes.HEAP_PROFILER_START_FAILED, `${module} cannot be loaded from @spanprof/core: the heap profile at out of memory is not sent there`),
+            );
+        }
+        void ownIo(removeStaleOomFiles);
+      }
+      this.oomFile.write(content);
       if (this.oomWritten === undefined) {
         // One heap extension (one young generation): room for V8 to go on after the export.
-        heap.monitorOutOfMemory('auto', 1, false, [process.execPath, OOM_EXPORT_SCRIPT, file]);
-        process.once('exit', () => {
-          try {
-            rmSync(file, { force: true });
-          } catch {
-            // Left in the temporary directory: nothing to break the exit for.
-          }
-        });
+        heap.monitorOutOfMemory('auto', 1, false, [process.execPath, OOM_EXPORT_SCRIPT, this.oomFile.path]);
+        this.removeOomFileAtExit ??= () => this.oomFile.remove();
+        process.once('exit', this.removeOomFileAtExit);
       }
       this.oomWritten = content;
     } catch (err) {
@@ -394,6 +402,18 @@ export class ProfileCollector {
     this.tracker = undefined;
     if (this.heapOn) heap.stop();
     this.heapOn = false;
+    this.oomFile.remove();
+    if (this.removeOomFileAtExit !== undefined) process.removeListener('exit', this.removeOomFileAtExit);
+  }
+}
+
+/** Whether `module` can be loaded from this package. */
+function resolvable(module: string): boolean {
+  try {
+    require.resolve(module);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -55,13 +55,25 @@ export interface ProfileBatch {
 }
 
 /**
- * How to make an exporter like this one again in another process: the module to `require`
- * (an absolute path), the class it exports, and the constructor options as JSON. The heap
- * profile at out of memory is sent from a process of its own (the application's heap is full).
+ * The exporters spanprof can make again in the process that sends the heap profile at out of
+ * memory (the application's heap is full), by name: that process loads only these packages,
+ * never a module a file names.
+ */
+export const KNOWN_EXPORTERS = {
+  otlp: { module: '@spanprof/exporter-otlp', exportName: 'OTLPProfileExporter' },
+  pyroscope: { module: '@spanprof/exporter-pyroscope', exportName: 'PyroscopeExporter' },
+  datadog: { module: '@spanprof/exporter-datadog', exportName: 'DatadogProfileExporter' },
+} as const;
+
+/** The name of one of spanprof's own exporters (see `KNOWN_EXPORTERS`). */
+export type KnownExporter = keyof typeof KNOWN_EXPORTERS;
+
+/**
+ * How to make an exporter like this one again in another process: which of spanprof's own
+ * exporters it is, and its constructor options as JSON.
  */
 export interface ExporterRecipe {
-  readonly module: string;
-  readonly exportName: string;
+  readonly exporter: KnownExporter;
   readonly options: unknown;
 }
 

@@ -19,7 +19,7 @@ import {
   TAG_SERVICE_NAME,
   TAG_SERVICE_VERSION,
 } from '@spanprof/profile';
-import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch, ProfileKind } from '@spanprof/exporter-base';
+import type { HttpExporterOptions, HttpRequestSpec, KnownExporter, ProfileBatch, ProfileKind } from '@spanprof/exporter-base';
 import type { LabelValues } from '@spanprof/profile';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-datadog' });
@@ -63,8 +63,8 @@ export class DatadogProfileExporter extends HttpProfileExporter {
   private readonly version: string | undefined;
   private readonly tags: Record<string, string>;
 
-  protected override recipeSource(): { module: string; exportName: string } {
-    return { module: __filename, exportName: 'DatadogProfileExporter' };
+  protected override recipeSource(): KnownExporter {
+    return 'datadog';
   }
 
   constructor(options: DatadogProfileExporterOptions = {}) {

@@ -4,7 +4,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import * as protobuf from 'protobufjs';
 import { codes, envPositiveInteger, firstEnv, HttpProfileExporter, parseKeyValueList, validHeaders } from '@spanprof/exporter-base';
-import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/exporter-base';
+import type { HttpExporterOptions, HttpRequestSpec, KnownExporter, ProfileBatch } from '@spanprof/exporter-base';
 import { toOtlpRequest } from './convert';
 
 const gzip = promisify(gzipCallback);
@@ -54,8 +54,8 @@ export class OTLPProfileExporter extends HttpProfileExporter {
   private readonly headers: Record<string, string>;
   private readonly compression: OTLPCompression;
 
-  protected override recipeSource(): { module: string; exportName: string } {
-    return { module: __filename, exportName: 'OTLPProfileExporter' };
+  protected override recipeSource(): KnownExporter {
+    return 'otlp';
   }
 
   constructor(options: OTLPProfileExporterOptions = {}) {

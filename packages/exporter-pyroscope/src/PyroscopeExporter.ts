@@ -12,7 +12,7 @@ import {
   TAG_SERVICE_NAME,
   TAG_SERVICE_VERSION,
 } from '@spanprof/profile';
-import type { HttpExporterOptions, HttpRequestSpec, ProfileBatch } from '@spanprof/exporter-base';
+import type { HttpExporterOptions, HttpRequestSpec, KnownExporter, ProfileBatch } from '@spanprof/exporter-base';
 import type { LabelValues } from '@spanprof/profile';
 
 const logger = diag.createComponentLogger({ namespace: '@spanprof/exporter-pyroscope' });
@@ -98,8 +98,8 @@ export class PyroscopeExporter extends HttpProfileExporter {
   private readonly sampleLabels: ReadonlySet<string>;
   private readonly rejected = new Set<string>();
 
-  protected override recipeSource(): { module: string; exportName: string } {
-    return { module: __filename, exportName: 'PyroscopeExporter' };
+  protected override recipeSource(): KnownExporter {
+    return 'pyroscope';
   }
 
   constructor(options: PyroscopeExporterOptions = {}) {

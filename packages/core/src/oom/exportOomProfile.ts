@@ -5,13 +5,14 @@
 // to the FileExporter's directory and sends it to the exporters made again from their
 // recipes, within 10 s. The monitor waits for it (at most 15 s) before V8 goes on and the
 // application dies.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { TAG_OOM, writeProfileTags } from '@spanprof/profile';
-import { ExportResultCode } from '@spanprof/exporter-base';
+import { ExportResultCode, KNOWN_EXPORTERS } from '@spanprof/exporter-base';
 import type { ExporterRecipe, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
-import { profileFileBase } from '../FileExporter';
+import { makeDirectorySync, profileFileBase } from '../FileExporter';
+import { readOomOptions } from './oomOptionsFile';
 import { labelThread, threadLabels } from '../thread';
 import type { AllocationProfileNode } from '@datadog/pprof/out/src/v8-types';
 import type { Profile } from 'pprof-format';
@@ -43,8 +44,8 @@ async function main(argv: string[]): Promise<number> {
     say('out-of-memory export: expected <options file> <profile path>');
     return 2;
   }
-  // A file, or (as armed by earlier versions) the JSON itself.
-  const options = JSON.parse(optionsArg.startsWith('{') ? optionsArg : readFileSync(optionsArg, 'utf8')) as OomExportOptions;
+  // Only a private file of this user (see OomOptionsFile).
+  const options = JSON.parse(readOomOptions(optionsArg)) as OomExportOptions;
   const tree = JSON.parse(readFileSync(profilePath, 'utf8')) as AllocationProfileNode;
   const profile = serializeHeapProfile(tree, Date.now() * 1e6, options.intervalBytes);
   // Armed on the main thread only (see ProfileCollector), as this process's main thread is.
@@ -53,8 +54,10 @@ async function main(argv: string[]): Promise<number> {
   writeProfileTags(profile, tags);
   const encoded = gzipSync(profile.encode());
   if (options.directory !== undefined) {
+    // The FileExporter makes its directory at its first export, which may not have come yet.
+    makeDirectorySync(options.directory);
     const file = join(options.directory, `${profileFileBase(new Date(), options.tags, 'oom', options.pid)}.heap.pb.gz`);
-    writeFileSync(`${file}.partial`, encoded);
+    writeExclusively(`${file}.partial`, encoded);
     renameSync(`${file}.partial`, file);
     say(`heap profile at out of memory written to ${file}`);
   }
@@ -66,6 +69,19 @@ async function main(argv: string[]): Promise<number> {
   return sent.every(Boolean) ? 0 : 1;
 }
 
+/** Writes a new file, never through a link; a partial file is removed when the write fails. */
+function writeExclusively(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  try {
+    writeSync(fd, bytes);
+  } catch (err) {
+    rmSync(path, { force: true });
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Makes the exporter again and sends the batch, within the deadline; true when it was sent. */
 async function sendTo(recipe: ExporterRecipe, batch: ProfileBatch): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -73,9 +89,12 @@ async function sendTo(recipe: ExporterRecipe, batch: ProfileBatch): Promise<bool
     timer = setTimeout(() => resolve(`not sent within ${EXPORT_DEADLINE_MILLIS} ms`), EXPORT_DEADLINE_MILLIS);
   });
   try {
+    // One of spanprof's own exporters, by name: never a module the file names.
+    const known = Object.hasOwn(KNOWN_EXPORTERS, recipe.exporter) ? KNOWN_EXPORTERS[recipe.exporter] : undefined;
+    if (known === undefined) throw new Error(`not one of spanprof's exporters (${Object.keys(KNOWN_EXPORTERS).join(', ')})`);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Exporter = (require(recipe.module) as Record<string, new (options: unknown) => ProfileExporter>)[recipe.exportName];
-    if (typeof Exporter !== 'function') throw new Error(`${recipe.module} exports no ${recipe.exportName}`);
+    const Exporter = (require(known.module) as Record<string, new (options: unknown) => ProfileExporter>)[known.exportName];
+    if (typeof Exporter !== 'function') throw new Error(`${known.module} exports no ${known.exportName}`);
     const exporter = new Exporter(recipe.options);
     const outcome = await Promise.race([
       exporter.export(batch).then((r) => (r.code === ExportResultCode.SUCCESS ? '' : String(r.error?.message ?? 'failed'))),
@@ -83,17 +102,22 @@ async function sendTo(recipe: ExporterRecipe, batch: ProfileBatch): Promise<bool
     ]);
     void Promise.race([exporter.shutdown(), deadline]).catch(() => undefined);
     if (outcome !== '') {
-      say(`heap profile at out of memory not sent by ${recipe.exportName}: ${outcome}`);
+      say(`heap profile at out of memory not sent by ${nameOf(recipe)}: ${outcome}`);
       return false;
     }
-    say(`heap profile at out of memory sent by ${recipe.exportName}`);
+    say(`heap profile at out of memory sent by ${nameOf(recipe)}`);
     return true;
   } catch (err) {
-    say(`heap profile at out of memory not sent by ${recipe.exportName}: ${String(err)}`);
+    say(`heap profile at out of memory not sent by ${nameOf(recipe)}: ${String(err)}`);
     return false;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The exporter's class name for messages (`PyroscopeExporter`), or the name the file gave. */
+function nameOf(recipe: ExporterRecipe): string {
+  return Object.hasOwn(KNOWN_EXPORTERS, recipe.exporter) ? KNOWN_EXPORTERS[recipe.exporter].exportName : JSON.stringify(String(recipe.exporter)).slice(0, 40);
 }
 
 if (require.main === module) {

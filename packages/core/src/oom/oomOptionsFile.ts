@@ -1,0 +1,120 @@
+// Where the out-of-memory export process finds what it needs: a file in a directory of this
+// process's own under the temporary directory, made by `mkdtemp` (mode 0700, a random name no
+// other user can plant in advance), each version written exclusively and without following a
+// link, then renamed over the last. The export process reads it only when both the directory and
+// the file belong to its user and nobody else may write them. The directory goes when the
+// profiler stops and at exit; those of processes that died without either are removed by the
+// next process of the same user that arms the monitor.
+import { closeSync, constants, fstatSync, lstatSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readdir, lstat, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+
+/** The directory's name up to its random suffix: `spanprof-oom-<pid>-`. */
+const PREFIX = 'spanprof-oom-';
+const FILE = 'options.json';
+/** Largest options file read: a few exporters' options and the tags. */
+const MAX_OPTIONS_BYTES = 1024 * 1024;
+
+/** This process's options file for the out-of-memory export; written again with `write`, removed with `remove`. */
+export class OomOptionsFile {
+  private directory: string | undefined;
+  private version = 0;
+
+  /** The file's path (the same for every version), making the directory on first use. Throws when it cannot. */
+  get path(): string {
+    this.directory ??= mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
+    return join(this.directory, FILE);
+  }
+
+  /** Writes `content` as the file's new version. Throws when it cannot. */
+  write(content: string): void {
+    const path = this.path;
+    const next = `${path}.${++this.version}`;
+    const fd = openSync(next, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(next, path);
+  }
+
+  /** Removes the directory and the file; never throws. */
+  remove(): void {
+    const directory = this.directory;
+    this.directory = undefined;
+    if (directory === undefined) return;
+    try {
+      rmSync(directory, { recursive: true, force: true });
+    } catch {
+      // Left in the temporary directory: the next process of this user removes it.
+    }
+  }
+}
+
+/**
+ * Reads the options file at `path` for the export process; throws unless the file is a regular
+ * file of this user that nobody else may write, in a directory of the same kind, and holds at most 1 MiB.
+ */
+export function readOomOptions(path: string): string {
+  const uid = process.getuid?.();
+  const dir = lstatSync(dirname(path));
+  if (!dir.isDirectory() || (uid !== undefined && dir.uid !== uid) || (dir.mode & 0o022) !== 0 || !basename(dirname(path)).startsWith(PREFIX)) {
+    throw new Error(`${dirname(path)} is not a private spanprof directory of this user`);
+  }
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
+      throw new Error(`${path} is not a private file of this user`);
+    }
+    if (stat.size > MAX_OPTIONS_BYTES) throw new Error(`${path} holds more than ${MAX_OPTIONS_BYTES} bytes`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether process `pid` is gone (not one that runs under another user). */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Removes this user's out-of-memory directories (and the `spanprof-oom-<pid>.json` files of earlier
+ * versions) left in the temporary directory by processes that are gone. Resolves with how many; never rejects.
+ */
+export async function removeStaleOomFiles(directory = tmpdir()): Promise<number> {
+  const uid = process.getuid?.();
+  let removed = 0;
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const match = /^spanprof-oom-(\d+)(?:-[A-Za-z0-9]{6}|\.json)$/.exec(name);
+    if (match === null) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || !isGone(pid)) continue;
+    try {
+      const path = join(directory, name);
+      const stat = await lstat(path);
+      // Only this user's, and never through a link.
+      if ((uid !== undefined && stat.uid !== uid) || stat.isSymbolicLink()) continue;
+      if (name.endsWith('.json') ? !stat.isFile() : !stat.isDirectory()) continue;
+      await rm(path, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Removed meanwhile, or not ours to remove.
+    }
+  }
+  return removed;
+}
