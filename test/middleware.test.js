@@ -138,7 +138,7 @@ for (const fw of Object.keys(frameworks)) {
 
   test(`${fw}: /debug/pprof: a capped, span-labelled capture, one at a time, authorized, nothing lost`, async () => {
     let allow = true;
-    const app = await frameworks[fw]({ pprof: { maxSeconds: 1, authorize: () => allow } });
+    const app = await frameworks[fw]({ pprof: { maxSeconds: 1, minIntervalSeconds: 0, authorize: () => allow } });
     try {
       const before = fs.readdirSync(dir).length;
       const load = (async () => {
@@ -181,6 +181,71 @@ for (const fw of Object.keys(frameworks)) {
     }
   });
 }
+
+for (const fw of Object.keys(frameworks)) {
+  test(`${fw}: /debug/pprof refuses a loopback request a proxy forwarded; a token lets a request in from anywhere`, async () => {
+    const token = 'a-long-random-secret-0123456789';
+    const local = await frameworks[fw]({ pprof: true });
+    const withToken = await frameworks[fw]({ pprof: { token } });
+    try {
+      assert.equal((await get(local.port, '/debug/pprof/heap')).status, 200, 'loopback, not forwarded');
+      for (const [name, value] of [
+        ['x-forwarded-for', '203.0.113.9'],
+        ['forwarded', 'for=203.0.113.9;proto=https'],
+        ['x-real-ip', '203.0.113.9'],
+        ['x-forwarded-host', 'app.example.com'],
+        ['via', '1.1 proxy'],
+      ]) {
+        assert.equal((await get(local.port, '/debug/pprof/heap', { [name]: value })).status, 403, `refused with ${name}`);
+      }
+      assert.equal((await get(withToken.port, '/debug/pprof/heap')).status, 403, 'no token');
+      assert.equal((await get(withToken.port, '/debug/pprof/heap', { authorization: `Bearer ${token}x` })).status, 403, 'a wrong token');
+      assert.equal((await get(withToken.port, '/debug/pprof/heap', { authorization: token })).status, 403, 'not a bearer token');
+      const forwarded = await get(withToken.port, '/debug/pprof/heap', { authorization: `Bearer ${token}`, 'x-forwarded-for': '203.0.113.9' });
+      assert.equal(forwarded.status, 200, 'the token, through a proxy');
+      assert.equal((await get(withToken.port, '/users/1')).status, 200, 'the app itself answers');
+    } finally {
+      await local.close();
+      await withToken.close();
+    }
+  });
+}
+
+test('/debug/pprof: a short token is warned about (process warning naming the option) and every request refused', async () => {
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  const app = await frameworks.express({ pprof: { token: 'short' } });
+  try {
+    assert.equal((await get(app.port, '/debug/pprof/heap', { authorization: 'Bearer short' })).status, 403);
+    await new Promise((resolve) => setImmediate(resolve));
+    const said = warnings.filter((w) => w.code === 'SPANPROF_W001' && w.message.includes('pprof.token'));
+    assert.equal(said.length, 1, warnings.map((w) => w.message).join(' | '));
+    assert.ok(!said[0].message.includes('short'), 'the token is never repeated');
+  } finally {
+    process.off('warning', onWarning);
+    await app.close();
+  }
+});
+
+test('/debug/pprof: after a capture the next one waits minIntervalSeconds (429 with Retry-After), so captures cannot rotate the history away', async () => {
+  // The interval is the process's, whichever integration captured last.
+  const first = await frameworks.fastify({ pprof: { maxSeconds: 1, minIntervalSeconds: 0 } });
+  const app = await frameworks.express({ pprof: { maxSeconds: 1 } });
+  try {
+    assert.equal((await get(first.port, '/debug/pprof/profile?seconds=1')).status, 200);
+    const batches = processor.stats().batches;
+    const again = await get(app.port, '/debug/pprof/profile?seconds=1');
+    assert.equal(again.status, 429);
+    const retryAfter = Number(again.headers.get('retry-after'));
+    assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    assert.match(again.body.toString(), /pprof\.minIntervalSeconds/);
+    assert.equal(processor.stats().batches, batches, 'the refused capture collected nothing');
+  } finally {
+    await first.close();
+    await app.close();
+  }
+});
 
 test('/debug/pprof is off unless asked for, and loopback-only without authorize', async () => {
   const off = await frameworks.express({});

@@ -46,7 +46,7 @@ const plugin: FastifyPluginCallback<SpanprofFastifyOptions> = (fastify: FastifyI
   });
   const pprof = options.pprof;
   if (pprof !== undefined && pprof !== false) {
-    const debug = new DebugPprofEndpoints<FastifyRequest>(pprof === true ? {} : pprof, (request) => request.socket?.remoteAddress);
+    const debug = new DebugPprofEndpoints<FastifyRequest>(pprof === true ? {} : pprof, (request) => request.raw);
     const serve = (endpoint: DebugPprofEndpoint) => async (request: FastifyRequest, reply: FastifyReply) => {
       const seconds = (request.query as Record<string, unknown> | undefined)?.seconds;
       // Raw: a repeated `seconds` is refused (400), not silently replaced by the default.

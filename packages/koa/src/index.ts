@@ -41,7 +41,7 @@ export function spanprof(options: SpanprofKoaOptions = {}): Middleware {
   const withEndpoint = options.endpoint !== false;
   const pprof = options.pprof;
   const debug =
-    pprof === undefined || pprof === false ? undefined : new DebugPprofEndpoints<Context>(pprof === true ? {} : pprof, (ctx) => ctx.req.socket?.remoteAddress);
+    pprof === undefined || pprof === false ? undefined : new DebugPprofEndpoints<Context>(pprof === true ? {} : pprof, (ctx) => ctx.req);
   return async function spanprofMiddleware(ctx: Context, next: Next): Promise<void> {
     if (debug !== undefined && ctx.method === 'GET') {
       const endpoint = debug.match(ctx.path);

@@ -1,3 +1,5 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { logger } from '../diag';
 import { codes, ExportResultCode, integerOption, message, warnOption } from '@spanprof/exporter-base';
 import type { ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
@@ -8,12 +10,32 @@ export interface DebugPprofOptions<Req = unknown> {
   /** Path prefix of the endpoints. Default `/debug/pprof`. */
   prefix?: string;
   /**
-   * Decides whether a request may profile. Default: only requests from a
-   * loopback address (127.0.0.0/8, ::1). A throw or rejection refuses.
+   * Decides whether a request may profile. Default: only requests from a loopback address
+   * (127.0.0.0/8, ::1) that no proxy forwarded (none of `Forwarded`, `X-Forwarded-For`,
+   * `X-Forwarded-Host`, `X-Real-IP`, `Via`), or, with `token`, requests that carry it. A throw or
+   * rejection refuses.
    */
   authorize?: (req: Req) => boolean | Promise<boolean>;
+  /**
+   * A secret a request must carry as `Authorization: Bearer <token>` (at least 16 characters),
+   * from any address: for endpoints reached through a proxy. Checked before `authorize`, which
+   * then also decides. Default none.
+   */
+  token?: string;
   /** Longest capture; a longer `seconds` is cut to it. Default 60. */
   maxSeconds?: number;
+  /**
+   * Least time between the end of one capture and the start of the next, in seconds; sooner is
+   * answered 429 with `Retry-After`. Each capture hands the exporters two batches, so this bounds
+   * how fast captures fill the `FileExporter`'s `maxFiles`. Default 60; 0 to 3600.
+   */
+  minIntervalSeconds?: number;
+}
+
+/** What the default authorization reads of a request: Node's own request object under every framework. */
+export interface DebugPprofClient {
+  socket?: { remoteAddress?: string } | null;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** What an endpoint answers; each framework sends it its own way. */
@@ -30,15 +52,35 @@ export type DebugPprofEndpoint = 'index' | 'profile' | 'heap';
 /** Go's default `seconds` for `/debug/pprof/profile`. */
 const DEFAULT_SECONDS = 30;
 const DEFAULT_MAX_SECONDS = 60;
-/** One capture at a time per process, whichever integration serves it. */
+const DEFAULT_MIN_INTERVAL_SECONDS = 60;
+/** Shortest token accepted. */
+const MIN_TOKEN_LENGTH = 16;
+/** One capture at a time per process, whichever integration serves it; and when the last one ended. */
 const CAPTURE_BUSY = Symbol.for('@spanprof/core.captureBusy');
-type GlobalWithCapture = typeof globalThis & { [CAPTURE_BUSY]?: boolean };
+const CAPTURE_ENDED = Symbol.for('@spanprof/core.captureEnded');
+type GlobalWithCapture = typeof globalThis & { [CAPTURE_BUSY]?: boolean; [CAPTURE_ENDED]?: number };
+/** Headers a proxy adds to what it forwards: a request with one came from elsewhere, whatever its socket says. */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via'];
 
 /** A loopback address: 127.0.0.0/8 (also IPv4-mapped) or ::1. */
 function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;
   const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
   return v4.startsWith('127.') || address === '::1';
+}
+
+/** A request from this machine that no proxy forwarded. */
+function isLocalUnforwarded(client: DebugPprofClient | undefined): boolean {
+  if (client === undefined || !isLoopback(client.socket?.remoteAddress ?? undefined)) return false;
+  return FORWARDING_HEADERS.every((name) => client.headers[name] === undefined);
+}
+
+/** Whether the request carries `Authorization: Bearer <token>`, compared in constant time. */
+function carriesToken(client: DebugPprofClient | undefined, token: Buffer): boolean {
+  const header = client?.headers.authorization;
+  if (typeof header !== 'string' || !/^bearer /i.test(header)) return false;
+  const given = createHash('sha256').update(header.slice('bearer '.length).trim()).digest();
+  return timingSafeEqual(given, token);
 }
 
 function text(status: number, body: string, headers: Record<string, string> = {}): DebugPprofResponse {
@@ -60,13 +102,16 @@ function pprofFile(name: string, body: Uint8Array, headers: Record<string, strin
  */
 export class DebugPprofEndpoints<Req> {
   readonly prefix: string;
-  private readonly authorize: (req: Req) => boolean | Promise<boolean>;
+  private readonly authorize: ((req: Req) => boolean | Promise<boolean>) | undefined;
+  /** The token's SHA-256 (compared in constant time whatever the length given). */
+  private readonly token: Buffer | undefined;
   private readonly maxSeconds: number;
+  private readonly minIntervalMillis: number;
 
   constructor(
     options: DebugPprofOptions<Req>,
-    /** The client's address, for the default (loopback only) authorization. */
-    private readonly remoteAddress: (req: Req) => string | undefined,
+    /** Node's request object of `req`, for the default authorization and the token. */
+    private readonly client: (req: Req) => DebugPprofClient | undefined,
   ) {
     let prefix = typeof options.prefix === 'string' && options.prefix.startsWith('/') ? options.prefix : '/debug/pprof';
     if (options.prefix !== undefined && prefix !== options.prefix) warnOption('pprof.prefix', options.prefix, 'a path starting with "/"', prefix, logger);
@@ -75,8 +120,31 @@ export class DebugPprofEndpoints<Req> {
     if (options.authorize !== undefined && typeof options.authorize !== 'function') {
       warnOption('pprof.authorize', options.authorize, 'a function (req) => boolean', 'loopback clients only', logger);
     }
-    this.authorize = typeof options.authorize === 'function' ? options.authorize : (req) => isLoopback(this.remoteAddress(req));
+    this.authorize = typeof options.authorize === 'function' ? options.authorize : undefined;
+    if (options.token !== undefined) {
+      if (typeof options.token === 'string' && options.token.length >= MIN_TOKEN_LENGTH) {
+        this.token = createHash('sha256').update(options.token).digest();
+      } else {
+        // Said without a logger: the endpoints then answer 403 to everyone, which looks like a bug.
+        const text = `option pprof.token: expected a string of at least ${MIN_TOKEN_LENGTH} characters; every request is refused`;
+        logger.warn(message(codes.INVALID_OPTION, text));
+        process.emitWarning(text, { code: codes.INVALID_OPTION });
+        this.token = Buffer.alloc(0);
+      }
+    }
     this.maxSeconds = integerOption('pprof.maxSeconds', options.maxSeconds, DEFAULT_MAX_SECONDS, 1, 3600, logger, 'default');
+    this.minIntervalMillis =
+      integerOption('pprof.minIntervalSeconds', options.minIntervalSeconds, DEFAULT_MIN_INTERVAL_SECONDS, 0, 3600, logger, 'default') * 1000;
+  }
+
+  /** The token when there is one, then `authorize` when given, else a local request no proxy forwarded. */
+  private async allowed(req: Req): Promise<boolean> {
+    if (this.token !== undefined) {
+      if (this.token.length === 0 || !carriesToken(this.client(req), this.token)) return false;
+      return this.authorize === undefined || (await this.authorize(req)) === true;
+    }
+    if (this.authorize !== undefined) return (await this.authorize(req)) === true;
+    return isLocalUnforwarded(this.client(req));
   }
 
   /** Which endpoint `path` (without query) names, if any. */
@@ -94,7 +162,7 @@ export class DebugPprofEndpoints<Req> {
     try {
       let allowed = false;
       try {
-        allowed = (await this.authorize(req)) === true;
+        allowed = await this.allowed(req);
       } catch (err) {
         logger.warn(message(codes.INVALID_OPTION, `pprof.authorize threw (${String(err)}); the request is refused`));
       }
@@ -136,6 +204,13 @@ export class DebugPprofEndpoints<Req> {
     }
     const global = globalThis as GlobalWithCapture;
     if (global[CAPTURE_BUSY] === true) return text(409, 'a profile is being captured already; try again when it is done');
+    const wait = (global[CAPTURE_ENDED] ?? -Infinity) + this.minIntervalMillis - performance.now();
+    if (wait > 0) {
+      const after = Math.ceil(wait / 1000);
+      return text(429, `the last capture ended less than ${this.minIntervalMillis / 1000} s ago (pprof.minIntervalSeconds); try again in ${after} s`, {
+        'retry-after': String(after),
+      });
+    }
     global[CAPTURE_BUSY] = true;
     try {
       const batch = await captureFor(seconds * 1000);
@@ -144,6 +219,7 @@ export class DebugPprofEndpoints<Req> {
       return pprofFile('profile.pb.gz', wall.encoded, { 'x-spanprof-seconds': String(seconds) });
     } finally {
       global[CAPTURE_BUSY] = false;
+      global[CAPTURE_ENDED] = performance.now();
     }
   }
 }
