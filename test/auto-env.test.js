@@ -198,3 +198,63 @@ test("the bundle's resource detectors: Google Cloud's only where Google Cloud is
   assert.ok(names({ OTEL_NODE_RESOURCE_DETECTORS: 'all' }).includes('GcpDetector'), 'all, asked for, keeps it');
   assert.ok(names({ K_SERVICE: 'checkout' }).includes('GcpDetector'), 'Cloud Run');
 });
+
+/** Runs `code` (or the bundle with `--require`) in a child with `env` and no diag logger; its stderr. */
+function stderrOf(args, env) {
+  const { spawnSync } = require('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-auto-'));
+  try {
+    const r = spawnSync(process.execPath, args, {
+      encoding: 'utf8',
+      timeout: 60_000,
+      cwd: path.join(__dirname, '..'),
+      env: { ...process.env, SPANPROF_PROFILES_DIR: dir, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...env },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stderr;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const BAD_SETTINGS = {
+  SPANPROF_EXPORTER: 'otlp,pyroscope',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'collector.internal:4318',
+  OTEL_EXPORTER_OTLP_COMPRESSION: 'brotli',
+  OTEL_EXPORTER_OTLP_TIMEOUT: '10s',
+  OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s3cret,broken',
+  PYROSCOPE_SERVER_ADDRESS: 'pyroscope:4040',
+  PYROSCOPE_APPLICATION_NAME: 'my app',
+  SPANPROF_SAMPLNG_INTERVAL_MICROS: '1000',
+};
+
+/** Each bad setting is one process warning (SPANPROF_W001) naming the variable and what is used instead. */
+function assertEveryProblemSaid(stderr) {
+  const said = (pattern) => assert.match(stderr, pattern, stderr);
+  said(
+    /\[SPANPROF_W001\] Warning: OTLPProfileExporter OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL \(it has no scheme: did you mean http:\/\/collector\.internal:4318\?\); using http:\/\/localhost:4318\/v1development\/profiles/,
+  );
+  said(/\[SPANPROF_W001\] Warning: OTLPProfileExporter OTEL_EXPORTER_OTLP_COMPRESSION="brotli": expected "gzip" or "none"; using "gzip"/);
+  said(/\[SPANPROF_W001\] Warning: environment variable OTEL_EXPORTER_OTLP_TIMEOUT="10s": expected a positive integer .*; using 10000/);
+  said(/\[SPANPROF_W001\] Warning: environment variable OTEL_EXPORTER_OTLP_HEADERS: 1 entry is not key=value and was skipped/);
+  said(
+    /\[SPANPROF_W001\] Warning: PyroscopeExporter option url \(or serverAddress, PYROSCOPE_SERVER_ADDRESS\): expected an http:\/\/ or https:\/\/ URL \(it has no scheme: did you mean http:\/\/pyroscope:4040\?\); using http:\/\/localhost:4040/,
+  );
+  said(/\[SPANPROF_W001\] Warning: PyroscopeExporter appName \(or PYROSCOPE_APPLICATION_NAME\) "my app": .*; using the resource's service\.name/);
+  said(
+    /\[SPANPROF_W001\] Warning: SPANPROF_SAMPLNG_INTERVAL_MICROS is not a spanprof variable and is ignored; did you mean SPANPROF_SAMPLING_INTERVAL_MICROS\?/,
+  );
+  assert.ok(!stderr.includes('s3cret'), 'no header value in any warning');
+  for (const line of stderr.split('\n').filter((l) => l.includes('[SPANPROF_W001]'))) {
+    assert.equal(stderr.split(line).length - 1, 1, `said once: ${line}`);
+  }
+}
+
+test('bad exporter and spanprof settings are process warnings at start, with no logger: under the bundle', () => {
+  assertEveryProblemSaid(stderrOf(['--require', '@spanprof/auto/register', '-e', 'setTimeout(() => process.exit(0), 50)'], BAD_SETTINGS));
+});
+
+test('bad exporter and spanprof settings are process warnings at start, with no logger: profilingSpanProcessorFromEnv', () => {
+  const code = "const p = require('@spanprof/auto').profilingSpanProcessorFromEnv(); setTimeout(() => p.shutdown().then(() => process.exit(0)), 50);";
+  assertEveryProblemSaid(stderrOf(['-e', code], BAD_SETTINGS));
+});

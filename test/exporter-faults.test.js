@@ -103,7 +103,7 @@ for (const kind of EXPORTERS) {
     const exporter = kind.make(await refusedUrl(), FAST);
     const result = await exporter.export(await realBatch());
     assert.equal(result.code, ExportResultCode.FAILED);
-    assert.match(result.error.message, /ECONNREFUSED/);
+    assert.match(result.error.message, /http:\/\/127\.0\.0\.1:\d+\/\S*: network error ECONNREFUSED/, 'the URL that refused, named');
     const stats = exporter.stats();
     assert.equal(stats.failed, kind.requestsPerBatch);
     assert.equal(stats.retries, 2 * kind.requestsPerBatch, 'maxAttempts 3: two retries per request');

@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { FileExporter } from '@spanprof/core';
-import { BOOLEAN_VALUES, codes, envString, parseBoolean, parsePositiveInteger } from '@spanprof/exporter-base';
+import { BOOLEAN_VALUES, envString, parseBoolean, parsePositiveInteger, warnConfig } from '@spanprof/exporter-base';
 import type { ProfileExporter } from '@spanprof/exporter-base';
 import { DatadogProfileExporter } from '@spanprof/exporter-datadog';
 import { OTLPProfileExporter } from '@spanprof/exporter-otlp';
@@ -185,7 +185,7 @@ export class DisabledProcessor {
  */
 export function profilingSpanProcessorFromEnv(options: ProfilingSpanProcessorOptions = {}, env: Env = process.env): ProfilingSpanProcessor | DisabledProcessor {
   const config = readSpanprofEnv(env);
-  for (const problem of config.problems) logger.warn(`${codes.INVALID_OPTION} ${problem}`);
+  for (const problem of config.problems) warnConfig(problem, logger);
   return processorFromConfig(config, options);
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { getNodeAutoInstrumentations, getResourceDetectors } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { codes } from '@spanprof/exporter-base';
+import { codes, warnConfig } from '@spanprof/exporter-base';
 import { processorFromConfig, readSpanprofEnv } from './config';
 import { boundedFlush, logger, REGISTER_OWNER, traceProcessorsFromEnv, warn } from './shared';
 import type { Env, SpanProcessor } from './shared';
@@ -66,7 +66,7 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
   const global = globalThis as GlobalWithStarted;
   if (global[STARTED] !== undefined) return global[STARTED];
   const config = readSpanprofEnv(env);
-  for (const problem of config.problems) warn(problem, codes.INVALID_OPTION);
+  for (const problem of config.problems) warnConfig(problem, logger);
   const disabled = (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true';
   if (disabled) {
     logger.info('OTEL_SDK_DISABLED is true: neither tracing nor profiling starts');

@@ -1,7 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { codes } from '@spanprof/exporter-base';
+import { codes, warnConfig } from '@spanprof/exporter-base';
 import { processorFromConfig, readSpanprofEnv } from './config';
 import { boundedFlush, logger, REGISTER_OWNER, traceProcessorsFromEnv, warn } from './shared';
 import type { Env, SpanProcessor } from './shared';
@@ -35,7 +35,7 @@ export function startWorkerBundle(env: Env = process.env): StartedWorkerBundle |
   const shared = sharedByMainThread();
   const config = readSpanprofEnv(env);
   // Said once per process: by the main thread's bundle, unless the main thread runs none.
-  if (shared === undefined) for (const problem of config.problems) warn(problem, codes.INVALID_OPTION);
+  if (shared === undefined) for (const problem of config.problems) warnConfig(problem, logger);
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return undefined;
   let provider: NodeTracerProvider;
   try {

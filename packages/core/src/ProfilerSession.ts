@@ -1,4 +1,4 @@
-import { codes, message, Outage } from '@spanprof/exporter-base';
+import { codes, message, Outage, warnConfig } from '@spanprof/exporter-base';
 import type { ExporterRecipe, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { isAsyncContextFrameActive } from './asyncContextFrame';
 import type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
@@ -234,11 +234,9 @@ export class ProfilerSession {
     if (mode === 'async-hooks') return 'async-hooks';
     const frames = isAsyncContextFrameActive();
     if (mode === 'async-frame' && !frames) {
-      logger.warn(
-        message(
-          codes.INVALID_OPTION,
-          'option contextTracking: "async-frame" needs AsyncContextFrame, which is not active in this process (Node 24, or Node 22 with --experimental-async-context-frame); using "async-hooks"',
-        ),
+      warnConfig(
+        'option contextTracking: "async-frame" needs AsyncContextFrame, which is not active in this process (Node 24, or Node 22 with --experimental-async-context-frame); using "async-hooks"',
+        logger,
       );
     }
     return frames ? 'async-frame' : 'async-hooks';

@@ -1,5 +1,5 @@
 import { context, trace } from '@opentelemetry/api';
-import { codes, message } from '@spanprof/exporter-base';
+import { warnConfig } from '@spanprof/exporter-base';
 import { checkLabels } from './customLabels';
 import type { CustomLabelValues } from './customLabels';
 import { logger } from './diag';
@@ -11,7 +11,7 @@ const warned = new Set<string>();
 function warnOnce(key: string, text: string): void {
   if (warned.has(key) || warned.size >= 64) return;
   warned.add(key);
-  logger.warn(message(codes.INVALID_OPTION, text));
+  warnConfig(text, logger);
 }
 
 /**

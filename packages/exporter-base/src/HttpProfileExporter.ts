@@ -5,6 +5,7 @@ import { withTracingSuppressed } from './suppress';
 import { codes, message } from './errors';
 import { MAX_TIMER_MILLIS } from './env';
 import { integerOption } from './options';
+import { warnConfig } from './configWarning';
 import { Outage } from './outage';
 import { ExportResultCode } from './types';
 import type { ExportResult, ExporterRecipe, KnownExporter, ProfileBatch, ProfileExporter } from './types';
@@ -73,9 +74,7 @@ export function validHeaders(owner: string, headers: Record<string, unknown> | u
       http.validateHeaderValue(name, value);
       out[name] = value;
     } catch {
-      logger.warn(
-        message(codes.INVALID_OPTION, `${owner} header ${JSON.stringify(name.slice(0, 60))}: not a valid HTTP header name and string value; left out`),
-      );
+      warnConfig(`${owner} header ${JSON.stringify(name.slice(0, 60))}: not a valid HTTP header name and string value; left out`);
     }
   }
   return out;
@@ -373,7 +372,8 @@ export abstract class HttpProfileExporter implements ProfileExporter {
       }
       return { kind: 'reject', status, firstLine };
     } catch (err) {
-      const reason = controller.signal.aborted ? String((controller.signal.reason as Error | undefined)?.message ?? 'aborted') : networkErrorText(err);
+      const why = controller.signal.aborted ? String((controller.signal.reason as Error | undefined)?.message ?? 'aborted') : networkErrorText(err);
+      const reason = `${redactUrl(spec.url)}: ${why}`;
       return { kind: 'retry', reason, retryAfterMillis: undefined };
     } finally {
       clearTimeout(timer);
@@ -472,6 +472,24 @@ export function parseRetryAfter(value: string | null): number | undefined {
   if (!/GMT$/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/**
+ * The warning for a URL option or variable that is not an http(s) URL: `<from>: expected an http://
+ * or https:// URL; using <used>`, with the likely fix when the value lacks a scheme
+ * (`collector:4318`). Never shows credentials or a query.
+ */
+export function urlProblem(from: string, value: string, used: string): string {
+  let hint = '';
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    try {
+      const guess = new URL(`http://${value}`);
+      if (guess.hostname !== '') hint = ` (it has no scheme: did you mean ${redactUrl(guess).replace(/\/$/, '')}?)`;
+    } catch {
+      // No likely fix to offer.
+    }
+  }
+  return `${from}: expected an http:// or https:// URL${hint}; using ${used}`;
 }
 
 /** A URL safe to log: no user name, password or query string (which may carry tokens). */

@@ -1,5 +1,4 @@
-import { logger } from './diag';
-import { codes, message } from './errors';
+import { warnConfig } from './configWarning';
 
 /**
  * The one reader of environment variables: every package reads `SPANPROF_*`,
@@ -48,12 +47,7 @@ export function parseBoolean(value: string): boolean | undefined {
 export function envPositiveInteger(name: string, value: string, fallback: number): number {
   const parsed = parsePositiveInteger(value);
   if (parsed !== undefined) return parsed;
-  logger.warn(
-    message(
-      codes.INVALID_OPTION,
-      `environment variable ${name}=${JSON.stringify(value.slice(0, 40))}: expected a positive integer up to ${MAX_TIMER_MILLIS}; using ${fallback}`,
-    ),
-  );
+  warnConfig(`environment variable ${name}=${JSON.stringify(value.slice(0, 40))}: expected a positive integer up to ${MAX_TIMER_MILLIS}; using ${fallback}`);
   return fallback;
 }
 
@@ -79,12 +73,8 @@ export function parseKeyValueList(name: string, value: string): Record<string, s
       bad++;
     }
   }
-  if (bad > 0)
-    logger.warn(
-      message(
-        codes.INVALID_OPTION,
-        `environment variable ${name}: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not key=value and ${bad === 1 ? 'was' : 'were'} skipped`,
-      ),
-    );
+  if (bad > 0) {
+    warnConfig(`environment variable ${name}: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not key=value and ${bad === 1 ? 'was' : 'were'} skipped`);
+  }
   return out;
 }

@@ -1,7 +1,7 @@
 import type { DiagLogger } from '@opentelemetry/api';
 import { logger as ownLogger } from './diag';
 import { MAX_TIMER_MILLIS } from './env';
-import { codes, message } from './errors';
+import { warnConfig } from './configWarning';
 
 /**
  * The one way spanprof checks an option: a wrong value is warned about once
@@ -21,7 +21,7 @@ export function describeValue(value: unknown): string {
 
 /** Warns about a wrong option: `SPANPROF_W001 option <option>: <value> is not accepted (<accepted>); using <used>`. */
 export function warnOption(option: string, value: unknown, accepted: string, used: string, log: DiagLogger = ownLogger): void {
-  log.warn(message(codes.INVALID_OPTION, `option ${option}: ${describeValue(value)} is not accepted (${accepted}); using ${used}`));
+  warnConfig(`option ${option}: ${describeValue(value)} is not accepted (${accepted}); using ${used}`, log);
 }
 
 /**

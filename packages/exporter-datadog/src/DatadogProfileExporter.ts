@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import { codes, envString, HttpProfileExporter } from '@spanprof/exporter-base';
+import { envString, HttpProfileExporter, urlProblem, warnConfig } from '@spanprof/exporter-base';
 import { DD_LABEL_LOCAL_ROOT_SPAN_ID, DD_LABEL_SPAN_ID, DD_LABEL_THREAD_ID, DD_LABEL_THREAD_NAME, DD_LABEL_TRACE_ENDPOINT, spanIdLabel } from './labels';
 import { datadogTimeline } from './timeline';
 import { VERSION } from './version';
@@ -76,7 +76,7 @@ export class DatadogProfileExporter extends HttpProfileExporter {
     this.tags = parseDdTags(envString('DD_TAGS'));
     for (const [key, value] of Object.entries(options.tags ?? {})) {
       if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') this.tags[key] = String(value);
-      else logger.warn(`${codes.INVALID_OPTION} DatadogProfileExporter option tags: the value of ${JSON.stringify(key)} is not a string; left out`);
+      else warnConfig(`DatadogProfileExporter option tags: the value of ${JSON.stringify(key)} is not a string; left out`, logger);
     }
   }
 
@@ -160,8 +160,13 @@ function agentUrl(option: string | undefined): URL {
     } catch {
       // reported below
     }
-    logger.warn(
-      `${codes.INVALID_OPTION} DatadogProfileExporter ${option !== undefined ? 'option url' : 'DD_TRACE_AGENT_URL'}: expected an http:// or https:// URL (unix sockets are not supported); using DD_AGENT_HOST/DD_TRACE_AGENT_PORT`,
+    warnConfig(
+      urlProblem(
+        `DatadogProfileExporter ${option !== undefined ? 'option url' : 'DD_TRACE_AGENT_URL'} (unix sockets are not supported)`,
+        explicit,
+        'DD_AGENT_HOST/DD_TRACE_AGENT_PORT',
+      ),
+      logger,
     );
   }
   const host = envString('DD_AGENT_HOST') ?? '127.0.0.1';
@@ -169,7 +174,7 @@ function agentUrl(option: string | undefined): URL {
   try {
     return new URL(INTAKE_PATH, `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`);
   } catch {
-    logger.warn(`${codes.INVALID_OPTION} DatadogProfileExporter DD_AGENT_HOST/DD_TRACE_AGENT_PORT do not make a URL; using http://127.0.0.1:8126`);
+    warnConfig('DatadogProfileExporter DD_AGENT_HOST/DD_TRACE_AGENT_PORT do not make a URL; using http://127.0.0.1:8126', logger);
     return new URL(INTAKE_PATH, 'http://127.0.0.1:8126');
   }
 }

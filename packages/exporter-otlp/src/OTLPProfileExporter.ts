@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import * as protobuf from 'protobufjs';
-import { codes, envPositiveInteger, firstEnv, HttpProfileExporter, parseKeyValueList, validHeaders } from '@spanprof/exporter-base';
+import { envPositiveInteger, firstEnv, HttpProfileExporter, parseKeyValueList, redactUrl, urlProblem, validHeaders, warnConfig } from '@spanprof/exporter-base';
 import type { HttpExporterOptions, HttpRequestSpec, KnownExporter, ProfileBatch } from '@spanprof/exporter-base';
 import { toOtlpRequest } from './convert';
 
@@ -86,16 +86,23 @@ function resolveUrl(option: string | undefined): URL {
   if (signal) candidates.push({ from: signal.name, value: signal.value, append: false });
   const generic = firstEnv('OTEL_EXPORTER_OTLP_ENDPOINT');
   if (generic) candidates.push({ from: generic.name, value: generic.value, append: true });
+  const wrong: { from: string; value: string }[] = [];
+  let chosen: URL | undefined;
   for (const { from, value, append } of candidates) {
     try {
       const url = new URL(append ? `${value.replace(/\/+$/, '')}${PROFILES_PATH}` : value);
-      if (url.protocol === 'http:' || url.protocol === 'https:') return url;
+      if (url.protocol === 'http:' || url.protocol === 'https:') {
+        chosen = url;
+        break;
+      }
     } catch {
       // reported below
     }
-    logger.warn(`${codes.INVALID_OPTION} ${from}: expected an http:// or https:// URL; ignored`);
+    wrong.push({ from, value });
   }
-  return new URL(`${DEFAULT_ENDPOINT}${PROFILES_PATH}`);
+  const url = chosen ?? new URL(`${DEFAULT_ENDPOINT}${PROFILES_PATH}`);
+  for (const { from, value } of wrong) warnConfig(urlProblem(`OTLPProfileExporter ${from}`, value, redactUrl(url)), logger);
+  return url;
 }
 
 function resolveCompression(option: string | undefined): OTLPCompression {
@@ -103,11 +110,12 @@ function resolveCompression(option: string | undefined): OTLPCompression {
   if (option !== undefined) candidates.push({ from: 'option compression', value: option });
   const env = firstEnv('OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
   if (env) candidates.push({ from: env.name, value: env.value });
-  for (const { from, value } of candidates) {
-    if (value === 'gzip' || value === 'none') return value;
-    logger.warn(`${codes.INVALID_OPTION} ${from}=${JSON.stringify(value)}: expected "gzip" or "none"; ignored`);
+  const wrong = candidates.filter(({ value }) => value !== 'gzip' && value !== 'none');
+  const chosen = (candidates.find(({ value }) => value === 'gzip' || value === 'none')?.value as OTLPCompression | undefined) ?? 'gzip';
+  for (const { from, value } of wrong) {
+    warnConfig(`OTLPProfileExporter ${from}=${JSON.stringify(String(value).slice(0, 40))}: expected "gzip" or "none"; using "${chosen}"`, logger);
   }
-  return 'gzip';
+  return chosen;
 }
 
 function envTimeout(): number {

@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import { codes, envString, HttpProfileExporter, validHeaders } from '@spanprof/exporter-base';
+import { envString, HttpProfileExporter, urlProblem, validHeaders, warnConfig } from '@spanprof/exporter-base';
 import {
   encodeGzipped,
   LABEL_LOCAL_ROOT_SPAN_ID,
@@ -110,9 +110,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
       base = new URL(server);
       if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
     } catch {
-      logger.warn(
-        `${codes.INVALID_OPTION} PyroscopeExporter option url (or serverAddress, PYROSCOPE_SERVER_ADDRESS): expected an http:// or https:// URL; using ${DEFAULT_SERVER}`,
-      );
+      warnConfig(urlProblem('PyroscopeExporter option url (or serverAddress, PYROSCOPE_SERVER_ADDRESS)', String(server), DEFAULT_SERVER), logger);
       base = new URL(DEFAULT_SERVER);
     }
     // Credentials in the URL become a header: fetch refuses URLs that carry them.
@@ -124,8 +122,9 @@ export class PyroscopeExporter extends HttpProfileExporter {
 
     const appName = options.appName ?? envString('PYROSCOPE_APPLICATION_NAME');
     if (appName !== undefined && !APP_NAME.test(appName)) {
-      logger.warn(
-        `${codes.INVALID_OPTION} PyroscopeExporter appName ${JSON.stringify(appName)}: Pyroscope accepts letters, digits, "_", "." and "-" only; using the resource's service.name`,
+      warnConfig(
+        `PyroscopeExporter appName (or PYROSCOPE_APPLICATION_NAME) ${JSON.stringify(String(appName).slice(0, 60))}: Pyroscope accepts letters, digits, "_", "." and "-" only; using the resource's service.name`,
+        logger,
       );
     } else {
       this.appName = appName;
@@ -140,9 +139,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
     }
     const labels = options.sampleLabels;
     if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) {
-      logger.warn(
-        `${codes.INVALID_OPTION} PyroscopeExporter option sampleLabels: expected an array of label names; using ${JSON.stringify(DEFAULT_PYROSCOPE_SAMPLE_LABELS)}`,
-      );
+      warnConfig(`PyroscopeExporter option sampleLabels: expected an array of label names; using ${JSON.stringify(DEFAULT_PYROSCOPE_SAMPLE_LABELS)}`, logger);
       this.sampleLabels = new Set(DEFAULT_PYROSCOPE_SAMPLE_LABELS);
     } else {
       this.sampleLabels = new Set(labels ?? DEFAULT_PYROSCOPE_SAMPLE_LABELS);
@@ -227,7 +224,7 @@ export class PyroscopeExporter extends HttpProfileExporter {
   private rejectOnce(key: string, text: string): void {
     if (this.rejected.has(key)) return;
     this.rejected.add(key);
-    logger.warn(`${codes.INVALID_OPTION} PyroscopeExporter: ${text}`);
+    warnConfig(`PyroscopeExporter: ${text}`, logger);
   }
 }
 

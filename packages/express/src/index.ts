@@ -52,8 +52,7 @@ export function spanprof(options: SpanprofExpressOptions = {}): RequestHandler {
   const labeler = new RequestLabeler<Request>('@spanprof/express', options.labels);
   const withEndpoint = options.endpoint !== false;
   const pprof = options.pprof;
-  const debug =
-    pprof === undefined || pprof === false ? undefined : new DebugPprofEndpoints<Request>(pprof === true ? {} : pprof, (req) => req);
+  const debug = pprof === undefined || pprof === false ? undefined : new DebugPprofEndpoints<Request>(pprof === true ? {} : pprof, (req) => req);
   return function spanprofMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (debug !== undefined && req.method === 'GET') {
       const endpoint = debug.match(req.path);

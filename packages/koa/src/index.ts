@@ -40,8 +40,7 @@ export function spanprof(options: SpanprofKoaOptions = {}): Middleware {
   const labeler = new RequestLabeler<Context>('@spanprof/koa', options.labels);
   const withEndpoint = options.endpoint !== false;
   const pprof = options.pprof;
-  const debug =
-    pprof === undefined || pprof === false ? undefined : new DebugPprofEndpoints<Context>(pprof === true ? {} : pprof, (ctx) => ctx.req);
+  const debug = pprof === undefined || pprof === false ? undefined : new DebugPprofEndpoints<Context>(pprof === true ? {} : pprof, (ctx) => ctx.req);
   return async function spanprofMiddleware(ctx: Context, next: Next): Promise<void> {
     if (debug !== undefined && ctx.method === 'GET') {
       const endpoint = debug.match(ctx.path);

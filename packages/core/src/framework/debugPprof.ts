@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { logger } from '../diag';
-import { codes, ExportResultCode, integerOption, message, warnOption } from '@spanprof/exporter-base';
+import { codes, ExportResultCode, integerOption, message, warnConfig, warnOption } from '@spanprof/exporter-base';
 import type { ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { ProfilerSession } from '../ProfilerSession';
 
@@ -127,8 +127,7 @@ export class DebugPprofEndpoints<Req> {
       } else {
         // Said without a logger: the endpoints then answer 403 to everyone, which looks like a bug.
         const text = `option pprof.token: expected a string of at least ${MIN_TOKEN_LENGTH} characters; every request is refused`;
-        logger.warn(message(codes.INVALID_OPTION, text));
-        process.emitWarning(text, { code: codes.INVALID_OPTION });
+        warnConfig(text, logger);
         this.token = Buffer.alloc(0);
       }
     }

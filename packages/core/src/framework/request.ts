@@ -1,6 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { logger } from '../diag';
-import { codes, message } from '@spanprof/exporter-base';
+import { codes, message, warnConfig } from '@spanprof/exporter-base';
 import { checkLabels, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH } from '../customLabels';
 import type { CustomLabelValues } from '../customLabels';
 import { getSpanLabels } from '../labels';
@@ -100,7 +100,7 @@ export class RequestLabeler<Req> {
     if (this.warned.has(key) || this.warned.size >= 64) return;
     this.warned.add(key);
     if (key !== NO_SPAN) {
-      logger.warn(message(codes.INVALID_OPTION, text));
+      warnConfig(text, logger);
       return;
     }
     // No span to label turns the whole integration off: said without a logger too.
