@@ -638,3 +638,37 @@ test('an exporter that stays behind is one drop warning for the whole outage, wh
   release();
   await provider.shutdown();
 });
+
+test('an exporter that keeps up only now and then (one batch in flight) stays in its drop outage: one warning', async (t) => {
+  const warnings = [];
+  const onWarning = (w) => {
+    if (w.code === 'SPANPROF_W004' && w.message.includes('slow')) warnings.push(w.message);
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const answers = [];
+  class slow {
+    export() {
+      return new Promise((resolve) => answers.push(() => resolve({ code: ExportResultCode.SUCCESS })));
+    }
+    async shutdown() {}
+  }
+  const processor = new ProfilingSpanProcessor({ exporter: new slow(), heap: false, uploadPeriodMillis: 600_000, exportTimeoutMillis: 50 });
+  const { provider } = startTracing([processor]);
+  const keepAlive = setInterval(() => {}, 1000);
+  t.after(() => clearInterval(keepAlive));
+  await processor.forceFlush(); // batch 1 in flight
+  await processor.forceFlush(); // batch 2 in flight
+  await processor.forceFlush(); // batch 3 dropped: the outage begins
+  for (let round = 0; round < 3; round++) {
+    answers.shift()(); // one answer: room for one more
+    await new Promise((resolve) => setImmediate(resolve));
+    await processor.forceFlush(); // handed over, two in flight again
+    await processor.forceFlush(); // dropped: still behind
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(processor.stats().droppedBatches, 4);
+  assert.equal(warnings.length, 1, warnings.join(' | '));
+  for (const answer of answers.splice(0)) answer();
+  await provider.shutdown();
+});

@@ -49,6 +49,26 @@ export class ExportDispatcher {
     return all;
   }
 
+  /**
+   * The last batch, at the process's `exit` event: to every exporter that exports at once
+   * (`exportSync`). Returns the names of those that did not get it. Never throws.
+   */
+  exportAtExit(batch: ProfileBatch): string[] {
+    const lost: string[] = [];
+    for (const exporter of this.exporters) {
+      let result: ExportResult | undefined;
+      try {
+        result = exporter.exportSync?.(batch);
+      } catch (err) {
+        result = failed(err);
+      }
+      if (result === undefined || result.code !== ExportResultCode.SUCCESS) {
+        lost.push(result?.error !== undefined ? `${nameOf(exporter)} (${result.error.message})` : nameOf(exporter));
+      }
+    }
+    return lost;
+  }
+
   /** Every exporter's `forceFlush()`, each bounded by exportTimeoutMillis. */
   async forceFlush(): Promise<void> {
     await Promise.all(this.exporters.flatMap((e) => (e.forceFlush ? [this.bounded(e.forceFlush(), 'exporter forceFlush')] : [])));
@@ -95,8 +115,9 @@ export class ExportDispatcher {
       );
       return Promise.resolve();
     }
-    // It has room again: a drop outage, if any, is over.
-    if (!owning) this.drops.get(exporter)?.recover(`${nameOf(exporter)}: batches are handed over again`);
+    // It caught up (nothing in flight): a drop outage, if any, is over. Room for one more batch
+    // alone is not the end of it, or a slow exporter would be warned about every other period.
+    if (!owning && busy === 0) this.drops.get(exporter)?.recover(`${nameOf(exporter)}: batches are handed over again`);
     let exported: Promise<ExportResult>;
     try {
       // Called now, not in a later tick: shutdown relies on every exporter having the batch.

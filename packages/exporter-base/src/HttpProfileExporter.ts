@@ -273,7 +273,8 @@ export abstract class HttpProfileExporter implements ProfileExporter {
       // queue[0] is the request in flight while sending: it is never the one dropped.
       const inFlight = this.sending ? 1 : 0;
       if (this.queue.length - inFlight < this.maxQueuedRequests) {
-        this.drops.recover(`${this.name}: the queue has room`);
+        // Caught up (nothing waiting): a drop outage, if any, is over; room for one more alone is not the end of it.
+        if (this.queue.length - inFlight === 0) this.drops.recover(`${this.name}: the queue has room`);
       } else {
         const [oldest] = this.queue.splice(inFlight, 1);
         if (oldest !== undefined) {
