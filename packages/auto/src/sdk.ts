@@ -56,11 +56,14 @@ function onGoogleCloud(env: Env): boolean {
   }
 }
 
+/** The signals whose default ends the process, flushed first (Windows has SIGHUP for a closed console). */
+const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
 /**
  * Starts, once per process, a NodeSDK with `@opentelemetry/auto-instrumentations-node`,
  * the trace exporters of `OTEL_TRACES_EXPORTER` and the profiling span processor
  * configured by the `SPANPROF_*` variables, and flushes it all at SIGTERM,
- * SIGINT and `beforeExit`. Never throws.
+ * SIGINT, SIGHUP and `beforeExit`. Never throws.
  */
 export function startBundle(env: Env = process.env): StartedBundle | undefined {
   const global = globalThis as GlobalWithStarted;
@@ -89,7 +92,8 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
   }
   let stopping: Promise<void> | undefined;
   const deadline = config.shutdownTimeoutMillis;
-  const shutdown = (): Promise<void> => {
+  /** `then`: what happens at the deadline, for the warning (the app's own signal handler decides when it exits). */
+  const flush = (then: string): Promise<void> => {
     // Spans or metrics not yet sent are lost: said without a logger too. The usual cause is an
     // OTLP exporter (the SDK's default for traces and metrics) with no collector to answer.
     stopping ??= boundedFlush(
@@ -97,17 +101,18 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
       deadline,
       () =>
         warn(
-          `the flush at exit did not finish within SPANPROF_SHUTDOWN_TIMEOUT_MILLIS=${deadline} ms; exiting without it. ` +
+          `the flush at exit did not finish within SPANPROF_SHUTDOWN_TIMEOUT_MILLIS=${deadline} ms; ${then}. ` +
             'An OTLP exporter with no collector to answer waits out its timeout: set OTEL_TRACES_EXPORTER=none or OTEL_METRICS_EXPORTER=none for what nothing collects',
           codes.SHUTDOWN_TIMED_OUT,
         ),
     );
     return stopping;
   };
+  const shutdown = (): Promise<void> => flush('shutdown() resolves without it');
   const onSignal = (signal: NodeJS.Signals): void => {
     const appHandles = process.listenerCount(signal) > 1;
     const again = stopping !== undefined;
-    void shutdown();
+    void flush(appHandles ? `the app's own ${signal} handler decides when the process exits` : 'exiting without it');
     // The app listens too: it decides when to exit, and the flush runs meanwhile.
     if (appHandles) return;
     const exit = (): void => {
@@ -119,10 +124,10 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
     if (again) exit();
     else void stopping!.then(exit);
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  // SIGHUP too: a closed terminal or a supervisor's reload ends the process as SIGTERM does.
+  for (const signal of EXIT_SIGNALS) process.on(signal, onSignal);
   // Work done, the loop is empty: flush; the flush's own I/O keeps the process until it is done.
-  process.once('beforeExit', () => void shutdown());
+  process.once('beforeExit', () => void flush('exiting without it'));
   const started: StartedBundle = { sdk, shutdown };
   global[STARTED] = started;
   return started;

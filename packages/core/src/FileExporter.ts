@@ -1,4 +1,4 @@
-import { constants, mkdirSync, statSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -90,6 +90,27 @@ export class FileExporter implements ProfileExporter {
     }
   }
 
+  /** Writes the batch at once (see `ProfileExporter.exportSync`); the next process prunes. */
+  exportSync(batch: ProfileBatch): ExportResult {
+    if (this.shutDown) return { code: ExportResultCode.FAILED, error: new Error('FileExporter is shut down') };
+    try {
+      makeDirectorySync(this.directory);
+      const base = profileFileBase(batch.start, batch.tags, String(batch.sequence).padStart(6, '0'));
+      for (const { kind, encoded } of batch.events === undefined ? batch.profiles : [batch.events, ...batch.profiles]) {
+        const file = join(this.directory, `${base}.${kind}${PROFILE_FILE_SUFFIX}`);
+        writeNewFileSync(`${file}.partial`, encoded);
+        renameSync(`${file}.partial`, file);
+      }
+      return { code: ExportResultCode.SUCCESS };
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      return {
+        code: ExportResultCode.FAILED,
+        error: new Error(`cannot write profiles to ${this.directory} (${typeof code === 'string' ? code : String(err)})`),
+      };
+    }
+  }
+
   async forceFlush(): Promise<void> {}
 
   shutdown(): Promise<void> {
@@ -131,19 +152,41 @@ function isProfileName(name: string): boolean {
   return /^\d{8}T\d{6}\.\d{3}Z\./.test(name.slice(0, STAMP_LENGTH + 1));
 }
 
+/** `writeNewFile`, synchronously. */
+function writeNewFileSync(path: string, bytes: Uint8Array): void {
+  let fd: number;
+  try {
+    fd = openSync(path, NEW_FILE, 0o644);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+    unlinkSync(path);
+    fd = openSync(path, NEW_FILE, 0o644);
+  }
+  try {
+    writeSync(fd, bytes);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(path, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+}
+
+/** A new file, never through a link. */
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
 /**
  * Writes `bytes` to a new file at `path`, never through a link; one left there by a write that
  * died is replaced. A file that could not be written whole is removed.
  */
 async function writeNewFile(path: string, bytes: Uint8Array): Promise<void> {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   let file;
   try {
-    file = await open(path, flags, 0o644);
+    file = await open(path, NEW_FILE, 0o644);
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
     await unlink(path);
-    file = await open(path, flags, 0o644);
+    file = await open(path, NEW_FILE, 0o644);
   }
   try {
     await file.writeFile(bytes);

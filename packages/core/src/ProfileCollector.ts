@@ -1,4 +1,4 @@
-import { encode, heap, SourceMapper, time } from '@datadog/pprof';
+import { encode, encodeSync, heap, SourceMapper, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -36,6 +36,17 @@ const IDLE_FUNCTION = '(idle)';
 interface SampleContextEntry {
   node: { name?: string };
   context?: { context?: object; timestamp: bigint };
+}
+
+/** What the synchronous first step of a collection took (see `takePeriod`). */
+interface Period {
+  start: Date;
+  end: Date;
+  requests: { counts: Readonly<Record<string, number>>; times: ReadonlyMap<string, RequestTimes> };
+  wall: Profile | undefined;
+  events: EventInput[];
+  /** Read once the profiles are taken (the resource's may have come meanwhile). */
+  tags: Readonly<Record<string, string>>;
 }
 
 /** What the collector counted, for `ProfilerSession.stats()`. */
@@ -182,24 +193,10 @@ export class ProfileCollector {
    * could be collected). `restart` false stops the profilers: the last period.
    */
   async collect(restart: boolean, onStopped?: () => void): Promise<ProfileBatch | undefined> {
-    const start = this.periodStart;
-    const end = new Date();
-    this.periodStart = end;
     // Two short synchronous steps rather than one long one: the wall profile
     // (stop, restart, serialise with labels), then, a tick later, the heap profile.
     let began = performance.now();
-    // The system clock less the performance clock: the I/O and GC events' times on the samples' clock.
-    this.epochOffset = Date.now() - began;
-    const wall = this.takeWall(restart);
-    // The same instant as the wall profile's end; the endpoints of the last requests are read now.
-    const { counts: requests, times: requestTimes } = this.requests.take();
-    // The spans of the period's I/O waits are recorded like those with samples.
-    if (this.events !== undefined) for (const span of this.events.spans()) this.timeline.sampled(span);
-    const spans = this.timeline.take(BigInt(end.getTime()) * 1_000_000n);
-    // After the wall profile: its samples told each block which requests blocked, and each GC pause its span.
-    const blocks = this.blocks?.take() ?? { events: [], dropped: 0 };
-    const io = this.events?.take(this.epochOffset) ?? { events: [], dropped: 0 };
-    this.afterWall(restart);
+    const period = this.takePeriod(restart);
     let pause = performance.now() - began;
     let heapProfile: Profile | undefined;
     if (this.heapOn) {
@@ -215,6 +212,58 @@ export class ProfileCollector {
       this.stop();
       onStopped?.();
     }
+    // The events of a period whose wall profile is lost would have no samples to go with.
+    const events = period.wall !== undefined && period.events.length > 0 ? await writeEvents(period.events) : undefined;
+    period.tags = this.tags();
+    const parts = this.prepare(period, heapProfile, events);
+    const encoded: CollectedProfile[] = [];
+    for (const { kind, profile } of parts) encoded.push({ kind, profile, encoded: await encode(profile) });
+    return this.seal(period, encoded);
+  }
+
+  /**
+   * The last period, at once and synchronously, the profilers stopped: for the process's `exit`
+   * event, after which nothing asynchronous runs. Undefined when there is none. Never throws.
+   */
+  collectLastSync(): ProfileBatch | undefined {
+    try {
+      const period = this.takePeriod(false);
+      const heapProfile = this.heapOn ? this.takeHeap() : undefined;
+      this.stop();
+      const events = period.wall !== undefined && period.events.length > 0 ? writeEventsSync(period.events) : undefined;
+      period.tags = this.tags();
+      const parts = this.prepare(period, heapProfile, events);
+      return this.seal(
+        period,
+        parts.map(({ kind, profile }) => ({ kind, profile, encoded: encodeSync(profile) })),
+      );
+    } catch (err) {
+      logger.debug('the last period could not be collected at exit', err);
+      return undefined;
+    }
+  }
+
+  /**
+   * The synchronous first step of a collection: the wall profile (restarted unless `restart` is
+   * false), the requests that ended, and the period's events (spans, blocks, I/O waits, GC pauses),
+   * with what their bounds left out counted and warned about.
+   */
+  private takePeriod(restart: boolean): Period {
+    const start = this.periodStart;
+    const end = new Date();
+    this.periodStart = end;
+    // The system clock less the performance clock: the I/O and GC events' times on the samples' clock.
+    this.epochOffset = Date.now() - performance.now();
+    const wall = this.takeWall(restart);
+    // The same instant as the wall profile's end; the endpoints of the last requests are read now.
+    const requests = this.requests.take();
+    // The spans of the period's I/O waits are recorded like those with samples.
+    if (this.events !== undefined) for (const span of this.events.spans()) this.timeline.sampled(span);
+    const spans = this.timeline.take(BigInt(end.getTime()) * 1_000_000n);
+    // After the wall profile: its samples told each block which requests blocked, and each GC pause its span.
+    const blocks = this.blocks?.take() ?? { events: [], dropped: 0 };
+    const io = this.events?.take(this.epochOffset) ?? { events: [], dropped: 0 };
+    this.afterWall(restart);
     const dropped = spans.dropped + blocks.dropped + io.dropped;
     if (dropped > 0) {
       this.figures.droppedEvents += dropped;
@@ -223,7 +272,7 @@ export class ProfileCollector {
         'stats().droppedEvents',
       );
     } else this.eventDrops.recover('every span, block, I/O wait and GC pause is in the events profile');
-    return this.batchOf(start, end, { counts: requests, times: requestTimes }, wall, heapProfile, [...spans.events, ...blocks.events, ...io.events]);
+    return { start, end, requests, wall, events: [...spans.events, ...blocks.events, ...io.events], tags: {} };
   }
 
   /**
@@ -341,24 +390,14 @@ export class ProfileCollector {
     }
   }
 
-  /** The period's profiles with their time range, tags and request counts, encoded; undefined when there is none. */
-  private async batchOf(
-    start: Date,
-    end: Date,
-    { counts: requests, times: requestTimes }: { counts: Readonly<Record<string, number>>; times: ReadonlyMap<string, RequestTimes> },
-    wall: Profile | undefined,
-    heapProfile: Profile | undefined,
-    spanEvents: readonly EventInput[],
-  ): Promise<ProfileBatch | undefined> {
-    const tags = this.tags();
-    const profiles: CollectedProfile[] = [];
-    let events: CollectedProfile | undefined;
-    // The events of a period whose wall profile is lost would have no samples to go with.
-    const eventsOf = wall !== undefined && spanEvents.length > 0 ? await writeEvents(spanEvents) : undefined;
+  /** The period's profiles with their time range, thread, tags and (wall) request counts written in, ready to encode. */
+  private prepare(period: Period, heapProfile: Profile | undefined, events: Profile | undefined): { kind: CollectedProfile['kind']; profile: Profile }[] {
+    const { start, end, tags } = period;
+    const parts: { kind: CollectedProfile['kind']; profile: Profile }[] = [];
     for (const [kind, profile] of [
-      ['wall', wall],
+      ['wall', period.wall],
       ['heap', heapProfile],
-      ['events', eventsOf],
+      ['events', events],
     ] as const) {
       if (profile === undefined) continue;
       profile.timeNanos = BigInt(start.getTime()) * 1_000_000n;
@@ -366,16 +405,22 @@ export class ProfileCollector {
       labelThread(profile, this.thread);
       writeProfileTags(profile, tags);
       if (kind === 'wall') {
-        writeRequestCounts(profile, requests);
-        writeRequestTimes(profile, requestTimes);
+        writeRequestCounts(profile, period.requests.counts);
+        writeRequestTimes(profile, period.requests.times);
       }
-      const collected: CollectedProfile = { kind, profile, encoded: await encode(profile) };
-      if (kind === 'events') events = collected;
-      else profiles.push(collected);
+      parts.push({ kind, profile });
     }
+    return parts;
+  }
+
+  /** The batch of the period's encoded profiles; undefined when there is none but an events profile. */
+  private seal(period: Period, collected: CollectedProfile[]): ProfileBatch | undefined {
+    const profiles = collected.filter((c) => c.kind !== 'events');
     if (profiles.length === 0) return undefined;
+    const events = collected.find((c) => c.kind === 'events');
     this.figures.batches++;
-    return Object.freeze({ start, end, tags, profiles, events, sequence: this.figures.batches, requests });
+    const { start, end } = period;
+    return Object.freeze({ start, end, tags: period.tags, profiles, events, sequence: this.figures.batches, requests: period.requests.counts });
   }
 
   /** The heap profile now (in use since the heap profiler started), gzipped; undefined if heap profiling is off. */
@@ -425,6 +470,13 @@ const EVENTS_PER_STEP = 2000;
  * at 99 Hz has up to about 12,000 span events a minute: some 25 ms to write in all), with a turn
  * before pprof encodes it.
  */
+/** The events as a profile, at once (at exit). */
+function writeEventsSync(events: readonly EventInput[]): Profile {
+  const writer = new EventsProfileWriter();
+  for (const event of events) writer.add(event);
+  return writer.finish();
+}
+
 async function writeEvents(events: readonly EventInput[]): Promise<Profile> {
   const writer = new EventsProfileWriter();
   for (let i = 0; i < events.length; i++) {

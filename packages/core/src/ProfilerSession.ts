@@ -126,6 +126,9 @@ export class ProfilerSession {
     this.strategy = strategy;
     global[RUNNING_SESSION] = this;
     this.state = 'running';
+    // Before @datadog/pprof's own `exit` listener (added when it loads), which stops the wall
+    // profiler and drops what it sampled.
+    process.prependListener('exit', this.onExit);
     this.schedule();
     logger.debug(`profiling started (${strategy}, every ${this.options.samplingIntervalMicros} µs)`);
     return true;
@@ -327,7 +330,38 @@ export class ProfilerSession {
     const global = globalThis as GlobalWithSession;
     if (global[RUNNING_SESSION] === this) delete global[RUNNING_SESSION];
     this.state = 'stopped';
+    process.removeListener('exit', this.onExit);
   }
+
+  /**
+   * The process exits while the session runs (`process.exit()`, an uncaught error, an app's own
+   * signal handler that exits): nothing asynchronous runs again, so the last period is collected
+   * at once and handed to the exporters that write at once (the FileExporter); what the others
+   * lose, or a shutdown that had not finished, is said on stderr at once (a process warning would
+   * come too late to be printed). Never throws.
+   */
+  private readonly onExit = (): void => {
+    try {
+      if (this.state !== 'running') return;
+      if (this.shutdownPromise !== undefined) {
+        warnAtExit("the process exited before spanprof's shutdown finished: the last period may be lost (wait for shutdown() before exiting)");
+        return;
+      }
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      const batch = this.collector.collectLastSync();
+      this.release();
+      if (batch === undefined) return;
+      const lost = this.dispatcher.exportAtExit(batch);
+      if (lost.length === 0) return;
+      const seconds = ((batch.end.getTime() - batch.start.getTime()) / 1000).toFixed(1);
+      warnAtExit(
+        `the process exited before spanprof was shut down: the last ${seconds} s of profiles did not reach ${lost.join(', ')}. ` +
+          'Shut the SDK or the processor down before process.exit() (the bundle does at SIGTERM, SIGINT, SIGHUP and when the loop empties)',
+      );
+    } catch (err) {
+      logger.debug('the last period at exit failed', err);
+    }
+  };
 
   private tags(): Readonly<Record<string, string>> {
     let fromSource: Record<string, string> | undefined;
@@ -337,6 +371,20 @@ export class ProfilerSession {
       logger.debug('tag source failed', err);
     }
     return Object.freeze({ ...processTags(), ...fromSource, ...this.options.tags });
+  }
+}
+
+/**
+ * A loss at exit, said at once: a diag warning, and Node's process warning format on stderr
+ * written synchronously (`process.emitWarning` prints in a later tick, which never comes).
+ */
+function warnAtExit(text: string): void {
+  logger.warn(message(codes.LOST_AT_EXIT, text));
+  if (process.execArgv.includes('--no-warnings') || /(^|\s)--no-warnings(\s|$)/.test(process.env.NODE_OPTIONS ?? '')) return;
+  try {
+    process.stderr.write(`(node:${process.pid}) [${codes.LOST_AT_EXIT}] Warning: ${text}\n`);
+  } catch {
+    // No stderr to say it on.
   }
 }
 

@@ -27,6 +27,8 @@ export const codes = Object.freeze({
   SOURCE_MAPS_UNREAD: 'SPANPROF_W011',
   /** A period had more events than the events profile keeps (spans with samples, their ancestors, ...): the rest were left out of it. */
   EVENTS_DROPPED: 'SPANPROF_W012',
+  /** The process exited before spanprof was shut down: the last period went only to the exporters that write at once (the FileExporter), or nowhere. */
+  LOST_AT_EXIT: 'SPANPROF_W013',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */

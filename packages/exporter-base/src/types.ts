@@ -83,6 +83,12 @@ export interface ExporterRecipe {
  */
 export interface ProfileExporter {
   export(batch: ProfileBatch): Promise<ExportResult>;
+  /**
+   * Exports at once, synchronously: called with the last period at the process's `exit` event
+   * (after `process.exit()` or an uncaught error), when nothing asynchronous runs again. Optional:
+   * the `FileExporter` has it; an exporter without it loses that period, which is warned about.
+   */
+  exportSync?(batch: ProfileBatch): ExportResult;
   /** Completes pending work; optional. */
   forceFlush?(): Promise<void>;
   /** Releases resources; called once, after the last export. */
