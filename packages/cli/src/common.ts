@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { loadProfiles } from '@spanprof/profile';
+import { loadProfiles, PROFILE_FILE_SUFFIX, WALL_KIND } from '@spanprof/profile';
 import type { Cost, LoadResult, ProfileFilter, Scope } from '@spanprof/profile';
 import { ms, pct } from './format';
 
@@ -49,13 +49,18 @@ export function withCommon(cmd: Command): Command {
     .option('--json', 'print JSON instead of tables');
 }
 
-/** The profiles of `dir` the filters select; unreadable files are warned about; none at all is a usage error. */
+/**
+ * The profiles of `dir` the filters select; unreadable files (malformed, not regular files, over a
+ * bound of `PROFILE_LIMITS`) are warned about with the reason; none at all is a usage error.
+ */
 export function load(dir: string, opts: CommonOptions, warn: (line: string) => void): LoadResult {
   const filter: ProfileFilter = { tags: opts.tag, from: opts.from, to: opts.to };
   const result = loadProfiles(dir, filter);
   for (const { file, reason } of result.skipped) warn(`spanprof: skipped ${file}: not a readable profile (${reason})`);
   if (result.total === 0) throw new UsageError(`spanprof: no profiles in ${dir} (expected *.wall.pb.gz files written by spanprof)`);
-  if (result.profiles.length === 0 && result.skipped.length < result.total) {
+  // Skipped events profiles leave their wall profiles readable.
+  const unreadable = result.skipped.filter((s) => s.file.endsWith(`.${WALL_KIND}${PROFILE_FILE_SUFFIX}`)).length;
+  if (result.profiles.length === 0 && unreadable < result.total) {
     throw new UsageError(`spanprof: none of the ${result.total} profiles in ${dir} match the tag and time filters`);
   }
   return result;

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ProfileDirectoryError } from '@spanprof/profile';
 import { UsageError } from './common';
 import type { Output } from './common';
+import { printable } from './format';
 import { blocksCommand } from './commands/blocks';
 import { diffCommand } from './commands/diff';
 import { eventsCommand } from './commands/events';
@@ -16,7 +17,8 @@ export async function main(
   out: (text: string) => void = (t) => process.stdout.write(t),
   err: (text: string) => void = (t) => process.stderr.write(t),
 ): Promise<number> {
-  const output: Output = { print: (text) => out(`${text}\n`), warn: (text) => err(`${text}\n`) };
+  // Every line a command writes goes through here: control characters from profiles are escaped.
+  const output: Output = { print: (text) => out(`${printable(text)}\n`), warn: (text) => err(`${printable(text)}\n`) };
   const program = new Command('spanprof')
     .description('Which functions and lines burned the time of a span, a trace or an endpoint, from spanprof profiles.')
     .version(VERSION)

@@ -1,10 +1,9 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { EVENTS_KIND, PROFILE_FILE_SUFFIX, WALL_KIND } from './schema';
 import { indexEvents } from './EventIndex';
 import type { IndexedEvents } from './EventIndex';
-import { decodePprof } from './decode';
+import { readProfileFile } from './readProfileFile';
 import { FrameTable, indexProfile } from './ProfileIndex';
 import type { IndexedProfile } from './ProfileIndex';
 
@@ -22,14 +21,19 @@ export class ProfileDirectoryError extends Error {}
 export interface RefreshResult {
   added: number;
   removed: number;
-  /** Files that could not be read this time, with the reason. */
+  /**
+   * Files that could not be read this time, with the reason: malformed, not a regular file, or
+   * over one of the `PROFILE_LIMITS` (see `readProfileFile`).
+   */
   skipped: { file: string; reason: string }[];
 }
 
 const WALL_SUFFIX = `.${WALL_KIND}${PROFILE_FILE_SUFFIX}`;
 const EVENTS_SUFFIX = `.${EVENTS_KIND}${PROFILE_FILE_SUFFIX}`;
-/** Largest uncompressed profile read (a spanprof wall profile of a minute is a few MB). */
-const MAX_PROFILE_BYTES = 512 * 1024 * 1024;
+
+function eventsFileOf(wallFile: string): string {
+  return wallFile.slice(0, -WALL_SUFFIX.length) + EVENTS_SUFFIX;
+}
 
 /**
  * The wall profiles of a directory written by spanprof's `FileExporter`, kept
@@ -43,8 +47,8 @@ export class ProfileDirectory {
   private readonly byFile = new Map<string, IndexedProfile>();
   /** Files that failed to decode, with their size then, so they are retried only when they change. */
   private readonly failed = new Map<string, { size: number; reason: string }>();
-  /** Wall profiles whose events profile was unreadable or empty: not read again. */
-  private readonly eventless = new Set<string>();
+  /** Wall profiles whose events profile was empty, or unreadable (with the reason): not read again. */
+  private readonly eventless = new Map<string, string | undefined>();
   private sorted: IndexedProfile[] | undefined;
 
   constructor(readonly directory: string) {}
@@ -97,7 +101,7 @@ export class ProfileDirectory {
       if (this.forgottenSamples > kept) this.rebuildFrameTable();
     }
     for (const file of this.failed.keys()) if (!present.has(file)) this.failed.delete(file);
-    for (const file of this.eventless) if (!present.has(file)) this.eventless.delete(file);
+    for (const file of this.eventless.keys()) if (!present.has(file)) this.eventless.delete(file);
     for (const file of [...present].sort()) {
       const indexed = this.byFile.get(file);
       if (indexed !== undefined) {
@@ -110,48 +114,47 @@ export class ProfileDirectory {
         continue;
       }
       const failure = this.failed.get(file);
-      let bytes: Buffer;
+      let size: number;
       try {
-        // A file that failed is read again only once its size changed.
-        if (failure !== undefined && statSync(file).size === failure.size) {
-          result.skipped.push({ file, reason: failure.reason });
-          continue;
-        }
-        bytes = readFileSync(file);
+        size = lstatSync(file).size;
       } catch (err) {
-        // Deleted between readdir and read: it will not be listed next time.
+        // Deleted between readdir and lstat: it will not be listed next time.
         result.skipped.push({ file, reason: (err as NodeJS.ErrnoException).code ?? String(err) });
         continue;
       }
+      // A file that failed is read again only once its size changed.
+      if (failure !== undefined && size === failure.size) {
+        result.skipped.push({ file, reason: failure.reason });
+        continue;
+      }
       try {
-        const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
+        const profile = readProfileFile(file);
         const events = withEvents.has(file) ? this.readEventsOf(file) : undefined;
-        this.byFile.set(file, indexProfile(file, decodePprof(raw), this.table, events));
+        this.byFile.set(file, indexProfile(file, profile, this.table, events));
         this.failed.delete(file);
         result.added++;
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        this.failed.set(file, { size: bytes.length, reason });
+        this.failed.set(file, { size, reason });
         result.skipped.push({ file, reason });
       }
     }
+    for (const [file, reason] of this.eventless) if (reason !== undefined && withEvents.has(file)) result.skipped.push({ file: eventsFileOf(file), reason });
     if (result.added > 0 || result.removed > 0) this.sorted = undefined;
     return result;
   }
 
   /**
-   * The events profile beside the wall profile `file`; none (and not read again) when it cannot
-   * be read: the wall profile's views work without it.
+   * The events profile beside the wall profile `file`; none (and not read again, but listed in
+   * every refresh's `skipped`) when it cannot be read: the wall profile's views work without it.
    */
   private readEventsOf(wallFile: string): IndexedEvents | undefined {
     try {
-      const bytes = readFileSync(wallFile.slice(0, -WALL_SUFFIX.length) + EVENTS_SUFFIX);
-      const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
-      const events = indexEvents(decodePprof(raw));
-      if (events.spans.size === 0 && events.others.length === 0) this.eventless.add(wallFile);
+      const events = indexEvents(readProfileFile(eventsFileOf(wallFile)));
+      if (events.spans.size === 0 && events.others.length === 0) this.eventless.set(wallFile, undefined);
       return events;
-    } catch {
-      this.eventless.add(wallFile);
+    } catch (err) {
+      this.eventless.set(wallFile, err instanceof Error ? err.message : String(err));
       return undefined;
     }
   }
@@ -201,7 +204,7 @@ export function selectProfiles(profiles: readonly IndexedProfile[], filter: Prof
 
 export interface LoadResult {
   profiles: IndexedProfile[];
-  /** Files that could not be read, with the reason. */
+  /** Files that could not be read, with the reason (as `RefreshResult.skipped`). */
   skipped: { file: string; reason: string }[];
   /** Profile files found before filtering. */
   total: number;

@@ -1,17 +1,16 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { readProfileTags } from './comments';
-import { decodePprof, num, stringsOf } from './decode';
+import { num, stringsOf } from './decode';
 import type { Int64, PprofMessage } from './decode';
 import { functionKey, functionName, normalizeFile, UNKNOWN_FUNCTION } from './functions';
+import { readProfileFile } from './readProfileFile';
 import { PROFILE_FILE_SUFFIX } from './schema';
 
 /** The tag of a heap profile written at out of memory. */
 export const TAG_OOM = 'spanprof.oom';
 
 const HEAP_SUFFIX = `.heap${PROFILE_FILE_SUFFIX}`;
-const MAX_PROFILE_BYTES = 512 * 1024 * 1024;
 
 /** One heap profile file: in use at one instant (a snapshot, so two are never added up). */
 export interface HeapProfileFile {
@@ -25,7 +24,7 @@ export interface HeapProfileFile {
 /**
  * The newest heap profile of `dir` whose tags all match `tags` (a heap profile is a snapshot:
  * the newest one says what is held now; `{ 'spanprof.oom': 'true' }` finds the one written at
- * out of memory). Unreadable files are skipped and listed.
+ * out of memory). Unreadable files (see `readProfileFile`) are skipped and listed.
  */
 export function newestHeapProfile(
   dir: string,
@@ -40,9 +39,7 @@ export function newestHeapProfile(
   for (const name of names) {
     const file = join(dir, name);
     try {
-      const bytes = readFileSync(file);
-      const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES }) : bytes;
-      const profile = decodePprof(raw);
+      const profile = readProfileFile(file);
       const strings = stringsOf(profile);
       const profileTags = readProfileTags(profile.comment.map((id) => strings[num(id)] ?? ''));
       if (!Object.entries(tags).every(([k, v]) => profileTags[k] === v)) continue;

@@ -80,4 +80,7 @@ export type { LoadResult, ProfileFilter, RefreshResult } from './ProfileDirector
 export { addSampleLabels, encodeGzipped, relabelProfile } from './relabel';
 export type { LabelValues } from './relabel';
 export { heapHotspots, newestHeapProfile, TAG_OOM } from './heap';
+export { PROFILE_LIMITS, ProfileFileError, scanPprof } from './limits';
+export type { PprofCounts, ProfileLimits } from './limits';
+export { readProfileFile } from './readProfileFile';
 export type { HeapCost, HeapFunction, HeapProfileFile } from './heap';
