@@ -370,7 +370,7 @@ test('the session hands an owning exporter every batch, waits for it at most exp
   let plainShutdown = 0;
   const plainCalls = [];
   const plain = { export: (b) => new Promise(() => plainCalls.push(b)), shutdown: async () => void plainShutdown++ };
-  const processor = new ProfilingSpanProcessor({ exporter: [owning, plain], exportTimeoutMillis: 300 });
+  const processor = new ProfilingSpanProcessor({ exporter: [owning, plain], exportTimeoutMillis: 300, minFlushIntervalMillis: 0 });
   startTracing([processor]);
   for (let i = 0; i < 4; i++) {
     const t0 = Date.now();

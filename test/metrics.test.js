@@ -177,6 +177,7 @@ test('CPU per function and per endpoint, wall time, requests and heap, with thei
 test('cardinality is bounded: top N functions per collection, at most 4 N functions ever, the rest under (other)', async () => {
   const { meterProvider, take } = startMetrics();
   const processor = new ProfilingSpanProcessor({
+    minFlushIntervalMillis: 0,
     exporter: [],
     samplingIntervalMicros: 1000,
     uploadPeriodMillis: 600_000,
@@ -225,6 +226,7 @@ test('cardinality is bounded: top N functions per collection, at most 4 N functi
 test('options: wrong values warned once and clamped; the global MeterProvider looked up at each collection; a failing one never throws', async () => {
   const warnings = captureDiag('warn');
   const processor = new ProfilingSpanProcessor({
+    minFlushIntervalMillis: 0,
     exporter: [],
     heap: false,
     uploadPeriodMillis: 600_000,

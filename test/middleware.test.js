@@ -26,7 +26,12 @@ let unregister;
 
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-middleware-'));
-  processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), samplingIntervalMicros: 1000, uploadPeriodMillis: 600_000 });
+  processor = new ProfilingSpanProcessor({
+    exporter: new FileExporter({ directory: dir }),
+    samplingIntervalMicros: 1000,
+    uploadPeriodMillis: 600_000,
+    minFlushIntervalMillis: 0,
+  });
   ({ provider } = startTracing([processor]));
   unregister = registerInstrumentations({ instrumentations: [new HttpInstrumentation()], tracerProvider: provider });
 });

@@ -272,6 +272,55 @@ test('lifecycle: forceFlush exports now, shutdown is idempotent and exports the 
   await provider.shutdown();
 });
 
+test('forceFlush in a loop (a serverless wrapper flushes per invocation) collects once within minFlushIntervalMillis; 0 collects at every call', async () => {
+  for (const [options, expected] of [
+    [{}, 1],
+    [{ minFlushIntervalMillis: 0 }, 20],
+  ]) {
+    const processor = new ProfilingSpanProcessor({
+      exporter: { export: async () => ({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} },
+      heap: false,
+      ...options,
+    });
+    const { provider } = startTracing([processor]);
+    const tracer = provider.getTracer('test');
+    for (let i = 0; i < 20; i++) {
+      tracer.startActiveSpan('invocation', (s) => (burnCheckout(2), s.end()));
+      await processor.forceFlush();
+    }
+    assert.equal(processor.stats().batches, expected, JSON.stringify(options));
+    await provider.shutdown();
+    resetTracing();
+  }
+});
+
+test('a fault in a span processor hook is counted in stats().hookFailures and warned once (SPANPROF_W014); nothing reaches the caller', async (t) => {
+  const warnings = [];
+  const onWarning = (w) => w.code === 'SPANPROF_W014' && warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const processor = new ProfilingSpanProcessor({
+    exporter: { export: async () => ({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} },
+    heap: false,
+  });
+  const broken = {
+    name: 'broken',
+    spanContext() {
+      throw new Error('a span that cannot say its context');
+    },
+  };
+  const before = processor.stats().hookFailures;
+  for (let i = 0; i < 3; i++) processor.onStart(broken, api.context.active());
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(processor.stats().hookFailures - before, 3);
+  assert.equal(warnings.length, 1, warnings.join(' | '));
+  assert.match(
+    warnings[0],
+    /span processor onStart failed \(a span that cannot say its context\); that span's samples are not labelled.*stats\(\)\.hookFailures/,
+  );
+  await processor.shutdown();
+});
+
 test('uploadPeriodMillis: one batch per period, contiguous, with timers that do not hold the process', async () => {
   const dir = tempDir();
   const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: dir }), uploadPeriodMillis: 1000, heap: false });
@@ -458,7 +507,7 @@ test('a hung exporter is bounded: batches past two in flight are dropped and cou
     },
     shutdown: () => new Promise(() => {}),
   };
-  const processor = new ProfilingSpanProcessor({ exporter: hung, exportTimeoutMillis: 150, heap: false });
+  const processor = new ProfilingSpanProcessor({ minFlushIntervalMillis: 0, exporter: hung, exportTimeoutMillis: 150, heap: false });
   const keepAlive = setInterval(() => {}, 1000);
   const { provider } = startTracing([processor]);
   for (let i = 0; i < 4; i++) await processor.forceFlush();
@@ -552,7 +601,7 @@ test('a failing exporter is a process warning once per outage, with where the lo
     },
     shutdown: async () => {},
   };
-  const processor = new ProfilingSpanProcessor({ exporter: flaky, heap: false, uploadPeriodMillis: 600_000 });
+  const processor = new ProfilingSpanProcessor({ minFlushIntervalMillis: 0, exporter: flaky, heap: false, uploadPeriodMillis: 600_000 });
   const { provider } = startTracing([processor]);
   try {
     for (let i = 0; i < outcomes.length; i++) await processor.forceFlush();
@@ -593,7 +642,12 @@ test(
     // Node's recursive mkdir never returns under /proc (Node 20 and 24): the exporter must not use it.
     for (const target of [path.join(file, 'profiles'), '/proc/spanprof-test/profiles']) {
       warnings.length = 0;
-      const processor = new ProfilingSpanProcessor({ exporter: new FileExporter({ directory: target }), heap: false, uploadPeriodMillis: 600_000 });
+      const processor = new ProfilingSpanProcessor({
+        minFlushIntervalMillis: 0,
+        exporter: new FileExporter({ directory: target }),
+        heap: false,
+        uploadPeriodMillis: 600_000,
+      });
       const { provider } = startTracing([processor]);
       await processor.forceFlush();
       await processor.forceFlush();
@@ -625,7 +679,13 @@ test('an exporter that stays behind is one drop warning for the whole outage, wh
     async shutdown() {}
   }
   const fine = { export: async () => ({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} };
-  const processor = new ProfilingSpanProcessor({ exporter: [fine, new hung()], heap: false, uploadPeriodMillis: 600_000, exportTimeoutMillis: 100 });
+  const processor = new ProfilingSpanProcessor({
+    minFlushIntervalMillis: 0,
+    exporter: [fine, new hung()],
+    heap: false,
+    uploadPeriodMillis: 600_000,
+    exportTimeoutMillis: 100,
+  });
   const { provider } = startTracing([processor]);
   // spanprof's timers do not hold the process; an app's server would.
   const keepAlive = setInterval(() => {}, 1000);
@@ -653,7 +713,13 @@ test('an exporter that keeps up only now and then (one batch in flight) stays in
     }
     async shutdown() {}
   }
-  const processor = new ProfilingSpanProcessor({ exporter: new slow(), heap: false, uploadPeriodMillis: 600_000, exportTimeoutMillis: 50 });
+  const processor = new ProfilingSpanProcessor({
+    minFlushIntervalMillis: 0,
+    exporter: new slow(),
+    heap: false,
+    uploadPeriodMillis: 600_000,
+    exportTimeoutMillis: 50,
+  });
   const { provider } = startTracing([processor]);
   const keepAlive = setInterval(() => {}, 1000);
   t.after(() => clearInterval(keepAlive));

@@ -147,9 +147,12 @@ function checkBlock({ dir, truth }, name) {
   const found = blocks.filter((b) => b.start < known.end && b.end > known.start);
   assert.equal(found.length, 1, `one block over blockTheLoop's 300 ms: ${JSON.stringify(blocks.map((b) => [b.start - known.start, b.durationMillis]))}`);
   const [b] = found;
+  // The block holds all of blockTheLoop (15 ms of clock slack) and at most the rest of that loop
+  // turn besides (the request's own synchronous work, which a busy machine stretches).
+  const truthMillis = known.end - known.start;
   assert.ok(
-    Math.abs(b.durationMillis - (known.end - known.start)) <= 15,
-    `block of ${b.durationMillis.toFixed(1)} ms; blockTheLoop ran ${known.end - known.start} ms`,
+    b.durationMillis >= truthMillis - 15 && b.durationMillis <= truthMillis + 100,
+    `block of ${b.durationMillis.toFixed(1)} ms; blockTheLoop ran ${truthMillis} ms`,
   );
   assert.equal(b.functions[0]?.name, 'blockTheLoop', `the block's function: ${JSON.stringify(b.functions.slice(0, 3))}`);
   const blocker = truth.spans.find((s) => s.route === '/block');

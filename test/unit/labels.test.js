@@ -145,6 +145,25 @@ test('withLabels: nested scopes merge, the inner value wins; bounded and checked
   }
 });
 
+test('a label cut from a long value keeps only what it holds: 100 values of 1 MB cut to 128 characters hold kilobytes, not 100 MB', () => {
+  const v8 = require('node:v8');
+  const vm = require('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const kept = [];
+  for (let i = 0; i < 100; i++) {
+    // A string of its own each time (not one shared constant), as a request's value would be.
+    const value = `${i}:`.padEnd(1024 * 1024, String.fromCharCode(97 + (i % 26)));
+    withLabels({ tenant: value }, () => kept.push(scopeLabels()));
+  }
+  gc();
+  const grew = process.memoryUsage().heapUsed - before;
+  assert.equal(kept[99].tenant.length, MAX_LABEL_VALUE_LENGTH);
+  assert.ok(grew < 20 * 1024 * 1024, `the labels hold ${(grew / 1024 / 1024).toFixed(1)} MiB`);
+});
+
 test('setLabels: adds to the current request (its root), checked and bounded; without a span it warns once and sets nothing', () => {
   const warnings = captureDiag('warn');
   inLabelledSpan((root) => {

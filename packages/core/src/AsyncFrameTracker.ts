@@ -3,7 +3,7 @@ import { time } from '@datadog/pprof';
 import { ContextStorage } from './ContextStorage';
 import { callWith, ContextTracker } from './ContextTracker';
 import type { AnyFn, WithFn } from './ContextTracker';
-import { logger } from './diag';
+import { hookFailed } from './faults';
 import { FrameHolders } from './frameHolders';
 import { labelsOfContext } from './labels';
 import type { SpanLabels } from './labels';
@@ -77,7 +77,7 @@ export class AsyncFrameTracker extends ContextTracker {
     try {
       time.setContext(labels);
     } catch (err) {
-      logger.debug('setContext failed', err);
+      hookFailed('sample context update', err, 'samples may carry the wrong span');
     }
   }
 }

@@ -4,7 +4,7 @@ import type { AsyncHook } from 'node:async_hooks';
 import { time } from '@datadog/pprof';
 import { callWith, ContextTracker } from './ContextTracker';
 import type { AnyFn, WithFn } from './ContextTracker';
-import { logger } from './diag';
+import { hookFailed } from './faults';
 import { SampleContextHolder } from './sampleContext';
 import { labelsOfContext } from './labels';
 import type { SpanLabels } from './labels';
@@ -59,7 +59,7 @@ export class AsyncHooksTracker extends ContextTracker {
         if (depth < MAX_DEPTH) this.restore[depth] = this.current;
         this.write(this.activeLabels());
       } catch (err) {
-        logger.debug('async hook failed', err);
+        hookFailed('async hook', err, 'samples of that task may carry the wrong span');
       }
     };
     const after = (): void => {
@@ -73,7 +73,7 @@ export class AsyncHooksTracker extends ContextTracker {
           this.restore[depth] = NO_LABELS;
         }
       } catch (err) {
-        logger.debug('async hook failed', err);
+        hookFailed('async hook', err, 'samples of that task may carry the wrong span');
       }
     };
     this.hook = createHook({ before, after }).enable();
@@ -126,7 +126,7 @@ export class AsyncHooksTracker extends ContextTracker {
       try {
         time.setContext(this.holder);
       } catch (err) {
-        logger.debug('setContext failed', err);
+        hookFailed('sample context update', err, 'samples may carry the wrong span');
       }
     } else {
       this.holder.ref = labels;

@@ -4,6 +4,7 @@ import type { Context, ContextManager } from '@opentelemetry/api';
 import { labelsOfContext } from './labels';
 import { logger } from './diag';
 import type { PprofStorage } from './pprofStorage';
+import { hookFailed } from './faults';
 
 /** What the stock `AsyncLocalStorageContextManager` calls on its `_asyncLocalStorage`. */
 interface StorageLike {
@@ -95,7 +96,7 @@ export class ContextStorage implements StorageLike {
       stock._asyncLocalStorage = current;
       logger.debug('the context manager does not use its storage as expected: its methods are wrapped instead');
     } catch (err) {
-      logger.debug('context storage not adopted', err);
+      hookFailed('context storage adoption', err, "the context manager's methods are wrapped instead");
     }
     return undefined;
   }

@@ -1,8 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import { codes, message, Outage, warnConfig } from '@spanprof/exporter-base';
 import type { ExporterRecipe, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { isAsyncContextFrameActive } from './asyncContextFrame';
 import type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
 import { logger } from './diag';
+import { hookFailures } from './faults';
 import { ExportDispatcher } from './ExportDispatcher';
 import { FileExporter } from './FileExporter';
 import type { LocalRoot } from './labels';
@@ -62,6 +64,12 @@ export interface SessionStats {
   droppedEvents: number;
   /** Collections whose profiling metrics could not be recorded. */
   failedMetrics: number;
+  /**
+   * Faults caught in spanprof's hooks into the application in this process (span processor hooks,
+   * async hooks, the context storage, I/O event sources); the first of each kind is warned about
+   * (`SPANPROF_W014`).
+   */
+  hookFailures: number;
 }
 
 /**
@@ -85,6 +93,8 @@ export class ProfilerSession {
   private queue: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
   private capturing = false;
+  /** When the last collection began (`performance.now()`). */
+  private lastCollection = -Infinity;
   private failedMetrics = 0;
   private readonly metricsFailures = new Outage(codes.METRICS_FAILED, logger);
 
@@ -172,6 +182,7 @@ export class ProfilerSession {
       ...this.collector.figures,
       ...this.dispatcher.figures,
       failedMetrics: this.failedMetrics,
+      hookFailures: hookFailures(),
     };
   }
 
@@ -201,9 +212,14 @@ export class ProfilerSession {
     if (this.state === 'running') this.collector.requestEnded(root, millis);
   }
 
-  /** Collects the current period now and exports it; resolves when every exporter answered. */
+  /**
+   * Collects the current period now and exports it; resolves when every exporter answered. Within
+   * `minFlushIntervalMillis` of the last collection it only flushes the exporters: the period goes
+   * on, and its samples go with the next collection.
+   */
   flush(): Promise<void> {
     if (this.state !== 'running') return this.shutdownPromise ?? Promise.resolve();
+    if (performance.now() - this.lastCollection < this.options.minFlushIntervalMillis) return this.dispatcher.forceFlush();
     return this.enqueue(true).exported.then(() => this.dispatcher.forceFlush());
   }
 
@@ -270,6 +286,7 @@ export class ProfilerSession {
     handedOver: Promise<void>;
     exported: Promise<void>;
   } {
+    this.lastCollection = performance.now();
     const batch = this.queue.then(() => (this.state === 'running' ? this.collect(restart) : undefined));
     this.queue = batch.catch(() => undefined);
     let handOver!: () => void;

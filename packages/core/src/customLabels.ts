@@ -8,6 +8,16 @@ export const MAX_LABEL_NAME_LENGTH = 64;
 /** Longest custom label value; longer values are cut to this length. */
 export const MAX_LABEL_VALUE_LENGTH = 128;
 
+/**
+ * `value` cut to `max` characters, as a string of its own: V8 makes a long `slice` a view of the
+ * original, so a label cut from a 1 MB value would keep the megabyte alive as long as its span's
+ * labels live. A copy through its UTF-16 code units keeps every character, lone surrogates too.
+ */
+export function cut(value: string, max: number): string {
+  if (value.length <= max) return value;
+  return Buffer.from(value.slice(0, max), 'utf16le').toString('utf16le');
+}
+
 /** What custom labels may be given as: name → value (null and undefined are left out). */
 export type CustomLabelValues = Record<string, string | number | boolean | bigint | null | undefined>;
 
@@ -55,9 +65,7 @@ export function checkLabels(
       }
       count++;
     }
-    let value = String(raw);
-    if (value.length > MAX_LABEL_VALUE_LENGTH) value = value.slice(0, MAX_LABEL_VALUE_LENGTH);
-    out[name] = value;
+    out[name] = cut(String(raw), MAX_LABEL_VALUE_LENGTH);
   }
   return count === 0 ? undefined : Object.freeze(out);
 }

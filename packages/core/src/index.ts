@@ -1,4 +1,6 @@
 export { ProfilerSession } from './ProfilerSession';
+/** For spanprof's own integrations: a caught fault in a hook, counted and warned once. */
+export { hookFailed } from './faults';
 export type { SessionOptions, SessionStats } from './ProfilerSession';
 export { FileExporter } from './FileExporter';
 export { ProfileMetrics } from './ProfileMetrics';

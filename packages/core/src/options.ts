@@ -7,6 +7,7 @@ import type { EventSources } from './events/IoEvents';
 export const DEFAULT_SAMPLING_INTERVAL_MICROS = 10101;
 export const DEFAULT_UPLOAD_PERIOD_MILLIS = 60000;
 export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 30000;
+export const DEFAULT_MIN_FLUSH_INTERVAL_MILLIS = 1000;
 export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
 export const DEFAULT_HEAP_STACK_DEPTH = 64;
 export const DEFAULT_TOP_FUNCTIONS = 20;
@@ -18,6 +19,7 @@ export interface ResolvedOptions {
   samplingIntervalMicros: number;
   uploadPeriodMillis: number;
   exportTimeoutMillis: number;
+  minFlushIntervalMillis: number;
   cpuTime: boolean;
   sourceMaps: boolean;
   heap: Required<HeapOptions> | false;
@@ -132,6 +134,7 @@ export function resolveOptions(options: ProfilerOptions = {}): ResolvedOptions {
     samplingIntervalMicros: integerOption('samplingIntervalMicros', options.samplingIntervalMicros, DEFAULT_SAMPLING_INTERVAL_MICROS, 100, 1_000_000),
     uploadPeriodMillis: integerOption('uploadPeriodMillis', options.uploadPeriodMillis, DEFAULT_UPLOAD_PERIOD_MILLIS, 1000, 3_600_000),
     exportTimeoutMillis: integerOption('exportTimeoutMillis', options.exportTimeoutMillis, DEFAULT_EXPORT_TIMEOUT_MILLIS, 100, 600_000),
+    minFlushIntervalMillis: integerOption('minFlushIntervalMillis', options.minFlushIntervalMillis, DEFAULT_MIN_FLUSH_INTERVAL_MILLIS, 0, 3_600_000),
     cpuTime: booleanOption('cpuTime', options.cpuTime, true),
     sourceMaps: booleanOption('sourceMaps', options.sourceMaps, true),
     heap,

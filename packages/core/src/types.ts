@@ -80,6 +80,13 @@ export interface ProfilerOptions {
   tags?: Record<string, string>;
   /** Time allowed for one export, in milliseconds. Default 30000. */
   exportTimeoutMillis?: number;
+  /**
+   * Least time between a collection and one made by `forceFlush()`, in milliseconds: a flush
+   * sooner after the last collection only flushes the exporters, and the period goes on (stopping and
+   * restarting the profiler pauses the event loop for tens of milliseconds; a serverless wrapper
+   * flushes at every invocation). 0 collects at every flush. Default 1000; 0 to 3600000.
+   */
+  minFlushIntervalMillis?: number;
   /** How the sample context follows the active span. Default `auto`. */
   contextTracking?: ContextTrackingMode;
   /**

@@ -29,6 +29,8 @@ export const codes = Object.freeze({
   EVENTS_DROPPED: 'SPANPROF_W012',
   /** The process exited before spanprof was shut down: the last period went only to the exporters that write at once (the FileExporter), or nowhere. */
   LOST_AT_EXIT: 'SPANPROF_W013',
+  /** One of spanprof's hooks into the application failed (span processor hook, async hook, context storage, I/O event source); counted, the application goes on. */
+  HOOK_FAILED: 'SPANPROF_W014',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */

@@ -1,11 +1,9 @@
-import { diag, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import type { Attributes, Context, HrTime, Span } from '@opentelemetry/api';
-import { LocalRoot, ProfilerSession, SpanLabels, getSpanLabels, setSpanLabels } from '@spanprof/core';
+import { hookFailed, LocalRoot, ProfilerSession, SpanLabels, getSpanLabels, setSpanLabels } from '@spanprof/core';
 import type { SessionStats } from '@spanprof/core';
 import { endpointOf } from './endpoint';
 import type { EndedSpan, ProfilingSpanProcessorOptions, SpanProcessor } from './types';
-
-const logger = diag.createComponentLogger({ namespace: '@spanprof/opentelemetry' });
 
 /** The attribute Grafana reads to link a trace's spans to their profiles. */
 export const ATTR_PYROSCOPE_PROFILE_ID = 'pyroscope.profile.id';
@@ -73,7 +71,7 @@ export class ProfilingSpanProcessor implements SpanProcessor {
       labels.parent = parentLabels;
       setSpanLabels(span, labels);
     } catch (err) {
-      logger.debug('onStart failed', err);
+      hookFailed('span processor onStart', err, "that span's samples are not labelled");
     }
   }
 
@@ -88,7 +86,7 @@ export class ProfilingSpanProcessor implements SpanProcessor {
       // A request ended. An idle processor hands it to the profiler that runs, which profiles its spans too.
       (this.profiling ? this.session : ProfilerSession.running())?.requestEnded(labels.root, millisBetween(labels.startTime, span.endTime));
     } catch (err) {
-      logger.debug('onEnd failed', err);
+      hookFailed('span processor onEnd', err, "that span's end or its request's duration is not recorded");
     }
   }
 

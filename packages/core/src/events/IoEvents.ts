@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { syncBuiltinESMExports } from 'node:module';
 import { isTracingSuppressed } from '@spanprof/exporter-base';
 import type { EventKind } from '@spanprof/profile';
-import { logger } from '../diag';
+import { hookFailed } from '../faults';
 import { labelsOfContext } from '../labels';
 import type { SpanLabels } from '../labels';
 import type { EventRecorder } from './EventRecorder';
@@ -123,7 +123,7 @@ export class IoEvents {
       if (this.sources.dns) this.patchDns();
       if (this.patched.length > 0) syncBuiltinESMExports();
     } catch (err) {
-      logger.debug('fs and dns events are off', err);
+      hookFailed('fs and dns event source', err, 'fs and dns waits are not recorded as I/O');
     }
     if (this.sources.net) this.subscribeNet();
     if (this.sources.http) this.subscribeHttp();
@@ -226,7 +226,7 @@ export class IoEvents {
       diagnosticsChannel.subscribe(channel, listener);
       this.unsubscribe.push(() => diagnosticsChannel.unsubscribe(channel, listener));
     } catch (err) {
-      logger.debug(`diagnostics channel ${channel} unavailable`, err);
+      hookFailed(`diagnostics channel ${channel}`, err, 'its I/O waits are not recorded');
     }
   }
 
@@ -249,7 +249,7 @@ export class IoEvents {
             socket.removeListener('close', onClose);
             recorder.ended('net', 'net.connect', `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`, start, span, false);
           } catch (err) {
-            logger.debug('net event failed', err);
+            hookFailed('net event', err, 'a connection wait is not recorded');
           }
         };
         const onClose = (): void => {
@@ -257,13 +257,13 @@ export class IoEvents {
             socket.removeListener('connect', onConnect);
             recorder.ended('net', 'net.connect', '', start, span, true);
           } catch (err) {
-            logger.debug('net event failed', err);
+            hookFailed('net event', err, 'a connection wait is not recorded');
           }
         };
         socket.once('connect', onConnect);
         socket.once('close', onClose);
       } catch (err) {
-        logger.debug('net event failed', err);
+        hookFailed('net event', err, 'a connection wait is not recorded');
       }
     });
   }
@@ -280,7 +280,7 @@ export class IoEvents {
         const span = activeSpan();
         if (request !== undefined && span !== null) started.set(request, { start: performance.now(), span });
       } catch (err) {
-        logger.debug('http event failed', err);
+        hookFailed('http event', err, 'an HTTP wait is not recorded');
       }
     });
     this.subscribe('http.client.response.finish', (message) => {
@@ -294,7 +294,7 @@ export class IoEvents {
         const resource = `${request.method} ${typeof host === 'string' ? host : request.host}${request.path.split('?')[0]}`;
         recorder.ended('http', 'http.request', resource, known.start, known.span, status >= 500);
       } catch (err) {
-        logger.debug('http event failed', err);
+        hookFailed('http event', err, 'an HTTP wait is not recorded');
       }
     });
   }
@@ -309,12 +309,12 @@ export class IoEvents {
             recorder.gc(GC_NAMES.get(kind) ?? 'gc', entry.startTime, entry.duration);
           }
         } catch (err) {
-          logger.debug('gc event failed', err);
+          hookFailed('gc event', err, 'a GC pause is not recorded');
         }
       });
       this.observer.observe({ type: 'gc' });
     } catch (err) {
-      logger.debug('gc events are off', err);
+      hookFailed('gc event source', err, 'GC pauses are not recorded');
     }
   }
 }

@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { logger } from '../diag';
 import { codes, message, warnConfig } from '@spanprof/exporter-base';
-import { checkLabels, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH } from '../customLabels';
+import { checkLabels, cut, MAX_CUSTOM_LABELS, MAX_LABEL_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH } from '../customLabels';
 import type { CustomLabelValues } from '../customLabels';
 import { getSpanLabels } from '../labels';
 import type { LocalRoot, SampleLabels } from '../labels';
@@ -83,7 +83,7 @@ export class RequestLabeler<Req> {
       else if (Array.isArray(template)) route = template.map(String).join('|');
       else return;
       if (route === '') return;
-      if (route.length > MAX_ROUTE_LENGTH) route = route.slice(0, MAX_ROUTE_LENGTH);
+      route = cut(route, MAX_ROUTE_LENGTH);
       root.setRouteEndpoint(`${method.toUpperCase()} ${route}`);
     } catch (err) {
       logger.debug('route label failed', err);
