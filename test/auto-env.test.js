@@ -228,7 +228,7 @@ const BAD_SETTINGS = {
   SPANPROF_SAMPLNG_INTERVAL_MICROS: '1000',
 };
 
-/** Each bad setting is one process warning (SPANPROF_W001) naming the variable and what is used instead. */
+/** Each bad setting is one process warning (SPANPROF_W001) naming the variable and what is used instead; how many were said. */
 function assertEveryProblemSaid(stderr) {
   const said = (pattern) => assert.match(stderr, pattern, stderr);
   said(
@@ -245,16 +245,18 @@ function assertEveryProblemSaid(stderr) {
     /\[SPANPROF_W001\] Warning: SPANPROF_SAMPLNG_INTERVAL_MICROS is not a spanprof variable and is ignored; did you mean SPANPROF_SAMPLING_INTERVAL_MICROS\?/,
   );
   assert.ok(!stderr.includes('s3cret'), 'no header value in any warning');
-  for (const line of stderr.split('\n').filter((l) => l.includes('[SPANPROF_W001]'))) {
-    assert.equal(stderr.split(line).length - 1, 1, `said once: ${line}`);
-  }
+  const lines = stderr.split('\n').filter((l) => l.includes('[SPANPROF_W001]'));
+  for (const line of lines) assert.equal(stderr.split(line).length - 1, 1, `said once: ${line}`);
+  return lines.length;
 }
 
-test('bad exporter and spanprof settings are process warnings at start, with no logger: under the bundle', () => {
-  assertEveryProblemSaid(stderrOf(['--require', '@spanprof/auto/register', '-e', 'setTimeout(() => process.exit(0), 50)'], BAD_SETTINGS));
+test('bad exporter and spanprof settings are process warnings at start, with no logger: under the bundle', (t) => {
+  const n = assertEveryProblemSaid(stderrOf(['--require', '@spanprof/auto/register', '-e', 'setTimeout(() => process.exit(0), 50)'], BAD_SETTINGS));
+  t.diagnostic(`figure [item 5]: bundle: ${n} process warnings for 7 bad settings, each once`);
 });
 
-test('bad exporter and spanprof settings are process warnings at start, with no logger: profilingSpanProcessorFromEnv', () => {
+test('bad exporter and spanprof settings are process warnings at start, with no logger: profilingSpanProcessorFromEnv', (t) => {
   const code = "const p = require('@spanprof/auto').profilingSpanProcessorFromEnv(); setTimeout(() => p.shutdown().then(() => process.exit(0)), 50);";
-  assertEveryProblemSaid(stderrOf(['-e', code], BAD_SETTINGS));
+  const n = assertEveryProblemSaid(stderrOf(['-e', code], BAD_SETTINGS));
+  t.diagnostic(`figure [item 5]: profilingSpanProcessorFromEnv: ${n} process warnings for 7 bad settings, each once`);
 });

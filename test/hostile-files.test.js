@@ -91,8 +91,12 @@ test(
   { skip: process.platform === 'win32' && 'no FIFOs' },
   (t) => {
     const { dir, files } = hostileDirectory(t);
+    const began = performance.now();
     const spans = spanprof('spans', dir);
     assert.equal(spans.status, 0, spans.stderr);
+    t.diagnostic(
+      `figure [item 4]: spanprof spans beside a 32M-sample gzip bomb, a FIFO and a link to /dev/zero, with a 256 MB heap: exit ${spans.status} in ${((performance.now() - began) / 1000).toFixed(1)} s, ${reasons(files).length} files skipped`,
+    );
     assert.match(spans.stdout, /^1 profile\(s\)/);
     assert.match(spans.stdout, new RegExp(`${SPAN}\\s`));
     assert.match(spans.stdout, new RegExp(`${TRACE}\\s`));

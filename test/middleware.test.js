@@ -188,7 +188,7 @@ for (const fw of Object.keys(frameworks)) {
 }
 
 for (const fw of Object.keys(frameworks)) {
-  test(`${fw}: /debug/pprof refuses a loopback request a proxy forwarded; a token lets a request in from anywhere`, async () => {
+  test(`${fw}: /debug/pprof refuses a loopback request a proxy forwarded; a token lets a request in from anywhere`, async (t) => {
     const token = 'a-long-random-secret-0123456789';
     const local = await frameworks[fw]({ pprof: true });
     const withToken = await frameworks[fw]({ pprof: { token } });
@@ -209,6 +209,7 @@ for (const fw of Object.keys(frameworks)) {
       const forwarded = await get(withToken.port, '/debug/pprof/heap', { authorization: `Bearer ${token}`, 'x-forwarded-for': '203.0.113.9' });
       assert.equal(forwarded.status, 200, 'the token, through a proxy');
       assert.equal((await get(withToken.port, '/users/1')).status, 200, 'the app itself answers');
+      t.diagnostic(`figure [item 3]: ${fw}: 5 of 5 forwarding headers refused (403); the token through a proxy: ${forwarded.status}`);
     } finally {
       await local.close();
       await withToken.close();

@@ -154,10 +154,10 @@ test('out-of-memory options: in a private mkdtemp directory (0700, file 0600), n
     if (fs.existsSync(plant)) assert.equal(fs.readFileSync(plant, 'utf8'), pid % 2 === 0 ? 'precious' : '{"recipes":[]}', 'the plant at its PID untouched');
     if (ending === 'shutdown') assert.ok(!r.lines[1].shutdown.some((e) => e.name === dir.name), 'removed when the profiler stops');
     assert.ok(!fs.existsSync(path.join(tmp, dir.name)), `removed by ${ending}`);
-    assert.deepEqual(
-      fs.readdirSync(tmp).filter((n) => n.startsWith(`spanprof-oom-${pid}-`)),
-      [],
-      'nothing of its own left',
+    const left = fs.readdirSync(tmp).filter((n) => n.startsWith(`spanprof-oom-${pid}-`));
+    assert.deepEqual(left, [], 'nothing of its own left');
+    t.diagnostic(
+      `figure [item 1]: ${ending}: options in ${dir.name} (mode ${dir.mode.toString(8)}, file ${file.mode.toString(8)}); entries left after ${ending}: ${left.length}`,
     );
   }
 });
@@ -243,7 +243,9 @@ test('out of memory under the bundle with SPANPROF_EXPORTER=file: the profiles d
   assert.match(r.stderr, /spanprof: heap profile at out of memory written to /, r.stderr.slice(-2000));
   const [oom] = readProfiles(profiles, 'heap').filter((p) => p.comments.includes('spanprof:spanprof.oom=true'));
   assert.ok(oom, `a heap profile at out of memory in ${profiles}`);
-  assert.equal(bytesByLeaf(oom)[0][0], 'leakyCache');
+  const [top] = bytesByLeaf(oom);
+  assert.equal(top[0], 'leakyCache');
+  t.diagnostic(`figure [item 6]: heap profile at out of memory written into a directory made for it; top: leakyCache ${(top[1] / 1024 / 1024).toFixed(1)} MiB`);
   assert.deepEqual(
     fs.readdirSync(tmp).filter((n) => n.startsWith('spanprof-oom-') && fs.readdirSync(path.join(tmp, n)).length > 0).length <= 1,
     true,

