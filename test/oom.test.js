@@ -84,6 +84,9 @@ test('out of memory, Node 24: the same', { timeout: 600_000 }, (t) => {
 
 // The out-of-memory export's options file: nothing another local user can plant, read or rewrite.
 
+/** This process's PID namespace, as the out-of-memory directories' names carry it. */
+const NAMESPACE = /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))[1];
+
 /** A temporary directory of the test's own, handed to the child as TMPDIR. */
 function privateTmp(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-tmp-'));
@@ -144,7 +147,7 @@ test('out-of-memory options: in a private mkdtemp directory (0700, file 0600), n
     const own = armed.filter((e) => e.name.startsWith(`spanprof-oom-${pid}-`));
     assert.equal(own.length, 2, `one directory and one file: ${JSON.stringify(own)}`);
     const [dir, file] = own;
-    assert.match(dir.name, new RegExp(`^spanprof-oom-${pid}-[A-Za-z0-9]{6}$`));
+    assert.match(dir.name, new RegExp(`^spanprof-oom-${pid}-${NAMESPACE}-[A-Za-z0-9]{6}$`));
     assert.ok(dir.directory);
     assert.equal(dir.mode, 0o700);
     assert.equal(file.name, `${dir.name}/options.json`);
@@ -165,12 +168,18 @@ test('out-of-memory options: in a private mkdtemp directory (0700, file 0600), n
 test('out-of-memory options: directories of processes that died without removing theirs are removed by the next one (only dead ones, only directories)', async (t) => {
   const tmp = privateTmp(t);
   const dead = deadPid();
-  fs.mkdirSync(path.join(tmp, `spanprof-oom-${dead}-AbC123`), { mode: 0o700 });
-  fs.writeFileSync(path.join(tmp, `spanprof-oom-${dead}-AbC123`, 'options.json'), '{}');
-  fs.writeFileSync(path.join(tmp, `spanprof-oom-${dead}.json`), '{}');
-  // A live process's (this one's) stays, and so does a link (never followed or removed).
-  fs.mkdirSync(path.join(tmp, `spanprof-oom-${process.pid}-XyZ789`));
-  fs.symlinkSync(path.join(tmp, 'elsewhere'), path.join(tmp, `spanprof-oom-${dead}-LiNk00`));
+  fs.mkdirSync(path.join(tmp, `spanprof-oom-${dead}-${NAMESPACE}-AbC123`), { mode: 0o700 });
+  fs.writeFileSync(path.join(tmp, `spanprof-oom-${dead}-${NAMESPACE}-AbC123`, 'options.json'), '{}');
+  // An earlier version's file, a day old.
+  const old = path.join(tmp, `spanprof-oom-${dead}.json`);
+  fs.writeFileSync(old, '{}');
+  fs.utimesSync(old, new Date(Date.now() - 25 * 3600_000), new Date(Date.now() - 25 * 3600_000));
+  // A live process's (this one's) stays; so does a link (never followed or removed), a directory
+  // of another PID namespace (its PIDs are not ours to judge) and a recent earlier-version file.
+  fs.mkdirSync(path.join(tmp, `spanprof-oom-${process.pid}-${NAMESPACE}-XyZ789`));
+  fs.symlinkSync(path.join(tmp, 'elsewhere'), path.join(tmp, `spanprof-oom-${dead}-${NAMESPACE}-LiNk00`));
+  fs.mkdirSync(path.join(tmp, `spanprof-oom-${dead}-12345-OtHeR0`));
+  fs.writeFileSync(path.join(tmp, `spanprof-oom-${dead + 1}.json`), '{}');
   const r = await runArmed(tmp, path.join(tmp, 'profiles'), 'wait', { kill: 'SIGKILL' });
   assert.equal(r.signal, 'SIGKILL');
   // Killed: it left its own directory, which the next process removes like the others.
@@ -183,7 +192,16 @@ test('out-of-memory options: directories of processes that died without removing
     .readdirSync(tmp)
     .filter((n) => n !== 'profiles')
     .sort();
-  assert.deepEqual(names, [`spanprof-oom-${dead}-LiNk00`, `spanprof-oom-${process.pid}-XyZ789`].sort(), names.join(' '));
+  assert.deepEqual(
+    names,
+    [
+      `spanprof-oom-${dead}-${NAMESPACE}-LiNk00`,
+      `spanprof-oom-${process.pid}-${NAMESPACE}-XyZ789`,
+      `spanprof-oom-${dead}-12345-OtHeR0`,
+      `spanprof-oom-${dead + 1}.json`,
+    ].sort(),
+    names.join(' '),
+  );
 });
 
 test('the out-of-memory export process reads only a private file of its user, and loads only spanprof exporters by name', (t) => {

@@ -111,6 +111,9 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
   const shutdown = (): Promise<void> => flush('shutdown() resolves without it');
   const onSignal = (signal: NodeJS.Signals): void => {
     const appHandles = process.listenerCount(signal) > 1;
+    // An app's own SIGHUP means "reload", not "end": telemetry goes on (an exit that follows is
+    // caught by the profiler's exit handler).
+    if (appHandles && signal === 'SIGHUP') return;
     const again = stopping !== undefined;
     void flush(appHandles ? `the app's own ${signal} handler decides when the process exits` : 'exiting without it');
     // The app listens too: it decides when to exit, and the flush runs meanwhile.

@@ -115,9 +115,6 @@ export class ExportDispatcher {
       );
       return Promise.resolve();
     }
-    // It caught up (nothing in flight): a drop outage, if any, is over. Room for one more batch
-    // alone is not the end of it, or a slow exporter would be warned about every other period.
-    if (!owning && busy === 0) this.drops.get(exporter)?.recover(`${nameOf(exporter)}: batches are handed over again`);
     let exported: Promise<ExportResult>;
     try {
       // Called now, not in a later tick: shutdown relies on every exporter having the batch.
@@ -147,7 +144,13 @@ export class ExportDispatcher {
     }
     this.inFlight.set(exporter, busy + 1);
     // In flight until the exporter answers, even past the timeout: that is what bounds a hung exporter.
-    void exported.finally(() => this.inFlight.set(exporter, (this.inFlight.get(exporter) ?? 1) - 1));
+    void exported.finally(() => {
+      const left = (this.inFlight.get(exporter) ?? 1) - 1;
+      this.inFlight.set(exporter, left);
+      // It caught up (nothing in flight): a drop outage, if any, is over. Room for one more batch
+      // alone is not the end of it, or a slow exporter would be warned about every other period.
+      if (left === 0) this.drops.get(exporter)?.recover(`${nameOf(exporter)}: caught up, batches are handed over again`);
+    });
     return withDeadline(exported, ms, (): ExportResult => ({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${ms} ms`) })).then(
       (result) => {
         if (result.code === ExportResultCode.SUCCESS) {

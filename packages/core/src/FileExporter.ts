@@ -1,7 +1,8 @@
-import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { lstat, readdir, rename, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { makeDirectory, writeNewFile, writeNewFileSync } from './files';
 import { PROFILE_FILE_SUFFIX, TAG_SERVICE_NAME } from '@spanprof/profile';
 import { logger } from './diag';
 import { integerOption } from './options';
@@ -51,7 +52,7 @@ export function profileFileBase(
 export class FileExporter implements ProfileExporter {
   readonly directory: string;
   private readonly maxFiles: number;
-  private ready: Promise<void> | undefined;
+  private ready = false;
   private shutDown = false;
 
   constructor(options: FileExporterOptions = {}) {
@@ -62,8 +63,11 @@ export class FileExporter implements ProfileExporter {
   async export(batch: ProfileBatch): Promise<ExportResult> {
     if (this.shutDown) return { code: ExportResultCode.FAILED, error: new Error('FileExporter is shut down') };
     try {
-      this.ready ??= makeDirectory(this.directory);
-      await this.ready;
+      // Once, until a write fails (then again: the directory may have gone).
+      if (!this.ready) {
+        makeDirectory(this.directory);
+        this.ready = true;
+      }
       const base = profileFileBase(batch.start, batch.tags, String(batch.sequence).padStart(6, '0'));
       // The events profile first: a reader that finds the wall profile finds its events with it.
       const written: string[] = [];
@@ -83,7 +87,7 @@ export class FileExporter implements ProfileExporter {
       await this.prune();
       return { code: ExportResultCode.SUCCESS };
     } catch (err) {
-      this.ready = undefined;
+      this.ready = false;
       const code = (err as { code?: unknown }).code;
       const why = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
       return { code: ExportResultCode.FAILED, error: new Error(`cannot write profiles to ${this.directory} (${why})`) };
@@ -94,7 +98,7 @@ export class FileExporter implements ProfileExporter {
   exportSync(batch: ProfileBatch): ExportResult {
     if (this.shutDown) return { code: ExportResultCode.FAILED, error: new Error('FileExporter is shut down') };
     try {
-      makeDirectorySync(this.directory);
+      makeDirectory(this.directory);
       const base = profileFileBase(batch.start, batch.tags, String(batch.sequence).padStart(6, '0'));
       for (const { kind, encoded } of batch.events === undefined ? batch.profiles : [batch.events, ...batch.profiles]) {
         const file = join(this.directory, `${base}.${kind}${PROFILE_FILE_SUFFIX}`);
@@ -150,96 +154,4 @@ const STALE_PARTIAL_MILLIS = 10 * 60_000;
 /** A spanprof profile file's name: it starts with its compact UTC start. */
 function isProfileName(name: string): boolean {
   return /^\d{8}T\d{6}\.\d{3}Z\./.test(name.slice(0, STAMP_LENGTH + 1));
-}
-
-/** `writeNewFile`, synchronously. */
-function writeNewFileSync(path: string, bytes: Uint8Array): void {
-  let fd: number;
-  try {
-    fd = openSync(path, NEW_FILE, 0o644);
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
-    unlinkSync(path);
-    fd = openSync(path, NEW_FILE, 0o644);
-  }
-  try {
-    writeSync(fd, bytes);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(path, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-}
-
-/** A new file, never through a link. */
-const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-/**
- * Writes `bytes` to a new file at `path`, never through a link; one left there by a write that
- * died is replaced. A file that could not be written whole is removed.
- */
-async function writeNewFile(path: string, bytes: Uint8Array): Promise<void> {
-  let file;
-  try {
-    file = await open(path, NEW_FILE, 0o644);
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
-    await unlink(path);
-    file = await open(path, NEW_FILE, 0o644);
-  }
-  try {
-    await file.writeFile(bytes);
-  } catch (err) {
-    await file.close().catch(() => undefined);
-    await unlink(path).catch(() => undefined);
-    throw err;
-  }
-  await file.close();
-}
-
-/** `makeDirectory`, synchronously: for the out-of-memory export process, whose deadline is short. */
-export function makeDirectorySync(dir: string): void {
-  const missing: string[] = [];
-  for (let at = dir; ; at = dirname(at)) {
-    try {
-      if (!statSync(at).isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
-      break;
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'ENOENT' || dirname(at) === at) throw err;
-      missing.push(at);
-    }
-  }
-  for (const at of missing.reverse()) {
-    try {
-      mkdirSync(at);
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
-    }
-  }
-}
-
-/**
- * Creates `dir` and its missing parents one level at a time. Not `mkdir(dir, { recursive: true })`:
- * under a pseudo file system such as /proc, Node's recursive mkdir (20 and 24) never returns and
- * spins a thread-pool thread, which also keeps the process from exiting.
- */
-async function makeDirectory(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let at = dir; ; at = dirname(at)) {
-    try {
-      if (!(await stat(at)).isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
-      break;
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'ENOENT' || dirname(at) === at) throw err;
-      missing.push(at);
-    }
-  }
-  for (const at of missing.reverse()) {
-    try {
-      await mkdir(at);
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
-    }
-  }
 }

@@ -12,7 +12,7 @@ import type { EventInput, RequestTimes } from '@spanprof/profile';
 import { AsyncFrameTracker } from './AsyncFrameTracker';
 import { AsyncHooksTracker } from './AsyncHooksTracker';
 import type { ContextManagerMode, ContextTracker, TrackingStrategy } from './ContextTracker';
-import { logger } from './diag';
+import { logger, processWarning } from './diag';
 import type { LocalRoot, SampleLabels } from './labels';
 import { MAX_SPAN_EVENTS, SpanTimeline } from './SpanTimeline';
 import { LoopBlockMonitor, MAX_BLOCKS_PER_PERIOD } from './LoopBlockMonitor';
@@ -47,6 +47,14 @@ interface Period {
   events: EventInput[];
   /** Read once the profiles are taken (the resource's may have come meanwhile). */
   tags: Readonly<Record<string, string>>;
+}
+
+/** A collection whose period is taken and whose batch is not sealed yet, with what it has made so far. */
+interface InFlight {
+  period: Period;
+  heap?: Profile;
+  events?: Profile;
+  parts?: { kind: CollectedProfile['kind']; profile: Profile }[];
 }
 
 /** What the collector counted, for `ProfilerSession.stats()`. */
@@ -108,6 +116,10 @@ export class ProfileCollector {
   private oomWritten: string | undefined;
   private readonly oomFile = new OomOptionsFile();
   private removeOomFileAtExit: (() => void) | undefined;
+  /** The collection under way, from its period taken to its batch sealed. */
+  private inFlight: InFlight | undefined;
+  /** Whether the wall profiler runs: from a successful start to the last period taken. */
+  private profiling = false;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -160,6 +172,7 @@ export class ProfileCollector {
     this.blocks?.start();
     this.io?.start();
     this.periodStart = new Date();
+    this.profiling = true;
     return true;
   }
 
@@ -196,13 +209,14 @@ export class ProfileCollector {
     // Two short synchronous steps rather than one long one: the wall profile
     // (stop, restart, serialise with labels), then, a tick later, the heap profile.
     let began = performance.now();
-    const period = this.takePeriod(restart);
+    const flight: InFlight = { period: this.takePeriod(restart) };
+    // Until it is sealed, an exit finishes it at once (see collectAtExit).
+    this.inFlight = flight;
     let pause = performance.now() - began;
-    let heapProfile: Profile | undefined;
     if (this.heapOn) {
       await nextTurn();
       began = performance.now();
-      heapProfile = this.takeHeap();
+      flight.heap = this.takeHeap();
       pause = Math.max(pause, performance.now() - began);
     }
     if (restart) this.armOomMonitor();
@@ -212,35 +226,65 @@ export class ProfileCollector {
       this.stop();
       onStopped?.();
     }
+    const { period } = flight;
     // The events of a period whose wall profile is lost would have no samples to go with.
-    const events = period.wall !== undefined && period.events.length > 0 ? await writeEvents(period.events) : undefined;
-    period.tags = this.tags();
-    const parts = this.prepare(period, heapProfile, events);
+    flight.events = period.wall !== undefined && period.events.length > 0 ? await writeEvents(period.events) : undefined;
+    const parts = this.prepareOnce(flight);
     const encoded: CollectedProfile[] = [];
     for (const { kind, profile } of parts) encoded.push({ kind, profile, encoded: await encode(profile) });
+    if (this.inFlight !== flight) return undefined; // finished at exit meanwhile
+    this.inFlight = undefined;
     return this.seal(period, encoded);
   }
 
   /**
-   * The last period, at once and synchronously, the profilers stopped: for the process's `exit`
-   * event, after which nothing asynchronous runs. Undefined when there is none. Never throws.
+   * At the process's `exit` event, after which nothing asynchronous runs: the batches that would
+   * otherwise be lost, made at once. The collection under way, if any (its period is taken, its
+   * heap, events or encoding not done), and the period since, if the profilers still run (they
+   * are stopped). Never throws.
    */
-  collectLastSync(): ProfileBatch | undefined {
+  collectAtExit(): ProfileBatch[] {
+    const batches: ProfileBatch[] = [];
     try {
-      const period = this.takePeriod(false);
-      const heapProfile = this.heapOn ? this.takeHeap() : undefined;
-      this.stop();
-      const events = period.wall !== undefined && period.events.length > 0 ? writeEventsSync(period.events) : undefined;
-      period.tags = this.tags();
-      const parts = this.prepare(period, heapProfile, events);
-      return this.seal(
-        period,
-        parts.map(({ kind, profile }) => ({ kind, profile, encoded: encodeSync(profile) })),
-      );
+      const flight = this.inFlight;
+      this.inFlight = undefined;
+      if (flight !== undefined) {
+        const { period } = flight;
+        if (flight.parts === undefined && flight.events === undefined && period.wall !== undefined && period.events.length > 0) {
+          flight.events = writeEventsSync(period.events);
+        }
+        const batch = this.sealSync(period, this.prepareOnce(flight));
+        if (batch !== undefined) batches.push(batch);
+      }
+      if (this.profiling) {
+        const period = this.takePeriod(false);
+        const heapProfile = this.heapOn ? this.takeHeap() : undefined;
+        this.stop();
+        const events = period.wall !== undefined && period.events.length > 0 ? writeEventsSync(period.events) : undefined;
+        const batch = this.sealSync(period, this.prepareOnce({ period, heap: heapProfile, events }));
+        if (batch !== undefined) batches.push(batch);
+      }
     } catch (err) {
       logger.debug('the last period could not be collected at exit', err);
-      return undefined;
     }
+    return batches;
+  }
+
+  /** The profiles of a collection ready to encode, prepared once (preparing writes into them). */
+  private prepareOnce(flight: InFlight): { kind: CollectedProfile['kind']; profile: Profile }[] {
+    if (flight.parts === undefined) {
+      flight.period.tags = this.tags();
+      flight.parts = this.prepare(flight.period, flight.heap, flight.events);
+    }
+    return flight.parts;
+  }
+
+  /** `seal` with the profiles encoded at once. */
+  private sealSync(period: Period, parts: { kind: CollectedProfile['kind']; profile: Profile }[]): ProfileBatch | undefined {
+    return this.seal(
+      period,
+      parts.map(({ kind, profile }) => ({ kind, profile, encoded: encodeSync(profile) })),
+    );
   }
 
   /**
@@ -249,6 +293,7 @@ export class ProfileCollector {
    * with what their bounds left out counted and warned about.
    */
   private takePeriod(restart: boolean): Period {
+    if (!restart) this.profiling = false;
     const start = this.periodStart;
     const end = new Date();
     this.periodStart = end;
@@ -371,7 +416,7 @@ export class ProfileCollector {
           const { module } = KNOWN_EXPORTERS[recipe.exporter];
           if (!resolvable(module))
             logger.warn(
-              message(codes.HEAP_PROFILER_START_FAILED, `${module} cannot be loaded from @spanprof/core: the heap profile at out of memory is not sent there`),
+              message(codes.OOM_EXPORT_UNAVAILABLE, `${module} cannot be loaded from @spanprof/core: the heap profile at out of memory is not sent there`),
             );
         }
         void ownIo(removeStaleOomFiles);
@@ -385,7 +430,7 @@ export class ProfileCollector {
       }
       this.oomWritten = content;
     } catch (err) {
-      logger.warn(message(codes.HEAP_PROFILER_START_FAILED, `the heap profile at out of memory is off: ${String(err)}`));
+      logger.warn(message(codes.OOM_EXPORT_UNAVAILABLE, `the heap profile at out of memory is off: ${String(err)}`));
       this.oomWritten = content;
     }
   }
@@ -486,16 +531,6 @@ async function writeEvents(events: readonly EventInput[]): Promise<Profile> {
   const profile = writer.finish();
   await nextTurn();
   return profile;
-}
-
-/** A fault that turns profiling, or part of it, off for good: a process warning as well as a diag error. */
-function processWarning(code: string, text: string): void {
-  logger.error(message(code, text));
-  try {
-    process.emitWarning(text, { code });
-  } catch {
-    // A warning listener that throws is not ours to break on.
-  }
 }
 
 /**

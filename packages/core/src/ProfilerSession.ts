@@ -3,9 +3,9 @@ import { codes, message, Outage, warnConfig } from '@spanprof/exporter-base';
 import type { ExporterRecipe, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
 import { isAsyncContextFrameActive } from './asyncContextFrame';
 import type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
-import { logger } from './diag';
+import { logger, processWarning } from './diag';
 import { hookFailures } from './faults';
-import { ExportDispatcher } from './ExportDispatcher';
+import { ExportDispatcher, withDeadline } from './ExportDispatcher';
 import { FileExporter } from './FileExporter';
 import type { LocalRoot } from './labels';
 import { resolveOptions } from './options';
@@ -93,8 +93,9 @@ export class ProfilerSession {
   private queue: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
   private capturing = false;
-  /** When the last collection began (`performance.now()`). */
+  /** When the last collection began (`performance.now()`), and its export (settles, never rejects). */
   private lastCollection = -Infinity;
+  private lastExported: Promise<void> = Promise.resolve();
   private failedMetrics = 0;
   private readonly metricsFailures = new Outage(codes.METRICS_FAILED, logger);
 
@@ -214,16 +215,22 @@ export class ProfilerSession {
 
   /**
    * Collects the current period now and exports it; resolves when every exporter answered. Within
-   * `minFlushIntervalMillis` of the last collection it only flushes the exporters: the period goes
-   * on, and its samples go with the next collection.
+   * `minFlushIntervalMillis` of the last collection (periodic, flushed or captured) it waits for
+   * that collection's export and flushes the exporters: the period goes on, and its samples go
+   * with the next collection.
    */
   flush(): Promise<void> {
     if (this.state !== 'running') return this.shutdownPromise ?? Promise.resolve();
-    if (performance.now() - this.lastCollection < this.options.minFlushIntervalMillis) return this.dispatcher.forceFlush();
+    // Too soon: the collection under way or just made is exported, then the exporters flushed.
+    if (performance.now() - this.lastCollection < this.options.minFlushIntervalMillis) return this.lastExported.then(() => this.dispatcher.forceFlush());
     return this.enqueue(true).exported.then(() => this.dispatcher.forceFlush());
   }
 
-  /** Stops profiling, exports the last period and shuts the exporters down. Idempotent. */
+  /**
+   * Stops profiling, exports the last period and shuts the exporters down. Idempotent. Bounded:
+   * the last collection within `exportTimeoutMillis` (past it the period is lost, with a process
+   * warning), then each exporter's last export and shutdown within `exportTimeoutMillis`.
+   */
   shutdown(): Promise<void> {
     this.shutdownPromise ??= this.doShutdown();
     return this.shutdownPromise;
@@ -241,8 +248,25 @@ export class ProfilerSession {
     let lastExport: Promise<void> = Promise.resolve();
     if (this.state === 'running') {
       const last = this.enqueue(false);
-      await last.handedOver;
-      lastExport = last.exported;
+      // Bounded: a collection that hangs (its encoding waits for a thread-pool thread the
+      // application's own I/O holds) must not hold the shutdown, whoever awaits it.
+      const ms = this.options.exportTimeoutMillis;
+      if (
+        await withDeadline(
+          last.handedOver.then(() => true),
+          ms,
+          () => false,
+        )
+      ) {
+        lastExport = last.exported;
+        // Every exporter has the last batch: nothing is left for an exit to finish.
+        process.removeListener('exit', this.onExit);
+      } else {
+        processWarning(
+          codes.COLLECT_FAILED,
+          `the last period was not collected within exportTimeoutMillis (${ms} ms) at shutdown: it is lost; the exporters are shut down without it`,
+        );
+      }
     }
     this.state = 'stopped';
     await this.dispatcher.shutdown(lastExport);
@@ -309,6 +333,7 @@ export class ProfilerSession {
       )
       .then(() => undefined)
       .finally(handOver);
+    this.lastExported = exported;
     return {
       batch: batch.catch(() => undefined),
       collected: batch.then(
@@ -347,32 +372,31 @@ export class ProfilerSession {
     const global = globalThis as GlobalWithSession;
     if (global[RUNNING_SESSION] === this) delete global[RUNNING_SESSION];
     this.state = 'stopped';
-    process.removeListener('exit', this.onExit);
   }
 
   /**
-   * The process exits while the session runs (`process.exit()`, an uncaught error, an app's own
-   * signal handler that exits): nothing asynchronous runs again, so the last period is collected
-   * at once and handed to the exporters that write at once (the FileExporter); what the others
-   * lose, or a shutdown that had not finished, is said on stderr at once (a process warning would
-   * come too late to be printed). Never throws.
+   * The process exits before the session was shut down (`process.exit()`, an uncaught error, an
+   * app's own signal handler that exits), or during its shutdown: nothing asynchronous runs again,
+   * so the collection under way and the period since are made at once and handed to the exporters
+   * that write at once (the FileExporter); what the others lose is said on stderr at once (a
+   * process warning would come too late to be printed). Never throws.
    */
   private readonly onExit = (): void => {
     try {
-      if (this.state !== 'running') return;
-      if (this.shutdownPromise !== undefined) {
-        warnAtExit("the process exited before spanprof's shutdown finished: the last period may be lost (wait for shutdown() before exiting)");
-        return;
-      }
+      process.removeListener('exit', this.onExit);
       if (this.timer !== undefined) clearTimeout(this.timer);
-      const batch = this.collector.collectLastSync();
+      const batches = this.collector.collectAtExit();
       this.release();
-      if (batch === undefined) return;
-      const lost = this.dispatcher.exportAtExit(batch);
-      if (lost.length === 0) return;
-      const seconds = ((batch.end.getTime() - batch.start.getTime()) / 1000).toFixed(1);
+      const lost = new Set<string>();
+      let millis = 0;
+      for (const batch of batches) {
+        const missed = this.dispatcher.exportAtExit(batch);
+        for (const name of missed) lost.add(name);
+        if (missed.length > 0) millis += batch.end.getTime() - batch.start.getTime();
+      }
+      if (lost.size === 0) return;
       warnAtExit(
-        `the process exited before spanprof was shut down: the last ${seconds} s of profiles did not reach ${lost.join(', ')}. ` +
+        `the process exited before spanprof was shut down: the last ${(millis / 1000).toFixed(1)} s of profiles did not reach ${[...lost].join(', ')}. ` +
           'Shut the SDK or the processor down before process.exit() (the bundle does at SIGTERM, SIGINT, SIGHUP and when the loop empties)',
       );
     } catch (err) {

@@ -272,10 +272,7 @@ export abstract class HttpProfileExporter implements ProfileExporter {
       }
       // queue[0] is the request in flight while sending: it is never the one dropped.
       const inFlight = this.sending ? 1 : 0;
-      if (this.queue.length - inFlight < this.maxQueuedRequests) {
-        // Caught up (nothing waiting): a drop outage, if any, is over; room for one more alone is not the end of it.
-        if (this.queue.length - inFlight === 0) this.drops.recover(`${this.name}: the queue has room`);
-      } else {
+      if (this.queue.length - inFlight >= this.maxQueuedRequests) {
         const [oldest] = this.queue.splice(inFlight, 1);
         if (oldest !== undefined) {
           this.settle(oldest, 'dropped', `${oldest.spec.what}: dropped, ${this.maxQueuedRequests} newer requests wait (maxQueuedRequests)`);
@@ -307,6 +304,9 @@ export abstract class HttpProfileExporter implements ProfileExporter {
       for (const pending of this.queue.splice(0)) this.settle(pending, 'failed', `${pending.spec.what}: send loop failed`);
     } finally {
       this.sending = false;
+      // Caught up (the queue drained): a drop outage, if any, is over. Room for one more request
+      // alone is not the end of it, or a slow backend would be warned about every other batch.
+      this.drops.recover(`${this.name}: caught up, the queue drained`);
       this.markIdle?.();
     }
   }

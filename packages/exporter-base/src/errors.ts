@@ -31,6 +31,8 @@ export const codes = Object.freeze({
   LOST_AT_EXIT: 'SPANPROF_W013',
   /** One of spanprof's hooks into the application failed (span processor hook, async hook, context storage, I/O event source); counted, the application goes on. */
   HOOK_FAILED: 'SPANPROF_W014',
+  /** The heap profile at out of memory is off, or one of the exporters cannot be made again to send it. */
+  OOM_EXPORT_UNAVAILABLE: 'SPANPROF_W015',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import type * as Protobuf from 'protobufjs';
 import { num } from './decode';
 import type { Int64 } from './decode';
@@ -22,7 +23,10 @@ export interface ProfileLimits {
   readonly inflateRatio: number;
   /** Decompressed bytes allowed whatever the ratio (small files of few, repeated samples). Default 8 MiB. */
   readonly inflateFloorBytes: number;
-  /** Samples. Default 1,000,000 (one of spanprof's costs about 2.5 KB at peak to decode and index). */
+  /**
+   * Samples. Default 1,000,000, or fewer where the heap limit is under 4 GiB: one per 4 KiB of it
+   * (one of spanprof's costs 2.5 to 4 KB at peak to decode and index, in the CLI and the viewer).
+   */
   readonly samples: number;
   /** Labels of one sample. Default 64 (spanprof writes at most about 20). */
   readonly labelsPerSample: number;
@@ -37,13 +41,15 @@ export interface ProfileLimits {
   /**
    * Objects the decoder makes, in all: the messages (samples, labels, locations, lines, functions,
    * sample types), the 64-bit numbers in them and in the samples (location IDs, values), the
-   * strings and comments. Default 40,000,000: about 2.5 GB at peak; a wall profile of spanprof
-   * makes about 32 per sample.
+   * strings and comments. Default 40,000,000 (about 2.5 GB at peak), or fewer where the heap limit
+   * is under 4 GiB: one per 100 bytes of it. A wall profile of spanprof makes about 32 per sample.
    */
   readonly objects: number;
 }
 
 const MiB = 1024 * 1024;
+/** This process's heap limit (Node.js sets it from the machine's memory, or `--max-old-space-size`). */
+const HEAP_LIMIT = getHeapStatistics().heap_size_limit;
 
 /** The bounds `readProfileFile` applies by default. */
 export const PROFILE_LIMITS: ProfileLimits = Object.freeze({
@@ -51,13 +57,13 @@ export const PROFILE_LIMITS: ProfileLimits = Object.freeze({
   decodedBytes: 256 * MiB,
   inflateRatio: 100,
   inflateFloorBytes: 8 * MiB,
-  samples: 1_000_000,
+  samples: Math.min(1_000_000, Math.floor(HEAP_LIMIT / 4096)),
   labelsPerSample: 64,
   labelNames: 128,
   locations: 1_000_000,
   functions: 1_000_000,
   strings: 4_000_000,
-  objects: 40_000_000,
+  objects: Math.min(40_000_000, Math.floor(HEAP_LIMIT / 100)),
 });
 
 /** A profile file refused: not a regular file, malformed, or over one of the `ProfileLimits`. */

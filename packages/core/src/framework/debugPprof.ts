@@ -10,10 +10,10 @@ export interface DebugPprofOptions<Req = unknown> {
   /** Path prefix of the endpoints. Default `/debug/pprof`. */
   prefix?: string;
   /**
-   * Decides whether a request may profile. Default: only requests from a loopback address
-   * (127.0.0.0/8, ::1) that no proxy forwarded (none of `Forwarded`, `X-Forwarded-For`,
-   * `X-Forwarded-Host`, `X-Real-IP`, `Via`), or, with `token`, requests that carry it. A throw or
-   * rejection refuses.
+   * Decides whether a request may profile. Default: only requests from 127.0.0.1 or ::1 that carry
+   * none of the headers proxies add (`Forwarded`, `Via`, `X-Forwarded-*`, `X-Real-IP`, `X-Envoy-*`,
+   * ...), or, with `token`, requests that carry it. A proxy that adds none of them cannot be told
+   * from a local client: behind one, set `token`. A throw or rejection refuses.
    */
   authorize?: (req: Req) => boolean | Promise<boolean>;
   /**
@@ -59,20 +59,42 @@ const MIN_TOKEN_LENGTH = 16;
 const CAPTURE_BUSY = Symbol.for('@spanprof/core.captureBusy');
 const CAPTURE_ENDED = Symbol.for('@spanprof/core.captureEnded');
 type GlobalWithCapture = typeof globalThis & { [CAPTURE_BUSY]?: boolean; [CAPTURE_ENDED]?: number };
-/** Headers a proxy adds to what it forwards: a request with one came from elsewhere, whatever its socket says. */
-const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via'];
+/**
+ * Headers proxies add to what they forward (nginx, HAProxy, Envoy and Istio, CDNs): a request with
+ * one came from elsewhere, whatever its socket says. A proxy that adds none cannot be told apart:
+ * behind one, set a token.
+ */
+const FORWARDING_HEADERS = [
+  'forwarded',
+  'via',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-client-cert',
+  'x-original-forwarded-for',
+  'x-real-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+];
 
-/** A loopback address: 127.0.0.0/8 (also IPv4-mapped) or ::1. */
+/**
+ * The loopback address a client on this machine connects from: 127.0.0.1 (also IPv4-mapped) or
+ * ::1. Not the rest of 127.0.0.0/8: a service mesh's sidecar forwards from there (Istio: 127.0.0.6).
+ */
 function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
-  return v4.startsWith('127.') || address === '::1';
+  return address === '127.0.0.1' || address === '::ffff:127.0.0.1' || address === '::1';
 }
 
 /** A request from this machine that no proxy forwarded. */
 function isLocalUnforwarded(client: DebugPprofClient | undefined): boolean {
   if (client === undefined || !isLoopback(client.socket?.remoteAddress ?? undefined)) return false;
-  return FORWARDING_HEADERS.every((name) => client.headers[name] === undefined);
+  if (FORWARDING_HEADERS.some((name) => client.headers[name] !== undefined)) return false;
+  // Envoy's own (x-envoy-external-address, x-envoy-original-path, ...).
+  return !Object.keys(client.headers).some((name) => name.startsWith('x-envoy-'));
 }
 
 /** Whether the request carries `Authorization: Bearer <token>`, compared in constant time. */

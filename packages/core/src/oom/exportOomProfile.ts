@@ -5,13 +5,14 @@
 // to the FileExporter's directory and sends it to the exporters made again from their
 // recipes, within 10 s. The monitor waits for it (at most 15 s) before V8 goes on and the
 // application dies.
-import { closeSync, constants, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { TAG_OOM, writeProfileTags } from '@spanprof/profile';
 import { ExportResultCode, KNOWN_EXPORTERS } from '@spanprof/exporter-base';
 import type { ExporterRecipe, ProfileBatch, ProfileExporter } from '@spanprof/exporter-base';
-import { makeDirectorySync, profileFileBase } from '../FileExporter';
+import { profileFileBase } from '../FileExporter';
+import { makeDirectory, writeNewFileSync } from '../files';
 import { readOomOptions } from './oomOptionsFile';
 import { labelThread, threadLabels } from '../thread';
 import type { AllocationProfileNode } from '@datadog/pprof/out/src/v8-types';
@@ -55,9 +56,9 @@ async function main(argv: string[]): Promise<number> {
   const encoded = gzipSync(profile.encode());
   if (options.directory !== undefined) {
     // The FileExporter makes its directory at its first export, which may not have come yet.
-    makeDirectorySync(options.directory);
+    makeDirectory(options.directory);
     const file = join(options.directory, `${profileFileBase(new Date(), options.tags, 'oom', options.pid)}.heap.pb.gz`);
-    writeExclusively(`${file}.partial`, encoded);
+    writeNewFileSync(`${file}.partial`, encoded);
     renameSync(`${file}.partial`, file);
     say(`heap profile at out of memory written to ${file}`);
   }
@@ -67,19 +68,6 @@ async function main(argv: string[]): Promise<number> {
   const batch: ProfileBatch = { start: now, end: now, tags, profiles: [{ kind: 'heap', profile, encoded }], sequence: 0, requests: {} };
   const sent = await Promise.all(recipes.map((recipe) => sendTo(recipe, batch)));
   return sent.every(Boolean) ? 0 : 1;
-}
-
-/** Writes a new file, never through a link; a partial file is removed when the write fails. */
-function writeExclusively(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-  try {
-    writeSync(fd, bytes);
-  } catch (err) {
-    rmSync(path, { force: true });
-    throw err;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Makes the exporter again and sends the batch, within the deadline; true when it was sent. */

@@ -5,13 +5,29 @@
 // the file belong to its user and nobody else may write them. The directory goes when the
 // profiler stops and at exit; those of processes that died without either are removed by the
 // next process of the same user that arms the monitor.
-import { closeSync, constants, fstatSync, lstatSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdtempSync, openSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { writeNewFileSync } from '../files';
 import { readdir, lstat, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
-/** The directory's name up to its random suffix: `spanprof-oom-<pid>-`. */
+/** Directories' names start with it: `spanprof-oom-<pid>-<PID namespace>-<random>`. */
 const PREFIX = 'spanprof-oom-';
+/** An earlier version's options file, this old, is litter whatever its PID says (another PID namespace may share the directory). */
+const OLD_FILE_MILLIS = 24 * 3600_000;
+
+/**
+ * The PID namespace of this process (the inode of /proc/self/ns/pid), or 0 where there is none to
+ * read: containers sharing a temporary directory each have their own PIDs, so a PID is judged
+ * only within its own namespace.
+ */
+function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    return '0';
+  }
+}
 const FILE = 'options.json';
 /** Largest options file read: a few exporters' options and the tags. */
 const MAX_OPTIONS_BYTES = 1024 * 1024;
@@ -23,7 +39,7 @@ export class OomOptionsFile {
 
   /** The file's path (the same for every version), making the directory on first use. Throws when it cannot. */
   get path(): string {
-    this.directory ??= mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
+    this.directory ??= mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-${pidNamespace()}-`));
     return join(this.directory, FILE);
   }
 
@@ -31,12 +47,7 @@ export class OomOptionsFile {
   write(content: string): void {
     const path = this.path;
     const next = `${path}.${++this.version}`;
-    const fd = openSync(next, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, content);
-    } finally {
-      closeSync(fd);
-    }
+    writeNewFileSync(next, content, 0o600);
     renameSync(next, path);
   }
 
@@ -87,8 +98,9 @@ function isGone(pid: number): boolean {
 }
 
 /**
- * Removes this user's out-of-memory directories (and the `spanprof-oom-<pid>.json` files of earlier
- * versions) left in the temporary directory by processes that are gone. Resolves with how many; never rejects.
+ * Removes this user's out-of-memory directories left in the temporary directory by processes of
+ * this PID namespace that are gone (and the `spanprof-oom-<pid>.json` files of earlier versions, a
+ * day old). Resolves with how many; never rejects.
  */
 export async function removeStaleOomFiles(directory = tmpdir()): Promise<number> {
   const uid = process.getuid?.();
@@ -99,9 +111,11 @@ export async function removeStaleOomFiles(directory = tmpdir()): Promise<number>
   } catch {
     return 0;
   }
+  const namespace = pidNamespace();
   for (const name of names) {
-    const match = /^spanprof-oom-(\d+)(?:-[A-Za-z0-9]{6}|\.json)$/.exec(name);
-    if (match === null) continue;
+    // A directory of this PID namespace, or an earlier version's file (`spanprof-oom-<pid>.json`).
+    const match = /^spanprof-oom-(\d+)(?:-(\d+)-[A-Za-z0-9]{6}|\.json)$/.exec(name);
+    if (match === null || (match[2] !== undefined && match[2] !== namespace)) continue;
     const pid = Number(match[1]);
     if (pid === process.pid || !isGone(pid)) continue;
     try {
@@ -109,7 +123,7 @@ export async function removeStaleOomFiles(directory = tmpdir()): Promise<number>
       const stat = await lstat(path);
       // Only this user's, and never through a link.
       if ((uid !== undefined && stat.uid !== uid) || stat.isSymbolicLink()) continue;
-      if (name.endsWith('.json') ? !stat.isFile() : !stat.isDirectory()) continue;
+      if (match[2] === undefined ? !stat.isFile() || Date.now() - stat.mtimeMs < OLD_FILE_MILLIS : !stat.isDirectory()) continue;
       await rm(path, { recursive: true, force: true });
       removed++;
     } catch {
