@@ -270,7 +270,9 @@ test('out of memory under the bundle with SPANPROF_EXPORTER=file: the profiles d
     if (s.stack.some((f) => f?.name === 'leakyCache')) leaky += s.values['inuse_space/bytes'];
   }
   assert.ok(leaky > total / 2, `leakyCache holds ${leaky} of ${total} bytes: ${bytesByLeaf(oom).slice(0, 3).join(' | ')}`);
-  t.diagnostic(`figure [item 6]: heap profile at out of memory written into a directory made for it; under leakyCache: ${(leaky / 1024 / 1024).toFixed(1)} of ${(total / 1024 / 1024).toFixed(1)} MiB`);
+  t.diagnostic(
+    `figure [item 6]: heap profile at out of memory written into a directory made for it; under leakyCache: ${(leaky / 1024 / 1024).toFixed(1)} of ${(total / 1024 / 1024).toFixed(1)} MiB`,
+  );
   assert.deepEqual(
     fs.readdirSync(tmp).filter((n) => n.startsWith('spanprof-oom-') && fs.readdirSync(path.join(tmp, n)).length > 0).length <= 1,
     true,
