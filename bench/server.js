@@ -122,7 +122,10 @@ if (mode === 'dd-trace') {
     });
   }
   const provider = new NodeTracerProvider({ spanProcessors: processors });
-  provider.register();
+  // spanprof runs with the context manager its README registers; CONTEXT_MANAGER=stock keeps the SDK's
+  // default (spanprof then wraps it). The baselines keep the SDK's default.
+  const spanprofManager = (mode === 'spanprof' || mode === 'switch') && process.env.CONTEXT_MANAGER !== 'stock';
+  provider.register(spanprofManager ? { contextManager: new (require('@spanprof/core').SpanprofContextManager)() } : undefined);
   registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
   shutdown = () => provider.shutdown();
 }

@@ -1,15 +1,17 @@
 'use strict';
 // Target: at least 99.5% of the samples taken inside a span's own code carry
 // exactly that span and its local root, on every pattern, on Node 20 with the
-// OpenTelemetry 2.x line and on Node 24 with the 3.x line. Node 22 runs both
-// ways its AsyncContextFrame can be: off by default (spanprof must see that
-// and track with async_hooks, or it would label nothing) and on by its flag.
+// OpenTelemetry 2.x line and on Node 24 and 26 with the 3.x line, with
+// SpanprofContextManager registered (as the README says) and with the SDK's
+// stock manager (which spanprof wraps). Node 22 runs both ways its
+// AsyncContextFrame can be: off by default (spanprof must see that and track
+// with async_hooks, or it would label nothing) and on by its flag.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { node22, node24, otel3Fixture } = require('./helpers/runtimes');
+const { node22, node24, node26, otel3Fixture } = require('./helpers/runtimes');
 
 const TARGET = 0.995;
 const MIN_SAMPLES = 300;
@@ -23,10 +25,10 @@ function run(node, script, args, name, nodeFlags = []) {
   return result;
 }
 
-function check(result, strategy, line, contextManager = strategy === 'async-frame' ? 'storage' : 'wrapped', inWorker = false) {
+function check(result, strategy, line, contextManager = 'spanprof', inWorker = false) {
   assert.equal(result.strategy, strategy);
   assert.equal(result.thread !== 0, inWorker, inWorker ? 'ran on the main thread' : 'ran on a worker');
-  // On AsyncContextFrame the stock context manager's storage carries the sample context; any other manager is wrapped.
+  // SpanprofContextManager is connected to; any other manager (the stock one too) is wrapped.
   assert.equal(result.contextManager, contextManager);
   assert.equal(result.line, line);
   assert.equal(Object.keys(result.patterns).length, 15);
@@ -56,20 +58,33 @@ test(
   { skip: !process.version.startsWith('v20.') && 'host is not Node 20' },
   () => {
     const result = run(process.execPath, path.join(__dirname, 'fixtures', 'accuracy.js'), ['--in-worker'], 'node20-otel2-worker');
-    check(result, 'async-hooks', 2, 'wrapped', true);
+    check(result, 'async-hooks', 2, 'spanprof', true);
   },
 );
 
 test('Node 24, OpenTelemetry 3.x, in a worker thread: AsyncContextFrame tracking, every sample on that thread', () => {
   const dir = otel3Fixture();
   const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), ['--in-worker'], 'node24-otel3-worker');
-  check(result, 'async-frame', 3, 'storage', true);
+  check(result, 'async-frame', 3, 'spanprof', true);
 });
 
-test('Node 24, OpenTelemetry 3.x, AsyncContextFrame tracking, a context manager other than the stock one (wrapped)', () => {
+test("Node 24, OpenTelemetry 3.x, AsyncContextFrame tracking, the SDK's stock context manager (wrapped)", () => {
   const dir = otel3Fixture();
-  const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), ['--other-manager'], 'node24-otel3-other-manager');
+  const result = run(node24(), path.join(dir, 'fixtures', 'accuracy.js'), ['--manager', 'stock'], 'node24-otel3-stock-manager');
   check(result, 'async-frame', 3, 'wrapped');
+});
+
+test('Node 26, OpenTelemetry 3.x, AsyncContextFrame tracking', () => {
+  const dir = otel3Fixture();
+  const result = run(node26(), path.join(dir, 'fixtures', 'accuracy.js'), [], 'node26-otel3');
+  assert.match(result.node, /^v26\./);
+  check(result, 'async-frame', 3);
+});
+
+test("Node 22 without its AsyncContextFrame flag, OpenTelemetry 2.x, the SDK's stock context manager: async_hooks tracking, wrapped", () => {
+  const result = run(node22(), path.join(__dirname, 'fixtures', 'accuracy.js'), ['--manager', 'stock'], 'node22-otel2-stock-manager');
+  assert.match(result.node, /^v22\./);
+  check(result, 'async-hooks', 2, 'wrapped');
 });
 
 test('Node 24, OpenTelemetry 3.x, async_hooks tracking forced', () => {

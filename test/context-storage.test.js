@@ -1,19 +1,20 @@
 'use strict';
-// On AsyncContextFrame spanprof replaces the stock context manager's storage with
-// its own (one frame entry per switch carries both the OpenTelemetry context and
-// the sample context). The manager must behave as before, continuations created
-// before spanprof came or under a profiler since stopped must keep their context,
-// and a context entered again under a new profiler must label its samples
-// (fixtures/context-storage.js). On the host's Node 20 the manager is wrapped
-// instead, and must behave the same.
+// On AsyncContextFrame SpanprofContextManager keeps its contexts in the
+// profiler's storage (one frame entry per switch carries both the OpenTelemetry
+// context and the sample context). It must behave as the stock manager,
+// continuations created before profiling or under a profiler since stopped must
+// keep their context, and a context entered again under a new profiler must label
+// its samples (fixtures/context-storage.js). The stock manager, wrapped, and the
+// host's Node 20 (async_hooks, the manager tells spanprof of every switch) must
+// behave the same.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const { node24, otel3Fixture } = require('./helpers/runtimes');
 
-function run(node, script) {
-  const out = execFileSync(node, ['--expose-gc', script], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'inherit'] });
+function run(node, script, args = []) {
+  const out = execFileSync(node, ['--expose-gc', script, ...args], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -27,11 +28,16 @@ function check(result, mode) {
   }
 }
 
-test("Node 24, OpenTelemetry 3.x: the stock manager with spanprof's storage behaves as before, across profiler restarts", () => {
+test('Node 24, OpenTelemetry 3.x: SpanprofContextManager behaves as the stock manager, across profiler restarts', () => {
   const dir = otel3Fixture();
-  check(run(node24(), path.join(dir, 'fixtures', 'context-storage.js')), 'storage');
+  check(run(node24(), path.join(dir, 'fixtures', 'context-storage.js')), 'spanprof');
 });
 
-test('host runtime: the same checks where the manager is wrapped', { skip: !process.version.startsWith('v20.') && 'host is not Node 20' }, () => {
-  check(run(process.execPath, path.join(__dirname, 'fixtures', 'context-storage.js')), 'wrapped');
+test("Node 24, OpenTelemetry 3.x: the SDK's stock manager, wrapped, the same", () => {
+  const dir = otel3Fixture();
+  check(run(node24(), path.join(dir, 'fixtures', 'context-storage.js'), ['--stock']), 'wrapped');
+});
+
+test('host runtime: the same checks on async_hooks', { skip: !process.version.startsWith('v20.') && 'host is not Node 20' }, () => {
+  check(run(process.execPath, path.join(__dirname, 'fixtures', 'context-storage.js')), 'spanprof');
 });

@@ -1,9 +1,9 @@
 'use strict';
 // Ended spans' label data is not retained beyond a fixed bound on any tracking
-// strategy (fixtures/retention.js): none with the stock context manager on any
-// runtime; in async-frame mode with another manager a ring of recent spans keeps
-// their reusable context holders (at most 4096 label objects), and those holders
-// stay with their own span (fixtures/frames.js, run both ways).
+// strategy (fixtures/retention.js): none with SpanprofContextManager on any
+// runtime; in async-frame mode with another manager (wrapped) a ring of recent
+// spans keeps their reusable context holders (at most 4096 label objects), and
+// those holders stay with their own span (fixtures/frames.js, run both ways).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
@@ -25,9 +25,9 @@ test('host runtime: label objects of ended spans are collected', () => {
   assert.ok(r.alive <= (r.strategy === 'async-hooks' ? SLACK : BOUND), `${r.alive} of ${r.spans} label objects alive (${r.strategy})`);
 });
 
-// The stock manager's storage keeps no label object; a wrapped manager's holder ring keeps at most 4096.
+// SpanprofContextManager keeps no label object; a wrapped manager's holder ring keeps at most 4096.
 for (const [manager, args, bound] of [
-  ['storage', [], SLACK],
+  ['spanprof', [], SLACK],
   ['wrapped', ['--other-manager'], BOUND],
 ]) {
   test(`Node 24, AsyncContextFrame (${manager}): label objects of ended spans are collected, up to ${bound}`, () => {
@@ -47,7 +47,7 @@ test('Node 24, async_hooks forced: label objects of ended spans are collected', 
 });
 
 for (const [manager, args] of [
-  ['storage', []],
+  ['spanprof', []],
   ['wrapped', ['--other-manager']],
 ]) {
   test(`Node 24, AsyncContextFrame (${manager}): the sample context stays with its own span (nested first switches, exceptions)`, () => {

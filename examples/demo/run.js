@@ -30,7 +30,7 @@ process.env.OTEL_LOGS_EXPORTER ??= 'none';
 const { NodeSDK } = require('@opentelemetry/sdk-node');
 const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
 const { context, createContextKey } = require('@opentelemetry/api');
-const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
+const { ProfilingSpanProcessor, SpanprofContextManager } = require('@spanprof/opentelemetry');
 const { FileExporter } = require('@spanprof/core');
 
 const profileDir = path.resolve(args.profiles ?? 'profiles');
@@ -42,6 +42,7 @@ const processor = new ProfilingSpanProcessor({
 });
 const sdk = new NodeSDK({
   serviceName: 'spanprof-demo',
+  contextManager: new SpanprofContextManager(),
   spanProcessors: [processor],
   instrumentations: [new HttpInstrumentation()],
 });

@@ -8,10 +8,12 @@
 const { NodeSDK } = require('@opentelemetry/sdk-node');
 const { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');
 const { BatchSpanProcessor, ConsoleSpanExporter } = require('@opentelemetry/sdk-trace-base');
-const { profilingSpanProcessorFromEnv } = require('@spanprof/auto');
+const { profilingSpanProcessorFromEnv, SpanprofContextManager } = require('@spanprof/auto');
 
 const sdk = new NodeSDK({
   serviceName: 'nodesdk-example',
+  // OpenTelemetry's stock context manager that also carries spanprof's sample context.
+  contextManager: new SpanprofContextManager(),
   instrumentations: [getNodeAutoInstrumentations({ '@opentelemetry/instrumentation-fs': { enabled: false } })],
   spanProcessors: [
     // Spans go wherever they went before; here, nowhere unless asked for.

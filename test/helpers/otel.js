@@ -22,13 +22,16 @@ function resetTracing() {
 
 /**
  * Starts tracing with `spanProcessors` plus an in-memory exporter of all ended spans.
- * `otherManager`: register a context manager spanprof does not know as the stock one
- * (a subclass of it), so that spanprof wraps it instead of adopting its storage.
+ * `manager`: the context manager registered: `spanprof` (SpanprofContextManager, as the
+ * README says to register), `stock` (the SDK's default AsyncLocalStorageContextManager,
+ * which spanprof wraps), or `other` (a manager spanprof does not know, also wrapped).
+ * `otherManager: true` is `manager: 'other'`.
  */
-function startTracing(spanProcessors, { otherManager = false } = {}) {
+function startTracing(spanProcessors, { manager = 'spanprof', otherManager = false } = {}) {
   resetTracing();
   const { W3CTraceContextPropagator } = require('@opentelemetry/core');
   const line = sdkLine();
+  const contextManager = makeContextManager(otherManager ? 'other' : manager);
   let provider;
   let memory;
   if (line === 2) {
@@ -36,23 +39,26 @@ function startTracing(spanProcessors, { otherManager = false } = {}) {
     const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
     memory = new InMemorySpanExporter();
     provider = new NodeTracerProvider({ spanProcessors: [...spanProcessors, new SimpleSpanProcessor(memory)] });
-    provider.register(otherManager ? { contextManager: otherContextManager() } : undefined);
+    provider.register({ contextManager });
   } else {
     const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = require('@opentelemetry/sdk-trace');
-    const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
     memory = new InMemorySpanExporter();
     // 3.x processors take an options object.
     provider = new TracerProvider({ spanProcessors: [...spanProcessors, new SimpleSpanProcessor({ exporter: memory })] });
-    api.context.setGlobalContextManager(otherManager ? otherContextManager() : new AsyncLocalStorageContextManager());
+    api.context.setGlobalContextManager(contextManager.enable());
     api.trace.setGlobalTracerProvider(provider);
     api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   }
   return { line, provider, memory };
 }
 
-/** A context manager that works like the stock one under another name. */
-function otherContextManager() {
+/** A context manager of the kind `startTracing` registers. */
+function makeContextManager(kind) {
   const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+  if (kind === 'spanprof') return new (require('@spanprof/core').SpanprofContextManager)();
+  if (kind === 'stock') return new AsyncLocalStorageContextManager();
+  if (kind !== 'other') throw new Error(`unknown context manager ${kind}`);
+  // A manager that works like the stock one under another name.
   class OtherContextManager extends AsyncLocalStorageContextManager {}
   return new OtherContextManager();
 }
@@ -73,4 +79,4 @@ function localRoots(finishedSpans) {
   return roots;
 }
 
-module.exports = { startTracing, resetTracing, localRoots, sdkLine };
+module.exports = { makeContextManager, startTracing, resetTracing, localRoots, sdkLine };

@@ -5,3 +5,5 @@ export { REGISTER_OWNER, resourceDetectors, startBundle, startedBundle } from '.
 export type { StartedBundle } from './sdk';
 export { startWorkerBundle } from './worker';
 export type { StartedWorkerBundle } from './worker';
+// The context manager to pass to NodeSDK next to profilingSpanProcessorFromEnv() (the bundle registers it itself).
+export { SpanprofContextManager } from '@spanprof/core';

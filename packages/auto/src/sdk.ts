@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { getNodeAutoInstrumentations, getResourceDetectors } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { SpanprofContextManager } from '@spanprof/core';
 import { codes, warnConfig } from '@spanprof/exporter-base';
 import { processorFromConfig, readSpanprofEnv } from './config';
 import { boundedFlush, logger, REGISTER_OWNER, traceProcessorsFromEnv, warn } from './shared';
@@ -80,6 +81,8 @@ export function startBundle(env: Env = process.env): StartedBundle | undefined {
     const spanProcessors: SpanProcessor[] = traceProcessorsFromEnv();
     if (config.enabled) spanProcessors.push(processorFromConfig(config, { owner: REGISTER_OWNER }));
     sdk = new NodeSDK({
+      // spanprof's manager carries the profiler's sample context in the same frames (the cheapest way).
+      contextManager: new SpanprofContextManager(),
       instrumentations: [getNodeAutoInstrumentations()],
       resourceDetectors: resourceDetectors(env),
       spanProcessors,

@@ -1,6 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { SpanprofContextManager } from '@spanprof/core';
 import { codes, warnConfig } from '@spanprof/exporter-base';
 import { processorFromConfig, readSpanprofEnv } from './config';
 import { boundedFlush, logger, REGISTER_OWNER, traceProcessorsFromEnv, warn } from './shared';
@@ -45,7 +46,7 @@ export function startWorkerBundle(env: Env = process.env): StartedWorkerBundle |
     if ((env.OTEL_TRACES_EXPORTER ?? '').trim().toLowerCase() !== 'none') spanProcessors.push(new TraceExportOnFirstSpan());
     if (config.enabled) spanProcessors.push(processorFromConfig(config, { owner: REGISTER_OWNER }));
     provider = new NodeTracerProvider({ resource, spanProcessors });
-    provider.register();
+    provider.register({ contextManager: new SpanprofContextManager() });
   } catch (err) {
     warn(
       `the OpenTelemetry tracer provider did not start in worker thread (${String(err)}); the worker runs without tracing and profiling`,

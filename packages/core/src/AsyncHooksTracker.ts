@@ -1,13 +1,13 @@
-import type { Context, ContextManager } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { createHook } from 'node:async_hooks';
 import type { AsyncHook } from 'node:async_hooks';
 import { time } from '@datadog/pprof';
-import { callWith, ContextTracker } from './ContextTracker';
-import type { AnyFn, WithFn } from './ContextTracker';
+import { ContextTracker } from './ContextTracker';
 import { hookFailed } from './faults';
 import { SampleContextHolder } from './sampleContext';
 import { labelsOfContext } from './labels';
 import type { SpanLabels } from './labels';
+import type { SpanprofContextManager } from './SpanprofContextManager';
 
 /** Deeper nesting of async callbacks than this resets the restore stack. */
 const MAX_DEPTH = 1024;
@@ -19,8 +19,8 @@ const SAMPLE_COUNT_INDEX: number = (time.constants as { kSampleCount?: number })
 
 /**
  * `async-hooks`: pprof keeps one global sample-context slot. Synchronous
- * context changes are caught by wrapping the manager's `with` and `attach`;
- * asynchronous continuations by a `before`/`after` hook that re-reads the
+ * context changes are told by a SpanprofContextManager, or caught by wrapping
+ * another manager's `with` and `attach`; asynchronous continuations by a `before`/`after` hook that re-reads the
  * active context at every async switch. The slot holds a `SampleContextHolder`
  * whose `ref` is updated from JavaScript, with no native call, unless the
  * profiler took a sample since it was installed: then a fresh holder is
@@ -98,13 +98,21 @@ export class AsyncHooksTracker extends ContextTracker {
     }
   }
 
-  protected runWith(manager: ContextManager, originalWith: WithFn, ctx: Context, fn: AnyFn, thisArg: unknown, args: readonly unknown[]): unknown {
+  protected connect(manager: SpanprofContextManager): void {
+    manager.observe(this.observer);
+  }
+
+  protected disconnect(manager: SpanprofContextManager): void {
+    manager.observe(undefined);
+  }
+
+  protected switchTo(ctx: Context, enter: () => unknown): unknown {
     const next = labelsOfContext(ctx);
     const previous = this.current;
-    if (next === previous) return callWith(manager, originalWith, ctx, fn, thisArg, args);
+    if (next === previous) return enter();
     this.write(next);
     try {
-      return callWith(manager, originalWith, ctx, fn, thisArg, args);
+      return enter();
     } finally {
       this.write(previous);
     }

@@ -1,21 +1,21 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
-import type { Context, ContextManager } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { labelsOfContext } from './labels';
 import { logger } from './diag';
-import type { PprofStorage } from './pprofStorage';
-import { hookFailed } from './faults';
 
-/** What the stock `AsyncLocalStorageContextManager` calls on its `_asyncLocalStorage`. */
-interface StorageLike {
-  getStore(): unknown;
-  run(store: unknown, fn: (...args: unknown[]) => unknown, ...args: unknown[]): unknown;
-  enterWith(store: unknown): void;
-  disable(): void;
+/** Where a context's storage comes from: the profiler's storage (`key`) and its context holders. */
+export interface HolderFactory {
+  /** The AsyncLocalStorage whose frames the profiler reads its sample context from. */
+  readonly key: AsyncLocalStorage<unknown>;
+  /** A new holder whose sample context is `value`; undefined if none could be made. */
+  holder(value: object | undefined): object | undefined;
 }
 
-/** The stock manager (OpenTelemetry JS 2.x and 3.x), as far as spanprof relies on it. */
-type StockManager = ContextManager & { _asyncLocalStorage?: unknown };
+/** The storage a ContextStorage took over from (its entries are still read). */
+interface Fallback {
+  getStore(): Context | undefined;
+  disable(): void;
+}
 
 /**
  * What one frame entry holds: the OpenTelemetry context (`c`) and the key it
@@ -38,71 +38,41 @@ const protoGetStore = AsyncLocalStorage.prototype.getStore as (this: AsyncLocalS
 const protoEnterWith = AsyncLocalStorage.prototype.enterWith as (this: AsyncLocalStorage<unknown>, store: unknown) => void;
 /** Keys of earlier profilers still read (continuations created under them); older ones are forgotten. */
 const MAX_OLDER_KEYS = 16;
-const PROBE = createContextKey('spanprof probe');
 
 /**
- * The storage of OpenTelemetry's stock `AsyncLocalStorageContextManager` (what
- * `NodeSDK` and `NodeTracerProvider.register()` install), replaced while
- * spanprof profiles on AsyncContextFrame so that one frame entry carries both
- * the OpenTelemetry context and the profiler's sample context.
+ * The storage of `SpanprofContextManager` while spanprof profiles on
+ * AsyncContextFrame: one frame entry per switch carries both the OpenTelemetry
+ * context and the profiler's sample context. The manager's `with` enters one
+ * frame of the profiler's storage holding the context's record (a context
+ * holder of the profiler's, made once per context and cached on it), and
+ * `active()` reads the context back from that record.
  *
- * The manager keeps its methods; only its `_asyncLocalStorage` changes. Its
- * `with` then enters one frame of pprof's storage holding the context's record
- * (a pprof context holder, made once per context and cached on it) instead of
- * a frame of its own storage plus a second one for the profiler, and `active()`
- * reads the context back from that record.
- *
- * Each profiler start has a storage of its own (pprof's holders must never be
- * read by a later profiler), so the key changes then; entries made under
- * earlier keys, and under the manager's own storage before spanprof came, are
- * still read where no newer entry exists, so continuations created before keep
- * their context. When profiling stops the storage stays: records are then plain
- * objects, and the next profiler takes over from there.
+ * Each profiler start has a storage of its own (a profiler's holders must never
+ * be read by a later one), so the key changes then; entries made under earlier
+ * keys, and in the manager's storage before spanprof came, are still read where
+ * no newer entry exists, so continuations created before keep their context.
+ * When profiling stops the storage stays: records are then plain objects, and
+ * the next profiler takes over from there.
  */
-export class ContextStorage implements StorageLike {
+export class ContextStorage {
   private key: AsyncLocalStorage<unknown>;
   private readonly older: AsyncLocalStorage<unknown>[] = [];
-  private holders: PprofStorage | undefined;
+  private holders: HolderFactory | undefined;
   private empty: ContextRecord;
   /** Records of contexts that refuse new properties. */
   private readonly sealed = new WeakMap<Context, ContextRecord>();
 
-  private constructor(
-    pprof: PprofStorage,
-    private readonly original: StorageLike,
+  constructor(
+    pprof: HolderFactory,
+    private readonly original: Fallback,
   ) {
     this.key = pprof.key;
     this.holders = pprof;
     this.empty = { c: undefined, k: this.key };
   }
 
-  /**
-   * Puts a ContextStorage into `manager` (or finds the one already there) and
-   * lets it make pprof's holders; undefined, with the manager unchanged, when
-   * the manager is not the stock one or does not behave like it. Never throws.
-   */
-  static adopt(manager: ContextManager, pprof: PprofStorage): ContextStorage | undefined {
-    const stock = manager as StockManager;
-    try {
-      const current = stock._asyncLocalStorage;
-      if (current instanceof ContextStorage) {
-        current.attach(pprof);
-        return current;
-      }
-      if (manager.constructor?.name !== 'AsyncLocalStorageContextManager' || !(current instanceof AsyncLocalStorage)) return undefined;
-      const storage = new ContextStorage(pprof, current);
-      stock._asyncLocalStorage = storage;
-      if (storage.servesManager(manager)) return storage;
-      stock._asyncLocalStorage = current;
-      logger.debug('the context manager does not use its storage as expected: its methods are wrapped instead');
-    } catch (err) {
-      hookFailed('context storage adoption', err, "the context manager's methods are wrapped instead");
-    }
-    return undefined;
-  }
-
   /** A profiler (re)started: make its holders, under its key from now on. */
-  attach(pprof: PprofStorage): void {
+  attach(pprof: HolderFactory): void {
     this.holders = pprof;
     if (pprof.key === this.key) return;
     this.older.unshift(this.key);
@@ -123,7 +93,7 @@ export class ContextStorage implements StorageLike {
       const older = protoGetStore.call(this.older[i]) as ContextRecord | undefined;
       if (older !== undefined) return older.c;
     }
-    return this.original.getStore() as Context | undefined;
+    return this.original.getStore();
   }
 
   // No rest parameter: the manager's `with` calls this at every switch, almost never with arguments.
@@ -173,12 +143,5 @@ export class ContextStorage implements StorageLike {
     if (extensible) (ctx as Cached)[RECORD] = record;
     else this.sealed.set(ctx, record);
     return record;
-  }
-
-  /** Whether the manager's `with` and `active` go through this storage. */
-  private servesManager(manager: ContextManager): boolean {
-    const probe = ROOT_CONTEXT.setValue(PROBE, true);
-    const inside = manager.with(probe, () => manager.active() === probe && (protoGetStore.call(this.key) as ContextRecord | undefined)?.c === probe);
-    return inside && manager.active() !== probe;
   }
 }

@@ -38,10 +38,10 @@ export interface SessionStats {
   /** How the sample context follows the active span in this process. */
   strategy: TrackingStrategy | undefined;
   /**
-   * How the registered OpenTelemetry context manager is followed: `storage` (the
-   * stock manager's storage carries the sample context too: one frame per
-   * switch, async-frame only), `wrapped` (its `with` and `attach` are wrapped),
-   * or undefined (none registered).
+   * How the registered OpenTelemetry context manager is followed: `spanprof` (it
+   * is a SpanprofContextManager: on AsyncContextFrame one frame entry per switch
+   * carries both contexts), `wrapped` (another manager: its `with` and `attach`
+   * are wrapped, a costlier way), or undefined (none registered).
    */
   contextManager: ContextManagerMode | undefined;
   batches: number;

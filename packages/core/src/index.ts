@@ -33,6 +33,7 @@ export {
 export type { LabelValues } from '@spanprof/profile';
 export { isAsyncContextFrameActive } from './asyncContextFrame';
 export type { ContextManagerMode, TrackingStrategy } from './ContextTracker';
+export { SpanprofContextManager } from './SpanprofContextManager';
 export type { ContextTrackingMode, HeapOptions, ProfileMetricsOptions, ProfilerOptions } from './types';
 export { VERSION } from './version';
 // The exporter contract, warning codes and HTTP delivery, defined in @spanprof/exporter-base;

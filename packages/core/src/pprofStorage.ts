@@ -5,7 +5,7 @@ import { logger } from './diag';
 type RunFn = (this: AsyncLocalStorage<unknown>, store: unknown, fn: (...args: unknown[]) => unknown, ...args: unknown[]) => unknown;
 
 const protoRun = AsyncLocalStorage.prototype.run as unknown as RunFn;
-const noop = (): void => {};
+const protoGetStore = AsyncLocalStorage.prototype.getStore as (this: AsyncLocalStorage<unknown>) => unknown;
 
 /**
  * The AsyncLocalStorage that `@datadog/pprof`'s wall profiler reads its sample
@@ -14,75 +14,51 @@ const noop = (): void => {};
  *
  * Under CPED the profiler's signal handler looks its storage up in the current
  * AsyncContextFrame and reads a holder: an object with a native field that only
- * `time.runWithContext` makes (it makes one and enters a frame holding it). This
- * class finds that storage once per profiler start (the instance whose `run`
- * `runWithContext` calls), and makes holders without entering a frame: while
- * `holder()` runs, the storage's own `run` keeps what it is handed and returns.
- * A holder can then be entered as often as needed with the storage's plain
- * `run`, or carried in frames entered by spanprof's own context storage.
+ * `time.runWithContext` makes (it makes one and enters a frame holding it). A
+ * holder is taken from inside that frame (`getStore()` of the storage), and can
+ * then be entered as often as needed, or carried in frames entered by
+ * spanprof's context manager.
  *
- * If pprof works otherwise, `find()` returns undefined and callers fall back to
- * `runWithContext` for every switch.
+ * pprof 5.20 has no public way to name its storage: it is found once per
+ * profiler start (`find()`), never on a switch. If that fails, callers fall back
+ * to `runWithContext` for every switch.
  */
 export class PprofStorage {
-  private capturing = false;
-  private captured: unknown;
+  private readonly read: () => unknown;
 
-  private constructor(readonly key: AsyncLocalStorage<unknown>) {}
+  private constructor(readonly key: AsyncLocalStorage<unknown>) {
+    this.read = (): unknown => protoGetStore.call(key);
+  }
 
   /** pprof's storage, or undefined (logged) when it cannot be found and checked. Never throws. */
   static find(): PprofStorage | undefined {
     const key = findKey();
     if (key === undefined) return undefined;
     const storage = new PprofStorage(key);
-    const run = function run(this: AsyncLocalStorage<unknown>, store: unknown, fn: (...a: unknown[]) => unknown, ...args: unknown[]): unknown {
-      if (storage.capturing) {
-        storage.captured = store;
-        return undefined;
-      }
-      return protoRun.call(this, store, fn, ...args);
-    };
-    try {
-      Object.defineProperty(key, 'run', { configurable: true, writable: true, value: run });
-    } catch (err) {
-      logger.debug('pprof storage could not be wrapped', err);
-      return undefined;
-    }
     // The holder must be what the profiler reads back in a frame entered with it.
     const probe = {};
     const holder = storage.holder(probe);
     if (holder === undefined || storage.run(holder, (): unknown => time.getContext()) !== probe) {
-      storage.dispose();
       logger.debug('pprof storage found, but its holders do not read back');
       return undefined;
     }
     return storage;
   }
 
-  /** A new holder whose sample context is `value` (none for undefined); undefined if pprof refused. Enters no frame. */
+  /** A new holder whose sample context is `value` (none for undefined); undefined if pprof refused. */
   holder(value: object | undefined): object | undefined {
-    this.capturing = true;
+    let holder: unknown;
     try {
-      time.runWithContext(value as object, noop);
+      holder = time.runWithContext(value as object, this.read);
     } catch (err) {
       logger.debug('runWithContext failed', err);
-    } finally {
-      this.capturing = false;
     }
-    const holder = this.captured;
-    this.captured = undefined;
     return typeof holder === 'object' && holder !== null ? holder : undefined;
   }
 
   /** Runs `fn()` in a frame whose sample context is the holder's. */
   run<R>(holder: object, fn: () => R): R {
     return protoRun.call(this.key, holder, fn) as R;
-  }
-
-  /** Takes the capturing `run` off pprof's storage. */
-  dispose(): void {
-    const key = this.key as unknown as { run?: unknown };
-    if (Object.getOwnPropertyDescriptor(key, 'run') !== undefined) delete key.run;
   }
 }
 

@@ -33,6 +33,8 @@ export const codes = Object.freeze({
   HOOK_FAILED: 'SPANPROF_W014',
   /** The heap profile at out of memory is off, or one of the exporters cannot be made again to send it. */
   OOM_EXPORT_UNAVAILABLE: 'SPANPROF_W015',
+  /** Span switches are followed the costlier way: the registered context manager is not SpanprofContextManager (it is wrapped), or the profiler's storage was not found. */
+  COSTLY_CONTEXT_TRACKING: 'SPANPROF_W016',
   /** The profiler could not start; the application goes on unprofiled. */
   PROFILER_START_FAILED: 'SPANPROF_E001',
   /** Collecting a profile failed. */
