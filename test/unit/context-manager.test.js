@@ -18,7 +18,7 @@ const key = api.createContextKey('k');
 
 afterEach(() => api.context.disable());
 
-/** A holder factory as the profiler's: its own storage, and a count of the holders it made. */
+/** A holder factory as the profiler's: its own storage, and the holders it made. */
 function fakeHolders() {
   const factory = {
     key: new AsyncLocalStorage(),
@@ -27,6 +27,10 @@ function fakeHolders() {
       const holder = { value };
       factory.made.push(holder);
       return holder;
+    },
+    runWithNewHolder(value, fn) {
+      const holder = factory.holder(value);
+      return factory.key.run(holder, () => fn(holder));
     },
   };
   return factory;
@@ -132,6 +136,14 @@ test("carrying holders: one frame holds the context and its span's holder, made 
   assert.equal(manager.with(plain, () => holders.key.getStore()).value, undefined, 'no span: no holder');
   assert.equal(holders.made.length, 1);
   assert.equal(await manager.with(ctx, async () => (await immediate(), holders.key.getStore())), first, 'a continuation carries the holder');
+  const attachedTo = labelledContext();
+  manager.with(plain, () => {
+    const token = manager.attach(attachedTo.ctx);
+    assert.equal(holders.key.getStore().value, attachedTo.labels, "attach: the attached span's holder");
+    assert.equal(manager.active(), attachedTo.ctx);
+    token.dispose();
+    assert.equal(manager.active(), plain);
+  });
   await checkContract(manager);
 });
 

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context } from '@opentelemetry/api';
-import { labelsOfContext } from './labels';
+import { labelsOfContext, SpanLabels } from './labels';
 import { logger } from './diag';
 
 /** Where a context's storage comes from: the profiler's storage (`key`) and its context holders. */
@@ -9,6 +9,11 @@ export interface HolderFactory {
   readonly key: AsyncLocalStorage<unknown>;
   /** A new holder whose sample context is `value`; undefined if none could be made. */
   holder(value: object | undefined): object | undefined;
+  /**
+   * Runs `fn(holder)` in a frame of `key` holding a new holder whose sample context is
+   * `value` (one frame entry); `fn(undefined)`, in no new frame, if none could be made.
+   */
+  runWithNewHolder<R>(value: object, fn: (holder: object | undefined) => R): R;
 }
 
 /** The storage a ContextStorage took over from (its entries are still read). */
@@ -98,13 +103,23 @@ export class ContextStorage {
 
   // No rest parameter: the manager's `with` calls this at every switch, almost never with arguments.
   run(ctx: Context, fn: (...args: unknown[]) => unknown): unknown {
+    const args = arguments.length <= 2 ? undefined : (Array.prototype.slice.call(arguments, 2) as unknown[]);
+    const key = this.key;
     const record = this.recordOf(ctx);
-    if (arguments.length <= 2) return protoRun.call(this.key, record, fn);
-    return protoRun.call(this.key, record, fn, ...(Array.prototype.slice.call(arguments, 2) as unknown[]));
+    if (!(record instanceof SpanLabels)) return args === undefined ? protoRun.call(key, record, fn) : protoRun.call(key, record, fn, ...args);
+    // The first switch into a labelled context: pprof enters a frame holding a new holder of
+    // the span's labels, and the holder becomes the context's record in that very frame.
+    return this.holders!.runWithNewHolder(record, (holder) => {
+      const made = this.keep(ctx, holder, key);
+      if (holder !== undefined) return args === undefined ? fn() : fn(...args);
+      return args === undefined ? protoRun.call(key, made, fn) : protoRun.call(key, made, fn, ...args);
+    });
   }
 
   enterWith(ctx: Context): void {
-    protoEnterWith.call(this.key, this.recordOf(ctx));
+    const key = this.key;
+    const record = this.recordOf(ctx);
+    protoEnterWith.call(key, record instanceof SpanLabels ? this.keep(ctx, this.holders?.holder(record), key) : record);
   }
 
   disable(): void {
@@ -113,35 +128,39 @@ export class ContextStorage {
     this.original.disable();
   }
 
-  private recordOf(ctx: Context | undefined): ContextRecord {
+  /** The context's record; for a labelled context seen first while a profiler runs, its labels (a holder is to be made). */
+  private recordOf(ctx: Context | undefined): ContextRecord | SpanLabels {
     // `context.with(undefined, fn)` is tolerated by the stock manager: tolerate it too.
     if (ctx === undefined || ctx === null) return this.empty;
+    const key = this.key;
     try {
       const cached = (ctx as Cached)[RECORD];
       // `c` is checked too: a copy of a context (spread) would carry its original's record.
-      if (cached !== undefined && cached.k === this.key && cached.c === ctx) return cached;
-      return this.newRecord(ctx);
+      if (cached !== undefined && cached.k === key && cached.c === ctx) return cached;
+      if (!Object.isExtensible(ctx)) {
+        const sealed = this.sealed.get(ctx);
+        if (sealed !== undefined && sealed.k === key) return sealed;
+      }
+      const labels = this.holders !== undefined ? labelsOfContext(ctx) : undefined;
+      return labels !== undefined ? labels : this.keep(ctx, undefined, key);
     } catch (err) {
       // A context object that refuses to be read or extended (a Proxy, say) still runs, unlabelled and uncached.
       logger.debug('context record not cached', err);
-      return { c: ctx, k: this.key };
+      return { c: ctx, k: key };
     }
   }
 
-  private newRecord(ctx: Context): ContextRecord {
-    const key = this.key;
-    const extensible = Object.isExtensible(ctx);
-    if (!extensible) {
-      const sealed = this.sealed.get(ctx);
-      if (sealed !== undefined && sealed.k === key) return sealed;
-    }
-    const labels = this.holders !== undefined ? labelsOfContext(ctx) : undefined;
-    const holder = labels !== undefined ? this.holders?.holder(labels) : undefined;
+  /** Makes `holder` (or a plain object) the context's record under `key`, cached on the context. */
+  private keep(ctx: Context, holder: object | undefined, key: AsyncLocalStorage<unknown>): ContextRecord {
     const record = (holder ?? {}) as ContextRecord;
     record.c = ctx;
     record.k = key;
-    if (extensible) (ctx as Cached)[RECORD] = record;
-    else this.sealed.set(ctx, record);
+    try {
+      if (Object.isExtensible(ctx)) (ctx as Cached)[RECORD] = record;
+      else this.sealed.set(ctx, record);
+    } catch (err) {
+      logger.debug('context record not cached', err);
+    }
     return record;
   }
 }

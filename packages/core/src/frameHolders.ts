@@ -11,7 +11,7 @@ const SLOTS = 4096;
  * a frame of pprof's storage holding the span's sample context is entered
  * around the manager's `with`. `time.runWithContext` would make a new native
  * holder at every call; a holder only wraps the context object, so one holder
- * per span is made (by `PprofStorage`) and reused. Without pprof's storage,
+ * per span is made (in the frame of its first switch) and reused. Without pprof's storage,
  * every switch goes through `runWithContext`.
  *
  * A holder keeps its context alive from a native root, so a holder referenced
@@ -36,8 +36,12 @@ export class FrameHolders {
     if (labels === undefined) holder = this.noLabelsHolder ??= storage.holder(undefined);
     else if (labels.frameSlot >= 0 && this.slotLabels[labels.frameSlot] === labels) holder = this.slotHolders[labels.frameSlot];
     else {
-      holder = storage.holder(labels);
-      if (holder !== undefined) this.remember(labels, holder);
+      // The span's first switch: its holder is made in the frame that runs `fn`.
+      return storage.runWithNewHolder(labels, (made) => {
+        if (made === undefined) return time.runWithContext(labels as object, fn);
+        this.remember(labels, made);
+        return fn();
+      });
     }
     return holder !== undefined ? storage.run(holder, fn) : time.runWithContext(labels as object, fn);
   }

@@ -56,6 +56,26 @@ export class PprofStorage {
     return typeof holder === 'object' && holder !== null ? holder : undefined;
   }
 
+  /**
+   * Runs `fn(holder)` in the frame `runWithContext` enters with a new holder of `value`: the
+   * holder is made and entered at the cost of one frame. `fn(undefined)` if pprof refused.
+   */
+  runWithNewHolder<R>(value: object, fn: (holder: object | undefined) => R): R {
+    let entered = false;
+    try {
+      return time.runWithContext(value, () => {
+        entered = true;
+        const holder = this.read();
+        return fn(typeof holder === 'object' && holder !== null ? holder : undefined);
+      });
+    } catch (err) {
+      // A throw of `fn`'s own goes on up; one of pprof's, before `fn` ran, leaves `fn` to run without a holder.
+      if (entered) throw err;
+      logger.debug('runWithContext failed', err);
+      return fn(undefined);
+    }
+  }
+
   /** Runs `fn()` in a frame whose sample context is the holder's. */
   run<R>(holder: object, fn: () => R): R {
     return protoRun.call(this.key, holder, fn) as R;
