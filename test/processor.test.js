@@ -744,3 +744,32 @@ test('an exporter that keeps up only now and then (one batch in flight) stays in
   for (const answer of answers.splice(0)) answer();
   await provider.shutdown();
 });
+
+test("the context manager: SpanprofContextManager is connected to; the SDK's stock one is wrapped and said so once (SPANPROF_W016)", () => {
+  const { execFileSync } = require('node:child_process');
+  const script = (manager) => `
+    const api = require('@opentelemetry/api');
+    const lines = [];
+    api.diag.setLogger({ error() {}, warn: (...a) => lines.push(a.join(' ')), info() {}, debug() {}, verbose() {} }, api.DiagLogLevel.WARN);
+    const { startTracing } = require(${JSON.stringify(require.resolve('./helpers/otel'))});
+    const { ProfilingSpanProcessor } = require('@spanprof/opentelemetry');
+    const processor = new ProfilingSpanProcessor({ exporter: { export: async () => ({ code: 0 }), shutdown: async () => {} }, heap: false });
+    const { provider } = startTracing([processor], { manager: '${manager}' });
+    const tracer = provider.getTracer('t');
+    for (let i = 0; i < 300; i++) tracer.startActiveSpan('s' + i, (s) => s.end());
+    const mode = processor.stats().contextManager;
+    provider.shutdown().then(() => console.log(JSON.stringify({ mode, w016: lines.filter((l) => l.includes('SPANPROF_W016')) })));`;
+  const run = (manager) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['-e', script(manager)], { cwd: __dirname, encoding: 'utf8', timeout: 60_000 })
+        .trim()
+        .split('\n')
+        .pop(),
+    );
+  const own = run('spanprof');
+  assert.deepEqual(own, { mode: 'spanprof', w016: [] });
+  const stock = run('stock');
+  assert.equal(stock.mode, 'wrapped');
+  assert.equal(stock.w016.length, 1, stock.w016.join('\n'));
+  assert.match(stock.w016[0], /SpanprofContextManager/);
+});
