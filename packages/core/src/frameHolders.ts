@@ -38,7 +38,7 @@ export class FrameHolders {
     else {
       // The span's first switch: its holder is made in the frame that runs `fn`.
       return storage.runWithNewHolder(labels, (made) => {
-        if (made === undefined) return time.runWithContext(labels as object, fn);
+        if (made === undefined) return time.runWithContext(labels, fn);
         this.remember(labels, made);
         return fn();
       });
