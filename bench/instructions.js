@@ -3,23 +3,27 @@
 // own-cost.js (bench/server.js), one server process per subject run under
 // callgrind, driven by a keep-alive HTTP client in this (uninstrumented)
 // process. Counting starts after a warm-up and covers a fixed number of
-// requests, so the figure does not depend on what else the machine is doing:
-// repeats of one build agree to within about 1% unless a major GC falls into
-// one window and not the other (then that repeat is 3 to 4% higher; the median
-// of three repeats sets it aside). It counts work, not time: cache misses and
+// requests, so the figure does not depend on what else the machine is doing.
+// The window is long (10,000 requests after 3,000): a short one (3,000 after
+// 1,500) still held the tail of the warm-up (optimizing compiles: +65k per
+// request in every subject) and, in some subjects, the one major GC that
+// collects what starting up left in the old generation (+34 to +42k per
+// request), which steady state does not pay. It counts work, not time: cache misses and
 // the cost of waiting are not in it. Every thread of the server is counted
 // (V8's GC helpers and compiler, the profiler's thread).
 //
 // Under callgrind the server runs about 50 times slower, so the wall profiler
 // samples every --interval-micros (default 500 ms) instead of spanprof's 10 ms,
-// to take about as many samples per request as it does at full speed. Profiles
+// to take about as many samples per request as it does at full speed, and the
+// event-loop block and event thresholds are scaled alike (else every turn of the
+// loop is a block). Profiles
 // are collected every --upload-period-millis (default an hour): a collection
 // that fell into one window and not another would swamp the comparison (on
 // Node 20, +140k instructions per request over 3,000 requests), and its cost is
 // measured on its own (bench/http-overhead.js, the collection pause).
 //
 // node bench/instructions.js [--node PATH ...] [--subjects tracing,samplers,spanprof]
-//   [--requests 3000] [--warmup 1500] [--repeat 3] [--interval-micros 500000]
+//   [--requests 10000] [--warmup 3000] [--repeat 3] [--interval-micros 500000]
 //   [--upload-period-millis 3600000] [--json FILE]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -28,12 +32,15 @@ const os = require('node:os');
 const path = require('node:path');
 const { median, startServer, stopChild, stopChildrenOnSignals } = require('./common');
 
+/** How much slower the server runs under callgrind: time-based settings are scaled by it. */
+const SLOWDOWN = 50;
+
 function parseArgs(argv) {
   const opts = {
     nodes: [],
     subjects: ['tracing', 'samplers', 'spanprof'],
-    requests: 3000,
-    warmup: 1500,
+    requests: 10_000,
+    warmup: 3000,
     repeat: 3,
     intervalMicros: 500_000,
     uploadPeriodMillis: 3_600_000,
@@ -88,7 +95,15 @@ async function measure(node, subject, opts, dir) {
   const { child, port } = await startServer({
     node: 'valgrind',
     args: ['-q', '--tool=callgrind', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${out}`, node],
-    env: { MODE: subject, SAMPLING_INTERVAL_MICROS: String(opts.intervalMicros), UPLOAD_PERIOD_MILLIS: String(opts.uploadPeriodMillis) },
+    env: {
+      MODE: subject,
+      SAMPLING_INTERVAL_MICROS: String(opts.intervalMicros),
+      UPLOAD_PERIOD_MILLIS: String(opts.uploadPeriodMillis),
+      // Time-based thresholds scaled as the sampling interval is: at callgrind's pace every
+      // turn of the loop would be an event-loop block and every GC pause an event.
+      BLOCK_THRESHOLD_MILLIS: String(50 * SLOWDOWN),
+      EVENT_THRESHOLD_MILLIS: String(SLOWDOWN),
+    },
     timeoutMillis: 600_000,
   });
   try {

@@ -30,9 +30,11 @@ function createProfiler() {
     contextTracking: process.env.CONTEXT_TRACKING,
     heap: process.env.HEAP === '0' ? false : process.env.HEAP_INTERVAL_BYTES ? { intervalBytes: Number(process.env.HEAP_INTERVAL_BYTES) } : true,
     cpuTime: process.env.CPU_TIME !== '0',
-    // EVENTS=0, BLOCKS=0: without the I/O and GC events, without the event-loop block monitor.
-    events: process.env.EVENTS === '0' ? false : undefined,
-    blockThresholdMillis: process.env.BLOCKS === '0' ? 0 : undefined,
+    // EVENTS=0, BLOCKS=0, SOURCE_MAPS=0: without the I/O and GC events, the event-loop block monitor, source maps.
+    // BLOCK_THRESHOLD_MILLIS, EVENT_THRESHOLD_MILLIS: scaled up where everything runs slower (callgrind).
+    events: process.env.EVENTS === '0' ? false : process.env.EVENT_THRESHOLD_MILLIS ? { thresholdMillis: Number(process.env.EVENT_THRESHOLD_MILLIS) } : undefined,
+    blockThresholdMillis: process.env.BLOCKS === '0' ? 0 : process.env.BLOCK_THRESHOLD_MILLIS ? Number(process.env.BLOCK_THRESHOLD_MILLIS) : undefined,
+    sourceMaps: process.env.SOURCE_MAPS === '0' ? false : undefined,
   });
 }
 
@@ -123,8 +125,9 @@ if (mode === 'dd-trace') {
   }
   const provider = new NodeTracerProvider({ spanProcessors: processors });
   // spanprof runs with the context manager its README registers; CONTEXT_MANAGER=stock keeps the SDK's
-  // default (spanprof then wraps it). The baselines keep the SDK's default.
-  const spanprofManager = (mode === 'spanprof' || mode === 'switch') && process.env.CONTEXT_MANAGER !== 'stock';
+  // default (spanprof then wraps it). The baselines keep the SDK's default (CONTEXT_MANAGER=spanprof: spanprof's).
+  const manager = process.env.CONTEXT_MANAGER ?? (mode === 'spanprof' || mode === 'switch' ? 'spanprof' : 'stock');
+  const spanprofManager = manager === 'spanprof';
   provider.register(spanprofManager ? { contextManager: new (require('@spanprof/core').SpanprofContextManager)() } : undefined);
   registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
   shutdown = () => provider.shutdown();
