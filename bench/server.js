@@ -32,7 +32,8 @@ function createProfiler() {
     cpuTime: process.env.CPU_TIME !== '0',
     // EVENTS=0, BLOCKS=0, SOURCE_MAPS=0: without the I/O and GC events, the event-loop block monitor, source maps.
     // BLOCK_THRESHOLD_MILLIS, EVENT_THRESHOLD_MILLIS: scaled up where everything runs slower (callgrind).
-    events: process.env.EVENTS === '0' ? false : process.env.EVENT_THRESHOLD_MILLIS ? { thresholdMillis: Number(process.env.EVENT_THRESHOLD_MILLIS) } : undefined,
+    events:
+      process.env.EVENTS === '0' ? false : process.env.EVENT_THRESHOLD_MILLIS ? { thresholdMillis: Number(process.env.EVENT_THRESHOLD_MILLIS) } : undefined,
     blockThresholdMillis: process.env.BLOCKS === '0' ? 0 : process.env.BLOCK_THRESHOLD_MILLIS ? Number(process.env.BLOCK_THRESHOLD_MILLIS) : undefined,
     sourceMaps: process.env.SOURCE_MAPS === '0' ? false : undefined,
   });
