@@ -47,7 +47,9 @@ export class LoopBlockMonitor {
   private delay: number;
   private last = 0;
   private lastIdle = 0;
-  private readonly open = new Set<LocalRoot>();
+  /** Requests in flight: a list through the roots (`openPrev`/`openNext`), newest first, and its length. */
+  private openHead: LocalRoot | undefined;
+  private openCount = 0;
   private blocks: LoopBlock[] = [];
   private droppedBlocks = 0;
   private afterBlock: LoopBlock | undefined;
@@ -66,14 +68,28 @@ export class LoopBlockMonitor {
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.open.clear();
+    for (let root = this.openHead; root !== undefined;) {
+      const next = root.openNext;
+      root.openPrev = root.openNext = root.openIn = undefined;
+      root = next;
+    }
+    this.openHead = undefined;
+    this.openCount = 0;
     this.afterBlock = undefined;
   }
 
   /** A request (local root span) started; one that starts in the first turn after a block waited through it. */
   requestStarted(root: LocalRoot): void {
     // Bounded: requests that never end (a span never ended) must not pile up.
-    if (this.open.size < MAX_OPEN_REQUESTS) this.open.add(root);
+    if (this.openCount < MAX_OPEN_REQUESTS && root.openIn === undefined) {
+      const head = this.openHead;
+      root.openIn = this;
+      root.openPrev = undefined;
+      root.openNext = head;
+      if (head !== undefined) head.openPrev = root;
+      this.openHead = root;
+      this.openCount++;
+    }
     const block = this.afterBlock;
     if (block !== undefined) {
       block.afterCount++;
@@ -82,7 +98,13 @@ export class LoopBlockMonitor {
   }
 
   requestEnded(root: LocalRoot): void {
-    this.open.delete(root);
+    if (root.openIn !== this) return;
+    const { openPrev: prev, openNext: next } = root;
+    if (prev !== undefined) prev.openNext = next;
+    else this.openHead = next;
+    if (next !== undefined) next.openPrev = prev;
+    root.openPrev = root.openNext = root.openIn = undefined;
+    this.openCount--;
   }
 
   /** A sample taken at `micros` (µs since 1970) in `root`'s request: counted by the blocks it falls in. */
@@ -137,7 +159,7 @@ export class LoopBlockMonitor {
       logger.debug('event-loop block check failed', err);
     } finally {
       if (this.timer !== undefined) {
-        const next = this.open.size > 0 ? BUSY_PERIOD_MILLIS : this.idlePeriod();
+        const next = this.openCount > 0 ? BUSY_PERIOD_MILLIS : this.idlePeriod();
         if (next === this.delay) this.timer.refresh();
         else this.arm(next);
       }
@@ -155,16 +177,13 @@ export class LoopBlockMonitor {
       startNanos: endNanos - BigInt(Math.round(durationMillis * 1e6)),
       endNanos,
       inFlight: [],
-      inFlightCount: this.open.size,
+      inFlightCount: this.openCount,
       after: [],
       afterCount: 0,
       samples: 0,
       byRoot: new Map(),
     };
-    for (const root of this.open) {
-      if (block.inFlight.length >= MAX_REQUESTS_PER_BLOCK) break;
-      block.inFlight.push(root);
-    }
+    for (let root = this.openHead; root !== undefined && block.inFlight.length < MAX_REQUESTS_PER_BLOCK; root = root.openNext) block.inFlight.push(root);
     this.blocks.push(block);
     this.afterBlock = block;
     // Requests whose I/O arrived during the block start in this turn's poll phase; the check phase ends it.

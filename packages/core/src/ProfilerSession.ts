@@ -312,7 +312,11 @@ export class ProfilerSession {
   } {
     this.lastCollection = performance.now();
     const batch = this.queue.then(() => (this.state === 'running' ? this.collect(restart) : undefined));
-    this.queue = batch.catch(() => undefined);
+    // Settles with nothing: the queue must not hold the last batch (its profiles) until the next collection.
+    this.queue = batch.then(
+      () => undefined,
+      () => undefined,
+    );
     let handOver!: () => void;
     const handedOver = new Promise<void>((resolve) => {
       handOver = resolve;

@@ -27,6 +27,13 @@ export class LocalRoot {
   countedPeriod = -1;
   countedAs: string | undefined;
   countedMillis = 0;
+  /**
+   * Kept by LoopBlockMonitor, not for other use: the neighbours of this request in its list of
+   * requests in flight (a list through the roots themselves: no allocation per request).
+   */
+  openPrev: LocalRoot | undefined;
+  openNext: LocalRoot | undefined;
+  openIn: object | undefined;
 
   constructor(
     readonly spanId: string,
