@@ -1,10 +1,10 @@
-import { ROOT_CONTEXT, context as contextApi, createContextKey } from '@opentelemetry/api';
+import { context as contextApi } from '@opentelemetry/api';
 import type { Context, ContextManager } from '@opentelemetry/api';
 import { codes, message } from '@spanprof/exporter-base';
 import { logger } from './diag';
 import { labelsOfContext } from './labels';
 import type { SpanLabels } from './labels';
-import { managersGeneration, registeredSpanprofManager } from './SpanprofContextManager';
+import { managersGeneration, registeredSpanprofManager, seesProbe } from './SpanprofContextManager';
 import type { SpanprofContextManager, SwitchObserver } from './SpanprofContextManager';
 
 /** The two ways the sample context follows the active span. */
@@ -25,8 +25,6 @@ export type AnyFn = (...args: unknown[]) => unknown;
 /** `ContextManager.with`, without its generics. */
 type WithFn = (this: ContextManager, ctx: Context, fn: AnyFn, thisArg?: unknown, ...args: unknown[]) => unknown;
 
-const PROBE = createContextKey('spanprof context manager probe');
-
 /** Whether the costlier way was already said (once per process). */
 let warnedWrapped = false;
 
@@ -38,17 +36,6 @@ let warnedWrapped = false;
 function globalContextManager(): ContextManager | undefined {
   const api = contextApi as unknown as { _getContextManager?: () => ContextManager };
   return typeof api._getContextManager === 'function' ? api._getContextManager() : undefined;
-}
-
-/** Whether `manager` keeps a context (the API's no-op manager, used while none is registered, does not). */
-function keepsContext(manager: ContextManager): boolean {
-  try {
-    const probe = ROOT_CONTEXT.setValue(PROBE, true);
-    return manager.with(probe, () => manager.active() === probe);
-  } catch (err) {
-    logger.debug('context manager probe failed', err);
-    return false;
-  }
 }
 
 /** The wrapping of a manager that is not spanprof's. */
@@ -130,7 +117,8 @@ export abstract class ContextTracker {
     const manager = globalContextManager();
     if (manager === undefined || manager === this.noop || (manager === this.manager && this.own === undefined)) return;
     this.letGo();
-    if (!keepsContext(manager)) {
+    // The API's no-op manager (used while none is registered) keeps no context: never wrapped.
+    if (!seesProbe(manager, manager)) {
       this.noop = manager;
       return;
     }

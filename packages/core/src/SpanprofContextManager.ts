@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ROOT_CONTEXT, context as contextApi, createContextKey } from '@opentelemetry/api';
-import type { Context } from '@opentelemetry/api';
+import type { Context, ContextManager } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ContextStorage } from './ContextStorage';
 import type { HolderFactory } from './ContextStorage';
@@ -135,14 +135,21 @@ export class SpanprofContextManager extends AsyncLocalStorageContextManager {
 
   /** @internal Whether this manager is enabled and the one the OpenTelemetry API uses. */
   isRegistered(): boolean {
-    if (this.disabled) return false;
-    try {
-      const probe = ROOT_CONTEXT.setValue(PROBE, true);
-      return contextApi.with(probe, () => this.active() === probe);
-    } catch (err) {
-      logger.debug('context manager probe failed', err);
-      return false;
-    }
+    return !this.disabled && seesProbe(contextApi, this);
+  }
+}
+
+/**
+ * Whether a probe context entered through `enter.with` is what `reader.active()` reads inside:
+ * `enter` is `reader`'s own manager, or the API that uses it. Never throws.
+ */
+export function seesProbe(enter: Pick<ContextManager, 'with'>, reader: Pick<ContextManager, 'active'>): boolean {
+  try {
+    const probe = ROOT_CONTEXT.setValue(PROBE, true);
+    return enter.with(probe, () => reader.active() === probe);
+  } catch (err) {
+    logger.debug('context manager probe failed', err);
+    return false;
   }
 }
 
