@@ -114,8 +114,8 @@ export class SpanprofContextManager extends AsyncLocalStorageContextManager {
 
   /**
    * @internal The profiler's holders (`factory`) make this manager's frames from
-   * now on: one entry per switch carries both contexts. Returns the storage, for
-   * `release`.
+   * now on: one entry per switch carries both contexts. Returns the storage (the
+   * tracker detaches it when profiling stops; it stays, for the continuations made under it).
    */
   carryHolders(factory: HolderFactory): ContextStorage {
     const store = this.store;
