@@ -215,3 +215,37 @@ test('registered: found through the API while it is the global manager, not afte
   api.context.disable();
   assert.equal(manager.isRegistered(), false);
 });
+
+test('an observer with enter and leave is told around each switch, a throw included, with no switchTo', () => {
+  const manager = new SpanprofContextManager().enable();
+  const told = [];
+  manager.observe({
+    switchTo() {
+      throw new Error('not to be called when enter and leave are there');
+    },
+    enter(ctx) {
+      told.push(['enter', ctx.getValue(key)]);
+      return ctx.getValue(key);
+    },
+    leave(entered) {
+      told.push(['leave', entered]);
+    },
+    attached() {},
+  });
+  const a = api.ROOT_CONTEXT.setValue(key, 'a');
+  assert.equal(
+    manager.with(a, (x) => x + manager.active().getValue(key), undefined, '>'),
+    '>a',
+  );
+  assert.throws(() =>
+    manager.with(a, () => {
+      throw new Error('thrown');
+    }),
+  );
+  assert.deepEqual(told, [
+    ['enter', 'a'],
+    ['leave', 'a'],
+    ['enter', 'a'],
+    ['leave', 'a'],
+  ]);
+});

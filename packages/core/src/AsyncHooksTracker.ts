@@ -7,7 +7,7 @@ import { hookFailed } from './faults';
 import { SampleContextHolder } from './sampleContext';
 import { labelsOfContext } from './labels';
 import type { SpanLabels } from './labels';
-import type { SpanprofContextManager } from './SpanprofContextManager';
+import type { SpanprofContextManager, SwitchObserver } from './SpanprofContextManager';
 
 /** Deeper nesting of async callbacks than this resets the restore stack. */
 const MAX_DEPTH = 1024;
@@ -98,8 +98,25 @@ export class AsyncHooksTracker extends ContextTracker {
     }
   }
 
+  /** What a SpanprofContextManager tells: switches set the slot and put it back, with no closure. */
+  private readonly switches: SwitchObserver = {
+    switchTo: (ctx, enter) => this.switchTo(ctx, enter),
+    enter: (ctx) => {
+      const previous = this.current;
+      const next = labelsOfContext(ctx);
+      if (this.running && next !== previous) this.write(next);
+      return previous;
+    },
+    leave: (previous) => {
+      if (this.running && this.current !== previous) this.write(previous as SpanLabels | undefined);
+    },
+    attached: (ctx) => {
+      if (this.running) this.write(labelsOfContext(ctx));
+    },
+  };
+
   protected connect(manager: SpanprofContextManager): void {
-    manager.observe(this.observer);
+    manager.observe(this.switches);
   }
 
   protected disconnect(manager: SpanprofContextManager): void {
