@@ -222,14 +222,7 @@ if (mode === 'switch') {
   };
   next();
 }
-// Ready once spanprof has read the application's source maps (a one-off 0.1 to 0.2 s of CPU,
-// in the background at start, 23 to 88 s under callgrind): counted, it would be spread over
-// the requests of whatever window it falls into (docs/performance.md). At most two minutes.
-function whenSourceMapsRead(done, deadline = Date.now() + 120_000) {
-  if (profiler?.stats?.().sourceMaps !== undefined || typeof profiler?.stats !== 'function' || Date.now() > deadline) return done();
-  setTimeout(() => whenSourceMapsRead(done, deadline), 50);
-}
-server.listen(0, '127.0.0.1', () => whenSourceMapsRead(() => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`)));
+server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
 process.on('SIGTERM', () => {
   server.close();
   shutdown().finally(() => process.exit(0));

@@ -1,7 +1,6 @@
-import { encode, encodeSync, heap, SourceMapper, time } from '@datadog/pprof';
+import { encode, encodeSync, heap, time } from '@datadog/pprof';
 import type { Profile } from 'pprof-format';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isMainThread } from 'node:worker_threads';
@@ -21,6 +20,7 @@ import { IoEvents, ownIo } from './events/IoEvents';
 import type { ResolvedOptions } from './options';
 import { RequestCounter } from './RequestCounter';
 import { labelsOfSampleContext } from './sampleContext';
+import { LazySourceMaps } from './sourceMaps';
 import { labelThread, threadLabels } from './thread';
 import type { OomExportOptions } from './oom/exportOomProfile';
 import { OomOptionsFile, removeStaleOomFiles } from './oom/oomOptionsFile';
@@ -70,7 +70,10 @@ export interface CollectFigures {
   v8ProfilerStuck: number;
   /** Wall or heap profiles that could not be collected. */
   failedCollections: number;
-  /** Compiled files whose source maps were read (see the `sourceMaps` option), and how long reading them took, ms. */
+  /**
+   * Compiled files whose source maps were read (see the `sourceMaps` option; read lazily, the
+   * first time a profile holds one of their locations), and how long reading them took in all, ms.
+   */
   sourceMaps: { files: number; loadMillis: number } | undefined;
   /** Events left out of the events profile past its bound (spans with samples, see `MAX_SPAN_EVENTS`). */
   droppedEvents: number;
@@ -95,8 +98,8 @@ export class ProfileCollector {
   private tracker: ContextTracker | undefined;
   private readonly requests = new RequestCounter();
   private heapOn: boolean;
-  /** Filled in the background from the start; profiles collected before it is ready show compiled locations. */
-  private sourceMapper: SourceMapper | undefined;
+  /** Reads a script's map the first time a profile holds one of its locations. */
+  private sourceMapper: LazySourceMaps | undefined;
   private periodStart = new Date();
   private readonly wallFailures = new Outage(codes.COLLECT_FAILED, logger);
   private readonly heapFailures = new Outage(codes.COLLECT_FAILED, logger);
@@ -140,7 +143,8 @@ export class ProfileCollector {
 
   /** Starts the profilers; false (after an error) when the wall profiler cannot start. Never throws. */
   start(strategy: TrackingStrategy): boolean {
-    this.sourceMapper = this.options.sourceMaps ? new SourceMapper() : undefined;
+    this.sourceMapper = this.options.sourceMaps ? new LazySourceMaps() : undefined;
+    this.figures.sourceMaps = this.sourceMapper?.figures;
     try {
       time.start({
         sourceMapper: this.sourceMapper,
@@ -164,9 +168,6 @@ export class ProfileCollector {
       }
     }
     this.armOomMonitor();
-    // Reading the maps is spanprof's own I/O: no events of the application's.
-    const mapper = this.sourceMapper;
-    if (mapper !== undefined) void ownIo(() => loadSourceMaps(mapper, this.figures));
     this.tracker = strategy === 'async-frame' ? new AsyncFrameTracker() : new AsyncHooksTracker();
     this.tracker.start();
     this.blocks?.start();
@@ -531,31 +532,4 @@ async function writeEvents(events: readonly EventInput[]): Promise<Profile> {
   const profile = writer.finish();
   await nextTurn();
   return profile;
-}
-
-/**
- * The application's directory: the nearest directory above the entry script that holds a
- * `package.json` (the entry's own directory if none does); never the file system's root.
- */
-export function applicationDirectory(entry: string | undefined = process.argv[1]): string | undefined {
-  if (entry === undefined || entry === '') return undefined;
-  const start = dirname(resolve(entry));
-  for (let dir = start; dirname(dir) !== dir; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-  }
-  return dirname(start) === start ? undefined : start;
-}
-
-/** Reads the source maps of the application's directory into `mapper`, in the background (0.1 to 0.2 s of CPU, once); never rejects. */
-async function loadSourceMaps(mapper: SourceMapper, figures: CollectFigures): Promise<void> {
-  const dir = applicationDirectory();
-  if (dir === undefined) return;
-  const began = performance.now();
-  try {
-    await mapper.loadDirectory(dir);
-    figures.sourceMaps = { files: mapper.infoMap.size, loadMillis: performance.now() - began };
-    logger.debug(`source maps of ${mapper.infoMap.size} files read from ${dir} in ${figures.sourceMaps.loadMillis.toFixed(0)} ms`);
-  } catch (err) {
-    logger.warn(message(codes.SOURCE_MAPS_UNREAD, `source maps under ${dir} could not be read, profiles show compiled locations: ${String(err)}`));
-  }
 }
