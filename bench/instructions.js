@@ -24,7 +24,10 @@
 //
 // node bench/instructions.js [--node PATH ...] [--subjects tracing,samplers,spanprof]
 //   [--requests 10000] [--warmup 3000] [--repeat 3] [--interval-micros 500000]
-//   [--upload-period-millis 3600000] [--json FILE]
+//   [--upload-period-millis 3600000] [--json FILE] [--keep-dumps DIR]
+// --keep-dumps keeps each run's callgrind dump of the counted window (for callgrind_annotate).
+// The server's environment passes through: EVENTS=0, BLOCKS=0, SOURCE_MAPS=0,
+// CONTEXT_MANAGER=stock... take spanprof's cost apart (bench/server.js).
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -45,6 +48,7 @@ function parseArgs(argv) {
     intervalMicros: 500_000,
     uploadPeriodMillis: 3_600_000,
     json: undefined,
+    keepDumps: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s);
@@ -57,6 +61,7 @@ function parseArgs(argv) {
     else if (flag === '--interval-micros') opts.intervalMicros = Number(value());
     else if (flag === '--upload-period-millis') opts.uploadPeriodMillis = Number(value());
     else if (flag === '--json') opts.json = value();
+    else if (flag === '--keep-dumps') opts.keepDumps = value();
     else throw new Error(`unknown option ${argv[i]}`);
   }
   if (opts.nodes.length === 0) opts.nodes.push(process.execPath);
@@ -113,6 +118,10 @@ async function measure(node, subject, opts, dir) {
     execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
     // The dump after the zeroing is part 1 of the output.
     const dump = fs.readFileSync(`${out}.1`, 'utf8');
+    if (opts.keepDumps !== undefined) {
+      fs.mkdirSync(opts.keepDumps, { recursive: true });
+      fs.copyFileSync(`${out}.1`, path.join(opts.keepDumps, `callgrind.${subject}.${path.basename(out).split('-').pop()}`));
+    }
     const summary = /^summary:\s*(\d+)/m.exec(dump);
     if (summary === null) throw new Error(`no summary in ${out}.1`);
     return Number(summary[1]) / opts.requests;
