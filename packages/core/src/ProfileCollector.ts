@@ -511,11 +511,6 @@ function resolvable(module: string): boolean {
 /** Events written per synchronous step: about 10 ms each, so that a period under load never stalls the event loop for long. */
 const EVENTS_PER_STEP = 2000;
 
-/**
- * The period's events as a profile, written a chunk per event-loop turn (a CPU-bound service
- * at 99 Hz has up to about 12,000 span events a minute: some 25 ms to write in all), with a turn
- * before pprof encodes it.
- */
 /** The events as a profile, at once (at exit). */
 function writeEventsSync(events: readonly EventInput[]): Profile {
   const writer = new EventsProfileWriter();
@@ -523,6 +518,11 @@ function writeEventsSync(events: readonly EventInput[]): Profile {
   return writer.finish();
 }
 
+/**
+ * The period's events as a profile, written a chunk per event-loop turn (a CPU-bound service
+ * at 99 Hz has up to about 12,000 span events a minute: some 25 ms to write in all), with a turn
+ * before pprof encodes it.
+ */
 async function writeEvents(events: readonly EventInput[]): Promise<Profile> {
   const writer = new EventsProfileWriter();
   for (let i = 0; i < events.length; i++) {
