@@ -24,7 +24,9 @@
 //
 // node bench/instructions.js [--node PATH ...] [--subjects tracing,samplers,spanprof]
 //   [--requests 10000] [--warmup 3000] [--repeat 3] [--interval-micros 500000]
-//   [--upload-period-millis 3600000] [--json FILE] [--keep-dumps DIR]
+//   [--upload-period-millis 3600000] [--json FILE] [--keep-dumps DIR] [--node-flags '...']
+// --node-flags: flags for the server's node (e.g. "--min-semi-space-size=16 --max-semi-space-size=16",
+// which fixes V8's adaptive young generation, as bench/own-cost.js runs do).
 // --keep-dumps keeps each run's callgrind dump of the counted window (for callgrind_annotate).
 // The server's environment passes through: EVENTS=0, BLOCKS=0, SOURCE_MAPS=0,
 // CONTEXT_MANAGER=stock... take spanprof's cost apart (bench/server.js).
@@ -49,6 +51,7 @@ function parseArgs(argv) {
     uploadPeriodMillis: 3_600_000,
     json: undefined,
     keepDumps: undefined,
+    nodeFlags: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s);
@@ -62,6 +65,7 @@ function parseArgs(argv) {
     else if (flag === '--upload-period-millis') opts.uploadPeriodMillis = Number(value());
     else if (flag === '--json') opts.json = value();
     else if (flag === '--keep-dumps') opts.keepDumps = value();
+    else if (flag === '--node-flags') opts.nodeFlags = value().split(/\s+/).filter(Boolean);
     else throw new Error(`unknown option ${argv[i]}`);
   }
   if (opts.nodes.length === 0) opts.nodes.push(process.execPath);
@@ -99,7 +103,7 @@ async function measure(node, subject, opts, dir) {
   const out = path.join(dir, `${subject}-${process.hrtime.bigint()}`);
   const { child, port } = await startServer({
     node: 'valgrind',
-    args: ['-q', '--tool=callgrind', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${out}`, node],
+    args: ['-q', '--tool=callgrind', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${out}`, node, ...opts.nodeFlags],
     env: {
       MODE: subject,
       SAMPLING_INTERVAL_MICROS: String(opts.intervalMicros),

@@ -1,9 +1,12 @@
 'use strict';
-// What source maps cost at start: a service of --files compiled TypeScript files (tsc, maps
-// beside them) is generated, then @datadog/pprof's SourceMapper reads its directory the way
-// spanprof does at start (in the background). Reports the time that takes and the heap it
-// keeps, median of --repeat runs, each in a fresh process.
-//   node bench/sourcemaps.js [--files 2000] [--repeat 5]
+// What source maps cost: a service of --files compiled TypeScript files (tsc, maps beside them)
+// is generated, then read two ways, each in a fresh process per run:
+//   lazy  spanprof's way (LazySourceMaps): each script's map read the first time a location in
+//         it is mapped; here one location in each of --mapped files (the scripts a profile holds)
+//   scan  @datadog/pprof's SourceMapper reading the whole directory, as spanprof did at start
+//         before 2026-12-08
+// Reports the time that takes and the heap kept, median of --repeat runs.
+//   node bench/sourcemaps.js [--files 2000] [--mapped 200] [--repeat 5]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -11,22 +14,42 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 
 const { values: args } = parseArgs({
-  options: { files: { type: 'string', default: '2000' }, repeat: { type: 'string', default: '5' }, child: { type: 'string' } },
+  options: {
+    files: { type: 'string', default: '2000' },
+    mapped: { type: 'string', default: '200' },
+    repeat: { type: 'string', default: '5' },
+    child: { type: 'string' },
+    way: { type: 'string' },
+  },
 });
 
 if (args.child !== undefined) {
   // One measurement, in a fresh process: heap before and after (after a full GC each).
-  const { SourceMapper } = require('@datadog/pprof');
-  global.gc();
-  const before = process.memoryUsage().heapUsed;
-  const mapper = new SourceMapper();
-  const began = process.hrtime.bigint();
-  mapper.loadDirectory(args.child).then(() => {
+  const measure = async (read) => {
+    global.gc();
+    const before = process.memoryUsage().heapUsed;
+    const began = process.hrtime.bigint();
+    const keep = await read();
     const millis = Number(process.hrtime.bigint() - began) / 1e6;
     global.gc();
-    const kept = process.memoryUsage().heapUsed - before;
-    process.stdout.write(JSON.stringify({ files: mapper.infoMap.size, millis, keptBytes: kept }));
-  });
+    process.stdout.write(JSON.stringify({ files: keep.files(), millis, keptBytes: process.memoryUsage().heapUsed - before }));
+  };
+  if (args.way === 'scan') {
+    const { SourceMapper } = require('@datadog/pprof');
+    measure(async () => {
+      const mapper = new SourceMapper();
+      await mapper.loadDirectory(args.child);
+      return { files: () => mapper.infoMap.size };
+    });
+  } else {
+    const { LazySourceMaps } = require(path.join(__dirname, '..', 'packages', 'core', 'build', 'src', 'sourceMaps.js'));
+    measure(async () => {
+      const maps = new LazySourceMaps();
+      for (let i = 0; i < Number(args.mapped); i++)
+        maps.mappingInfo({ file: path.join(args.child, 'dist', `module${i}.js`), line: 4, column: 1, name: `work${i}` });
+      return { files: () => maps.figures.files };
+    });
+  }
   return;
 }
 
@@ -48,14 +71,18 @@ fs.writeFileSync(
   }),
 );
 execFileSync(process.execPath, [path.join(__dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app]);
-const runs = [];
-for (let r = 0; r < Number(args.repeat); r++) {
-  runs.push(JSON.parse(execFileSync(process.execPath, ['--expose-gc', __filename, '--child', app], { encoding: 'utf8' })));
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const way of ['lazy', 'scan']) {
+  const runs = [];
+  for (let r = 0; r < Number(args.repeat); r++) {
+    runs.push(
+      JSON.parse(execFileSync(process.execPath, ['--expose-gc', __filename, '--child', app, '--way', way, '--mapped', args.mapped], { encoding: 'utf8' })),
+    );
+  }
+  console.log(
+    `${way}: ${n} compiled files with maps, ${runs[0].files} maps read in ${median(runs.map((r) => r.millis)).toFixed(0)} ms (runs: ${runs
+      .map((r) => r.millis.toFixed(0))
+      .join(', ')}), heap kept ${(median(runs.map((r) => r.keptBytes)) / 1048576).toFixed(2)} MiB`,
+  );
 }
 fs.rmSync(app, { recursive: true, force: true });
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-console.log(
-  `${n} compiled files with maps: ${runs[0].files} maps read in ${median(runs.map((r) => r.millis)).toFixed(0)} ms (runs: ${runs
-    .map((r) => r.millis.toFixed(0))
-    .join(', ')}), heap kept ${(median(runs.map((r) => r.keptBytes)) / 1048576).toFixed(1)} MiB`,
-);

@@ -124,4 +124,5 @@ test('a map past the size bound is not read, and that is said once, without a lo
   const ours = warnings.filter((w) => w.code === 'SPANPROF_W011');
   assert.equal(ours.length, 1, warnings.map(String).join('\n'));
   assert.match(ours[0].message, /32 MiB per map/);
+  assert.equal(maps.figures.skipped, 2);
 });

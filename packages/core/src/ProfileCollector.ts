@@ -72,9 +72,10 @@ export interface CollectFigures {
   failedCollections: number;
   /**
    * Compiled files whose source maps were read (see the `sourceMaps` option; read lazily, the
-   * first time a profile holds one of their locations), and how long reading them took in all, ms.
+   * first time a profile holds one of their locations), how long reading them took in all (ms),
+   * and files whose map was left unread past the bounds (see `LazySourceMaps`).
    */
-  sourceMaps: { files: number; loadMillis: number } | undefined;
+  sourceMaps: { files: number; loadMillis: number; skipped: number } | undefined;
   /** Events left out of the events profile past its bound (spans with samples, see `MAX_SPAN_EVENTS`). */
   droppedEvents: number;
 }

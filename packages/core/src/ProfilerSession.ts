@@ -58,8 +58,8 @@ export interface SessionStats {
   v8ProfilerStuck: number;
   /** Wall or heap profiles that could not be collected. */
   failedCollections: number;
-  /** Compiled files whose source maps were read (lazily, as profiles reach them), and how long that took in all (ms); undefined with `sourceMaps` off. */
-  sourceMaps: { files: number; loadMillis: number } | undefined;
+  /** Compiled files whose source maps were read (lazily, as profiles reach them), how long that took in all (ms), and files whose map was past the bounds; undefined with `sourceMaps` off. */
+  sourceMaps: { files: number; loadMillis: number; skipped: number } | undefined;
   /** Events left out of the events profiles past their bound (spans with samples: at most 20,000 a period). */
   droppedEvents: number;
   /** Collections whose profiling metrics could not be recorded. */

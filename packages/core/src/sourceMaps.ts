@@ -41,11 +41,10 @@ type Entry = TraceMap | 'missing' | null;
  * maps stay empty.
  */
 export class LazySourceMaps extends SourceMapper {
-  /** Scripts with a map, and how long reading maps took in all (ms). */
-  readonly figures = { files: 0, loadMillis: 0 };
+  /** Scripts with a map, how long reading maps took in all (ms), and scripts whose map was not read for the bounds. */
+  readonly figures = { files: 0, loadMillis: 0, skipped: 0 };
   private readonly scripts = new Map<string, Entry>();
   private bytesRead = 0;
-  private skipped = 0;
   private warned = false;
 
   constructor() {
@@ -83,6 +82,7 @@ export class LazySourceMaps extends SourceMapper {
     }
     if (this.scripts.size >= MAX_SCRIPTS || this.bytesRead >= MAX_TOTAL_MAP_BYTES) {
       this.skip(file);
+      if (this.scripts.size < MAX_SCRIPTS) this.scripts.set(file, null);
       return null;
     }
     const began = performance.now();
@@ -138,14 +138,14 @@ export class LazySourceMaps extends SourceMapper {
     return read.text;
   }
 
-  /** A map not read for the bounds: said once per process (a warning, with the count so far), counted after. */
+  /** A script whose map is not read for the bounds: said once per profiler start (a warning, with the count so far). */
   private skip(path: string): void {
-    this.skipped++;
+    this.figures.skipped++;
     if (this.warned) return;
     this.warned = true;
     processWarning(
       codes.SOURCE_MAPS_UNREAD,
-      `source maps past spanprof's bounds (${MAX_MAP_BYTES / 1048576} MiB per map, ${MAX_TOTAL_MAP_BYTES / 1048576} MiB and ${MAX_SCRIPTS} scripts in all) are not read; ${path} and later ones keep their compiled locations (${this.skipped} so far)`,
+      `source maps past spanprof's bounds (${MAX_MAP_BYTES / 1048576} MiB per map, ${MAX_TOTAL_MAP_BYTES / 1048576} MiB and ${MAX_SCRIPTS} scripts in all) are not read; ${path} and later ones keep their compiled locations (counted in stats().sourceMaps.skipped)`,
     );
   }
 }
