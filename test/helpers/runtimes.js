@@ -43,6 +43,7 @@ const OTEL3_DEPENDENCIES = {
   '@opentelemetry/sdk-node': '^0.301.0',
   '@opentelemetry/sdk-trace': '^3.1.0',
   '@datadog/pprof': '^5.20.0',
+  '@jridgewell/trace-mapping': '^0.3.31',
   'pprof-format': '^2.3.2',
   protobufjs: '^7.5.4',
   commander: '^14.0.3',
