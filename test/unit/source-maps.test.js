@@ -71,6 +71,18 @@ test('an inline map and a file: URL script name', (t) => {
   assert.equal(mapped.line, 1);
 });
 
+test('an inline map longer than the end read for the annotation, with a newline after it', (t) => {
+  const { src, js, line } = compiled(t, { sourceMap: true }, undefined, true);
+  // Many mappings (the map outgrows 4 KiB), as a bundler writes them, and a final newline.
+  const text = fs.readFileSync(js, 'utf8');
+  const body = text.slice(0, text.lastIndexOf('//# sourceMappingURL='));
+  const map = JSON.parse(Buffer.from(text.slice(text.indexOf('base64,') + 7), 'base64').toString());
+  map.sourcesContent = ['x'.repeat(8192)];
+  fs.writeFileSync(js, `${body}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n\n`);
+  assert.ok(fs.statSync(js).size > 8192);
+  assert.equal(new LazySourceMaps().mappingInfo(at(js, line)).file, src);
+});
+
 test('a map beside the script without an annotation, by its usual name', (t) => {
   const { src, js, line } = compiled(t, { sourceMap: true });
   fs.writeFileSync(js, fs.readFileSync(js, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, ''));

@@ -102,8 +102,8 @@ export class LazySourceMaps extends SourceMapper {
     const tail = readBounded(path, TAIL_BYTES, true);
     if (tail === undefined) return null;
     let url = annotation(tail.text);
-    if (url === undefined && tail.cut && tail.text.lastIndexOf('\n') === -1) {
-      // The last line is longer than the tail: an inline map, most likely.
+    if (url === undefined && tail.cut && tail.text.trimEnd().lastIndexOf('\n') === -1) {
+      // The last non-empty line is longer than the tail: an inline map, most likely.
       const whole = this.take(path);
       if (whole == null) return null;
       url = annotation(whole);
