@@ -138,3 +138,65 @@ test('a map past the size bound is not read, and that is said once, without a lo
   assert.match(ours[0].message, /32 MiB per map/);
   assert.equal(maps.figures.skipped, 2);
 });
+
+test('a column inside a line maps to the mapping at or before it, and comes back 1-based', (t) => {
+  const { js, line } = compiled(t, { sourceMap: true });
+  const text = fs.readFileSync(js, 'utf8').split('\n')[line - 1];
+  // `first` in `function first(`: its 1-based column in the compiled line, and in the source line 1.
+  const column = text.indexOf('first') + 1;
+  const mapped = new LazySourceMaps().mappingInfo({ file: js, line, column, name: 'first' });
+  assert.equal(mapped.line, 1);
+  assert.equal(mapped.column, SOURCE.indexOf('first') + 1);
+  // One column before: the mapping before `first` (V8's 1-based column taken as 0-based would land on `first`).
+  const before = new LazySourceMaps().mappingInfo({ file: js, line, column: column - 1, name: 'first' });
+  assert.ok(before.column < SOURCE.indexOf('first') + 1, `column ${before.column}`);
+});
+
+test('a map is the application’s file: an index map, a mappings bomb and malformed answers are not used', async (t) => {
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const maps = new LazySourceMaps();
+  // An index map whose offset alone would make its decoding unbounded.
+  const sectioned = compiled(t, { sourceMap: true });
+  fs.writeFileSync(
+    `${sectioned.js}.map`,
+    JSON.stringify({
+      version: 3,
+      sections: [{ offset: { line: 100_000_000, column: 0 }, map: { version: 3, sources: ['a.ts'], names: [], mappings: 'AAAA' } }],
+    }),
+  );
+  assert.deepEqual(maps.mappingInfo(at(sectioned.js, sectioned.line)), at(sectioned.js, sectioned.line));
+  // Two million empty lines: refused before decoding, counted and said.
+  const bomb = compiled(t, { sourceMap: true });
+  fs.writeFileSync(`${bomb.js}.map`, JSON.stringify({ version: 3, sources: ['a.ts'], names: [], mappings: ';'.repeat(2_000_000) }));
+  assert.deepEqual(maps.mappingInfo(at(bomb.js, bomb.line)), at(bomb.js, bomb.line));
+  assert.equal(maps.figures.skipped, 1);
+  // A name that is no string: the compiled name stays.
+  const named = compiled(t, { sourceMap: true });
+  const map = JSON.parse(fs.readFileSync(`${named.js}.map`, 'utf8'));
+  map.names = [{ toString: 1 }];
+  map.mappings = 'AAAAA';
+  fs.writeFileSync(`${named.js}.map`, JSON.stringify(map));
+  const mapped = maps.mappingInfo({ file: named.js, line: 1, column: 1, name: 'first' });
+  assert.equal(mapped.name, 'first');
+  assert.equal(typeof mapped.file, 'string');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(warnings.filter((w) => w.code === 'SPANPROF_W011').length, 1);
+});
+
+test('paths and annotations as they come: a # in a directory, no space after //#, code before it, CR line ends', (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'spanprof-maps-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const { src, js, line } = compiled(t, { sourceMap: true }, path.join(root, 'p#1?x'));
+  assert.equal(new LazySourceMaps().mappingInfo(at(js, line)).file, src);
+  for (const ending of ['f();//#sourceMappingURL=app.js.map', '\r//# sourceMappingURL=app.js.map\r']) {
+    const body = fs
+      .readFileSync(js, 'utf8')
+      .replace(/\/\/# sourceMappingURL=.*$/m, '')
+      .trimEnd();
+    fs.writeFileSync(js, `${body}\n${ending}`);
+    assert.equal(new LazySourceMaps().mappingInfo(at(js, line)).file, src, JSON.stringify(ending));
+  }
+});
