@@ -223,7 +223,7 @@ function lineCount(mappings: string): number {
  * never hangs the collection); `cut` when the file is longer. Undefined if it cannot be opened
  * or is not a regular file.
  */
-function readBounded(path: string, limit: number, tail: boolean, absentIsFine = true): { text: string; bytes: number; cut: boolean } | undefined {
+function readBounded(path: string, limit: number, tail: boolean, absentIsFine = true): { text: string; cut: boolean } | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -244,7 +244,7 @@ function readBounded(path: string, limit: number, tail: boolean, absentIsFine = 
       if (n === 0) break;
       got += n;
     }
-    return { text: buffer.toString('utf8', 0, got), bytes: got, cut: size > length };
+    return { text: buffer.toString('utf8', 0, got), cut: size > length };
   } finally {
     closeSync(fd);
   }
